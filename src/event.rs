@@ -1,0 +1,189 @@
+//! The one closed set of events the daemon loop reacts to, and the plain data they carry.
+//!
+//! Device actors post these from their own threads; `machine.rs` turns them into actions.
+//! Types here are plain data so the pure core depends on no device crate.
+
+use std::time::Duration;
+
+use crate::audio::Clip;
+
+/// Numbers one press-to-silence cycle; late results of an abandoned turn are recognised by it.
+pub type TurnId = u64;
+
+/// Sending half of the daemon's event channel; device threads post through it without blocking.
+pub type EventSender = tokio::sync::mpsc::UnboundedSender<Event>;
+pub type EventReceiver = tokio::sync::mpsc::UnboundedReceiver<Event>;
+
+#[derive(Debug)]
+pub enum Event {
+    /// A debounced GPIO edge; `pressed` is the logical state (active-low already applied).
+    Button { pressed: bool },
+    /// A control-socket command (the same gestures a finger makes, plus cancel).
+    Control(ControlCommand),
+    /// The capture stream delivered its first frame for this turn.
+    CaptureStarted { turn: TurnId },
+    /// Toggle mode: the end-of-speech detector heard enough silence after speech.
+    SpeechEnded { turn: TurnId },
+    /// Capture finished (post-roll included) or failed to open the device.
+    Captured {
+        turn: TurnId,
+        result: Result<Recording, Failure>,
+    },
+    /// The STT hook finished.
+    Transcribed {
+        turn: TurnId,
+        result: Result<Transcript, Failure>,
+    },
+    /// The Ollama request finished (after its retries).
+    Answered {
+        turn: TurnId,
+        result: Result<Answer, Failure>,
+    },
+    /// Playback of a reply (or of a spoken error) ended, was stopped, or failed.
+    Spoken { turn: TurnId, report: SpeechReport },
+    /// A one-shot timer the machine asked for fired.
+    Timer { turn: TurnId, kind: TimerKind },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ControlCommand {
+    Press,
+    Release,
+    /// A press and release in one: start (or stop) listening in either button mode.
+    Tap,
+    Cancel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerKind {
+    /// The button has been held for `button.long_press_ms`.
+    LongPress,
+    /// The recording reached `audio.max_record_s`.
+    MaxRecord,
+    /// `conversation.idle_forget_s` passed since the last turn.
+    ForgetConversation,
+}
+
+/// A finished recording, resampled to 16 kHz mono.
+#[derive(Debug, Clone)]
+pub struct Recording {
+    pub clip: Clip,
+    /// Wall time from the press (first frame) to the end of capture.
+    pub record_ms: u64,
+    /// Whether any stretch rose above `audio.speech_threshold`.
+    pub has_speech: bool,
+    /// Input overruns counted by the real-time callback.
+    pub overruns: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transcript {
+    pub text: String,
+    pub stt_ms: u64,
+}
+
+/// A reply from Ollama, ready to speak.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub text: String,
+    pub attempts: u32,
+    pub ollama_ms: u64,
+    pub model: String,
+    pub done_reason: Option<String>,
+}
+
+/// How a turn's speech went.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SpeechReport {
+    pub sentences: usize,
+    /// Sentences whose synthesis failed or timed out (skipped).
+    pub failed: usize,
+    /// Reply handed over → first sample given to the device.
+    pub first_audio_ms: Option<u64>,
+    /// TTS hook time for the first sentence.
+    pub tts_first_ms: Option<u64>,
+    pub total_ms: u64,
+    /// Stopped early by `stop` (barge-in, cancel, shutdown).
+    pub stopped: bool,
+    /// The output device could not be opened.
+    pub device_error: Option<String>,
+}
+
+/// What went wrong, in the classes a user hears (each has a `messages.*` sentence).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureClass {
+    Unreachable,
+    ProxyError,
+    TooSlow,
+    ModelMissing,
+    Rejected,
+    Unauthorized,
+    BadReply,
+    DidntCatch,
+    SttFailed,
+    AudioFailed,
+    Cancelled,
+}
+
+impl FailureClass {
+    /// The name used in logs (`outcome=...`) and in `status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unreachable => "unreachable",
+            Self::ProxyError => "proxy_error",
+            Self::TooSlow => "too_slow",
+            Self::ModelMissing => "model_missing",
+            Self::Rejected => "rejected",
+            Self::Unauthorized => "unauthorized",
+            Self::BadReply => "bad_reply",
+            Self::DidntCatch => "didnt_catch",
+            Self::SttFailed => "stt_failed",
+            Self::AudioFailed => "audio_failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// The sentence the box speaks for this class (`None`: stay quiet, e.g. a user cancel).
+    pub fn message(self, m: &crate::config::Messages) -> Option<&str> {
+        Some(match self {
+            Self::Unreachable => &m.unreachable,
+            Self::ProxyError => &m.proxy_error,
+            Self::TooSlow => &m.too_slow,
+            Self::ModelMissing => &m.model_missing,
+            Self::Rejected => &m.rejected,
+            Self::Unauthorized => &m.unauthorized,
+            Self::BadReply => &m.bad_reply,
+            Self::DidntCatch => &m.didnt_catch,
+            Self::SttFailed => &m.stt_failed,
+            Self::AudioFailed => &m.audio_failed,
+            Self::Cancelled => return None,
+        })
+    }
+}
+
+/// A failure with its class and a one-line, actionable message for the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub class: FailureClass,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(class: FailureClass, message: impl Into<String>) -> Self {
+        Self {
+            class,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Milliseconds of a duration, saturating, for log fields.
+pub fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}

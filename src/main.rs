@@ -1,0 +1,33 @@
+//! Composition root: parse the command line, set up logging, load the config, run a command.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use voicebox::cli::Cli;
+use voicebox::config::{self, ConfigError};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    voicebox::logging::init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if let Some(ce) = e.downcast_ref::<ConfigError>() {
+                eprintln!("voicebox: config error: {ce}");
+                tracing::error!(file = %ce.file, line = ce.line, key = %ce.key, "config error: {}", ce.message);
+                return ExitCode::from(config::EXIT_CONFIG);
+            }
+            // One line, the whole cause chain: this is what the user reads.
+            eprintln!("voicebox: {e:#}");
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let env = |k: &str| std::env::var(k).ok();
+    let (path, explicit) = config::choose_path(cli.config.as_deref(), &env);
+    let config = config::load(&path, explicit)?;
+    voicebox::cmd::dispatch(cli.command, config, path)
+}

@@ -137,6 +137,11 @@ impl Client {
         &self.inner.cfg
     }
 
+    /// The server URL as safe to show: any `user:pass@` removed.
+    pub fn url(&self) -> &str {
+        &self.inner.shown_url
+    }
+
     pub(super) fn shown_url(&self) -> &str {
         &self.inner.shown_url
     }

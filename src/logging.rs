@@ -1,5 +1,7 @@
 //! Logging setup: journald under systemd, human-readable stderr otherwise; `RUST_LOG` filters both.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::Layer;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
@@ -26,6 +28,9 @@ pub fn init() {
         tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
             .with_target(false)
+            // Colour codes only for a person at a terminal: piped logs must read
+            // `response_chars=12`, not escape sequences around it.
+            .with_ansi(std::io::stderr().is_terminal())
     });
     let _ = tracing_subscriber::registry()
         .with(journald.with_filter(filter.clone()))

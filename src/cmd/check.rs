@@ -1,8 +1,76 @@
-//! `voicebox check`.
+//! `voicebox check`: the doctor. One line per check, `ok` or `FAIL`, non-zero exit if any fails.
+//!
+//! Each area contributes a function returning its `Line`s; hooks, audio and GPIO checks are
+//! appended to `check` as more functions.
 
 use crate::config::Config;
+use crate::ollama::Client;
+
+/// One check's outcome as printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub ok: bool,
+    pub text: String,
+}
+
+impl Line {
+    fn ok(text: impl Into<String>) -> Self {
+        Line {
+            ok: true,
+            text: text.into(),
+        }
+    }
+    fn fail(text: impl Into<String>) -> Self {
+        Line {
+            ok: false,
+            text: text.into(),
+        }
+    }
+}
 
 pub fn check(config: &Config) -> anyhow::Result<()> {
-    let _ = config;
-    anyhow::bail!("`voicebox check` is not implemented yet")
+    let mut lines = vec![config_line(config)];
+    lines.extend(ollama_lines(config));
+    for line in &lines {
+        println!("{} {}", if line.ok { "ok  " } else { "FAIL" }, line.text);
+    }
+    let failed = lines.iter().filter(|l| !l.ok).count();
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} checks failed", lines.len());
+    }
+    Ok(())
+}
+
+fn config_line(config: &Config) -> Line {
+    match &config.source {
+        Some(p) => Line::ok(format!("config: {}", p.display())),
+        None => Line::ok("config: built-in defaults (no config file)"),
+    }
+}
+
+/// Server reachable (and its version), model present.
+fn ollama_lines(config: &Config) -> Vec<Line> {
+    let o = &config.ollama;
+    let client = match Client::new(o) {
+        Ok(c) => c,
+        Err(e) => {
+            return vec![Line::fail(format!(
+                "ollama: cannot set up the client: {e:#}"
+            ))];
+        }
+    };
+    let health = client.check();
+    let mut lines = vec![match health.version {
+        Ok(v) => Line::ok(format!("ollama: {} reachable, version {v}", client.url())),
+        Err(f) => Line::fail(format!("ollama: {}", f.message)),
+    }];
+    lines.push(match health.model {
+        Some(Ok(name)) => Line::ok(format!("ollama: model {name} is on the server")),
+        Some(Err(f)) => Line::fail(format!("ollama: {}", f.message)),
+        None => Line::fail(format!(
+            "ollama: model {} not checked (server unreachable)",
+            o.model
+        )),
+    });
+    lines
 }

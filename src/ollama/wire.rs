@@ -1,0 +1,223 @@
+//! The JSON Ollama speaks: request bodies we send and lenient shapes of what comes back.
+//!
+//! Replies are deserialized leniently: every field optional, unknown fields ignored, because
+//! servers add fields and leave zero metrics out (`omitempty`).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{Message, Role};
+
+/// `keep_alive` as Ollama wants it: a bare number means seconds, anything else is a Go duration
+/// string (`"30m"`). A unit-less string such as `"300"` would be a 400 on the server.
+pub fn keep_alive(text: &str) -> Value {
+    match text.trim().parse::<i64>() {
+        Ok(n) => Value::from(n),
+        Err(_) => Value::from(text.trim()),
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct GenerateRequest<'a> {
+    pub model: &'a str,
+    pub prompt: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub system: &'a str,
+    pub stream: bool,
+    pub think: bool,
+    pub keep_alive: Value,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub options: &'a Map<String, Value>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChatRequest<'a> {
+    pub model: &'a str,
+    pub messages: Vec<ChatMessage<'a>>,
+    pub stream: bool,
+    pub think: bool,
+    pub keep_alive: Value,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub options: &'a Map<String, Value>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChatMessage<'a> {
+    pub role: &'static str,
+    pub content: &'a str,
+}
+
+impl<'a> ChatMessage<'a> {
+    pub fn from_history(m: &'a Message) -> Self {
+        let role = match m.role {
+            Role::User => "user",
+            Role::Assistant => "assistant",
+        };
+        Self {
+            role,
+            content: &m.content,
+        }
+    }
+}
+
+/// One reply object: a whole non-streaming body, or one NDJSON line. Covers both endpoints.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Reply {
+    pub model: Option<String>,
+    /// `/api/generate` text.
+    pub response: Option<String>,
+    /// `/api/chat` text lives in `message.content`.
+    pub message: Option<ReplyMessage>,
+    /// The reasoning trace; read only so tests can prove it is never spoken.
+    pub thinking: Option<String>,
+    pub done: Option<bool>,
+    pub done_reason: Option<String>,
+    /// A mid-stream failure line (`{"error":"..."}`) or an error body.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ReplyMessage {
+    pub content: Option<String>,
+    pub thinking: Option<String>,
+}
+
+impl Reply {
+    /// The words to speak: `response` or `message.content`, never `thinking`.
+    pub fn text(&self) -> &str {
+        self.response
+            .as_deref()
+            .or_else(|| self.message.as_ref().and_then(|m| m.content.as_deref()))
+            .unwrap_or("")
+    }
+
+    /// A body counts as an answer only if it has text or says it is done; `{}` or another
+    /// JSON document that happens to parse is a bad reply.
+    pub fn looks_like_answer(&self) -> bool {
+        self.response.is_some() || self.message.is_some() || self.done == Some(true)
+    }
+}
+
+/// `{"error": "..."}`, the body of every Ollama error status.
+#[derive(Debug, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Version {
+    pub version: String,
+}
+
+/// `GET /api/tags`. Old servers send `"models": null` for an empty list.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Tags {
+    pub models: Option<Vec<TagModel>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct TagModel {
+    pub name: String,
+    pub model: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> String {
+        let dir = std::env::var("VOICEBOX_FIXTURES").unwrap_or_else(|_| {
+            let beside = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/ollama");
+            if std::path::Path::new(beside).is_dir() {
+                beside.to_string()
+            } else {
+                "/work/shared/fixtures/ollama".to_string()
+            }
+        });
+        std::fs::read_to_string(format!("{dir}/{name}")).unwrap()
+    }
+
+    #[test]
+    fn fixtures_parse_to_the_spoken_text() {
+        let cases = [
+            (
+                "generate-nonstream-ok.json",
+                "The sky is blue because it is the color of the sky.",
+                Some("stop"),
+            ),
+            (
+                "chat-nonstream-ok.json",
+                "Hello! How are you today?",
+                Some("stop"),
+            ),
+        ];
+        for (file, text, reason) in cases {
+            let r: Reply = serde_json::from_str(&fixture(file)).unwrap();
+            assert_eq!(r.text(), text, "{file}");
+            assert_eq!(r.done_reason.as_deref(), reason, "{file}");
+            assert!(r.looks_like_answer());
+        }
+    }
+
+    #[test]
+    fn thinking_is_never_the_text() {
+        let r: Reply = serde_json::from_str(
+            r#"{"response":"Four.","thinking":"2+2 is 4, say it short","done":true}"#,
+        )
+        .unwrap();
+        assert_eq!(r.text(), "Four.");
+        let c: Reply = serde_json::from_str(
+            r#"{"message":{"role":"assistant","content":"Hi","thinking":"greet","images":null},"done":true}"#,
+        )
+        .unwrap();
+        assert_eq!(c.text(), "Hi");
+    }
+
+    #[test]
+    fn other_json_is_not_an_answer() {
+        for body in ["{}", r#"{"version":"0.5.1"}"#, "[]"] {
+            let ok = serde_json::from_str::<Reply>(body).is_ok_and(|r| r.looks_like_answer());
+            assert!(!ok, "{body}");
+        }
+    }
+
+    #[test]
+    fn tags_accept_lists_empty_and_null() {
+        let t: Tags = serde_json::from_str(&fixture("tags-ok.json")).unwrap();
+        assert!(!t.models.unwrap().is_empty());
+        let e: Tags = serde_json::from_str(&fixture("tags-empty.json")).unwrap();
+        assert_eq!(e.models.map(|m| m.len()), Some(0));
+        let n: Tags = serde_json::from_str(r#"{"models":null}"#).unwrap();
+        assert!(n.models.is_none());
+    }
+
+    #[test]
+    fn keep_alive_numbers_become_numbers() {
+        assert_eq!(keep_alive("30m"), Value::from("30m"));
+        assert_eq!(keep_alive("300"), Value::from(300));
+        assert_eq!(keep_alive("-1"), Value::from(-1));
+    }
+
+    #[test]
+    fn generate_request_shape() {
+        let options = Map::new();
+        let body = serde_json::to_value(GenerateRequest {
+            model: "m",
+            prompt: "hi",
+            system: "",
+            stream: false,
+            think: false,
+            keep_alive: keep_alive("30m"),
+            options: &options,
+        })
+        .unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"model":"m","prompt":"hi","stream":false,"think":false,"keep_alive":"30m"})
+        );
+    }
+}

@@ -1,0 +1,198 @@
+//! `voicebox ask` and `voicebox check` as a user runs them: the real binary against the fake.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use support::fake_ollama::{FakeOllama, Reply};
+
+/// Runs the binary with a clean environment (no Ollama variables, no journald, no colours).
+fn voicebox(config: &Path, rust_log: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_voicebox"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("OLLAMA_HOST")
+        .env_remove("OLLAMA_API_KEY")
+        .env_remove("VOICEBOX_CONFIG")
+        .env_remove("JOURNAL_STREAM")
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .env("RUST_LOG", rust_log)
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).to_string()
+}
+
+/// The line `main` prints for an error (the log lines around it are separate).
+fn error_line(stderr: &str) -> &str {
+    stderr
+        .lines()
+        .find(|l| l.starts_with("voicebox: "))
+        .unwrap_or_else(|| panic!("no error line in {stderr}"))
+}
+
+#[test]
+fn ask_survives_two_502s_and_logs_chars_and_attempts() {
+    // Vietnamese and Chinese: characters, not bytes, must be counted.
+    let reply = "Xin chào! 你好，天空是蓝色的。";
+    let fake = FakeOllama::start(vec![
+        Reply::nginx_502(),
+        Reply::nginx_502(),
+        Reply::generate(reply),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = support::write_config(dir.path(), &fake.url(), "");
+    let out = voicebox(&cfg, "info", &["ask", "hello", "--no-speak"]);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(text(&out.stdout), format!("{reply}\n"));
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("ollama reply"))
+        .unwrap_or_else(|| panic!("no reply log line in {stderr}"));
+    let chars = reply.chars().count();
+    assert_ne!(chars, reply.len());
+    assert!(line.contains(&format!("response_chars={chars}")), "{line}");
+    assert!(line.contains("attempts=3"), "{line}");
+    assert!(line.contains("model=llama3.2"), "{line}");
+    assert!(line.contains("done_reason=stop"), "{line}");
+    assert!(line.contains(" INFO "), "{line}");
+    // Each failed attempt says what happened and what comes next.
+    let warns: Vec<&str> = stderr.lines().filter(|l| l.contains(" WARN ")).collect();
+    assert_eq!(warns.len(), 2, "{stderr}");
+    assert!(
+        warns
+            .iter()
+            .all(|w| w.contains("502") && w.contains("retrying"))
+    );
+    assert_eq!(fake.requests().len(), 3);
+}
+
+#[test]
+fn ask_against_a_missing_model_fails_once_with_the_pull_fix() {
+    let fake = FakeOllama::start(vec![
+        Reply::fixture("error-model-not-found.json"),
+        Reply::generate("never"),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = support::write_config(dir.path(), &fake.url(), "");
+    let out = voicebox(&cfg, "info", &["ask", "hello", "--no-speak"]);
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let stderr = text(&out.stderr);
+    let line = error_line(&stderr);
+    assert!(line.contains("llama3.2"), "{line}");
+    assert!(line.contains("ollama pull llama3.2"), "{line}");
+    assert_eq!(fake.requests().len(), 1);
+}
+
+#[test]
+fn ask_against_a_down_server_names_the_url_within_the_deadline() {
+    let url = format!("http://127.0.0.1:{}", support::free_port());
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = support::write_config(dir.path(), &url, "deadline_s = 20");
+    let t0 = Instant::now();
+    let out = voicebox(&cfg, "info", &["ask", "hello", "--no-speak"]);
+    assert!(t0.elapsed() < Duration::from_secs(20));
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    let line = error_line(&stderr);
+    assert!(line.contains(&url), "{line}");
+    assert!(line.contains("cannot reach Ollama"), "{line}");
+}
+
+#[test]
+fn the_token_is_sent_but_never_logged_even_at_trace() {
+    let token = "tok-8c1f2e9a-never-log-me";
+    let fake = FakeOllama::start(vec![
+        Reply::nginx_502(),
+        Reply::send(401, "application/json", r#"{"error":"unauthorized"}"#),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = support::write_config(dir.path(), &fake.url(), &format!("api_key = \"{token}\""));
+    let out = voicebox(&cfg, "trace", &["ask", "hello", "--no-speak"]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("DEBUG"),
+        "debug logging was not on: {stderr}"
+    );
+    assert!(!stderr.contains(token), "{stderr}");
+    assert!(!text(&out.stdout).contains(token));
+    assert!(error_line(&stderr).contains("ollama.api_key"));
+    for r in fake.requests() {
+        assert_eq!(
+            r.header("authorization"),
+            Some(format!("Bearer {token}").as_str())
+        );
+    }
+
+    // From the environment too, and on success.
+    let fake = FakeOllama::start(vec![Reply::generate("Fine.")]);
+    let cfg = support::write_config(dir.path(), &fake.url(), "");
+    let out = Command::new(env!("CARGO_BIN_EXE_voicebox"))
+        .args(["--config", cfg.to_str().unwrap(), "ask", "hi", "--no-speak"])
+        .env("OLLAMA_API_KEY", token)
+        .env("RUST_LOG", "trace")
+        .env_remove("JOURNAL_STREAM")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!text(&out.stderr).contains(token));
+    assert_eq!(
+        fake.requests()[0].header("authorization"),
+        Some(format!("Bearer {token}").as_str())
+    );
+}
+
+#[test]
+fn a_typo_in_the_config_exits_78_naming_key_line_and_valid_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("voicebox.toml");
+    std::fs::write(&cfg, "[ollama]\nmodel = \"llama3.2\"\nmodle = \"x\"\n").unwrap();
+    let out = voicebox(&cfg, "info", &["ask", "hello", "--no-speak"]);
+    assert_eq!(out.status.code(), Some(78));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("modle"), "{stderr}");
+    assert!(stderr.contains(":3:"), "line 3 not named: {stderr}");
+    assert!(
+        stderr.contains("attempts"),
+        "valid keys not listed: {stderr}"
+    );
+}
+
+#[test]
+fn check_prints_one_line_per_check() {
+    let fake = FakeOllama::start(vec![
+        Reply::fixture("version-ok.json"),
+        Reply::fixture("tags-ok.json"),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = support::write_config(dir.path(), &fake.url(), "");
+    let out = voicebox(&cfg, "warn", &["check"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("version 0.5.1"), "{stdout}");
+    assert!(stdout.contains("model llama3.2:latest"), "{stdout}");
+    assert!(stdout.lines().all(|l| l.starts_with("ok ")), "{stdout}");
+
+    let fake = FakeOllama::start(vec![
+        Reply::fixture("version-ok.json"),
+        Reply::fixture("tags-ok.json"),
+    ]);
+    let cfg = support::write_config(dir.path(), &fake.url(), "model = \"qwen3\"");
+    let out = voicebox(&cfg, "warn", &["check"]);
+    let stdout = text(&out.stdout);
+    assert!(!out.status.success());
+    let fail = stdout.lines().find(|l| l.starts_with("FAIL")).unwrap();
+    assert!(
+        fail.contains("ollama pull qwen3") && fail.contains("llama3.2:latest"),
+        "{fail}"
+    );
+}

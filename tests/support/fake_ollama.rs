@@ -1,0 +1,462 @@
+//! A fake Ollama server for tests: replays `shared/fixtures/ollama/` with their real status
+//! codes, content types and transfer encodings, scripted per request, and records what it got.
+//!
+//! It also misbehaves on demand: hang, reset, close, truncate, garbage, huge bodies.
+
+use std::collections::VecDeque;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// The fixtures directory: `$VOICEBOX_FIXTURES`, else `shared/` beside the crate (CI), else
+/// the shared tree on the development machine.
+pub fn fixtures_dir() -> PathBuf {
+    if let Ok(d) = std::env::var("VOICEBOX_FIXTURES") {
+        return PathBuf::from(d);
+    }
+    let beside = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/ollama");
+    if beside.is_dir() {
+        return beside;
+    }
+    PathBuf::from("/work/shared/fixtures/ollama")
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = fixtures_dir().join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+}
+
+/// What the server does with one request.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// A normal response. `chunk` = Some(n): chunked transfer in n-byte chunks.
+    Send {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+        chunk: Option<usize>,
+    },
+    /// Read the request, answer nothing, keep the connection open until the client leaves.
+    Hang,
+    /// Read the request, then reset the connection (SO_LINGER 0).
+    Reset,
+    /// Read the request, then close without a byte.
+    Close,
+    /// Announce `body.len()` bytes (or chunked), send only the first `sent`, then close.
+    Truncate {
+        status: u16,
+        content_type: String,
+        body: Vec<u8>,
+        sent: usize,
+        chunked: bool,
+    },
+    /// Write these bytes as the whole response (not even HTTP), then close.
+    Raw(Vec<u8>),
+}
+
+const JSON: &str = "application/json; charset=utf-8";
+
+impl Reply {
+    /// A fixture file with the status and content type the fixtures README gives it.
+    pub fn fixture(name: &str) -> Reply {
+        let body = fixture(name);
+        let (status, content_type, chunked): (u16, &str, bool) = match name {
+            n if n.starts_with("nginx-502") => (502, "text/html", false),
+            n if n.starts_with("nginx-504") => (504, "text/html", false),
+            n if n.starts_with("error-model-not-found") => (404, JSON, false),
+            n if n.starts_with("error-") => (400, JSON, false),
+            n if n.starts_with("ollama-405") => (405, "text/plain", false),
+            n if n.ends_with(".ndjson") => (200, "application/x-ndjson", true),
+            n if n.ends_with(".txt") => (200, "text/plain; charset=utf-8", false),
+            _ => (200, JSON, false),
+        };
+        let mut reply = Reply::send(status, content_type, body);
+        if name.starts_with("nginx-") {
+            reply = reply.header("Server", "nginx/1.22.1");
+        }
+        if chunked { reply.chunked(64) } else { reply }
+    }
+
+    pub fn send(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
+        Reply::Send {
+            status,
+            headers: vec![("Content-Type".into(), content_type.into())],
+            body: body.into(),
+            chunk: None,
+        }
+    }
+
+    pub fn nginx_502() -> Reply {
+        Reply::fixture("nginx-502.html")
+    }
+
+    pub fn nginx_504() -> Reply {
+        Reply::fixture("nginx-504.html")
+    }
+
+    /// `/api/generate` non-streaming success with this text, shaped like the real server's.
+    pub fn generate(text: &str) -> Reply {
+        let body = serde_json::json!({
+            "model": "llama3.2", "created_at": "2026-01-01T00:00:00.1Z", "response": text,
+            "done": true, "done_reason": "stop", "total_duration": 5_043_500_667u64
+        });
+        Reply::send(200, JSON, body.to_string())
+    }
+
+    /// `/api/chat` non-streaming success with this text.
+    pub fn chat(text: &str) -> Reply {
+        let body = serde_json::json!({
+            "model": "llama3.2", "created_at": "2026-01-01T00:00:00.1Z",
+            "message": {"role": "assistant", "content": text},
+            "done": true, "done_reason": "stop"
+        });
+        Reply::send(200, JSON, body.to_string())
+    }
+
+    /// A 200 JSON body of about `bytes` bytes.
+    pub fn huge(bytes: usize) -> Reply {
+        let text = "a".repeat(bytes);
+        Reply::send(
+            200,
+            JSON,
+            format!(r#"{{"model":"llama3.2","response":"{text}","done":true}}"#),
+        )
+    }
+
+    /// An NDJSON stream body, chunked in `chunk`-byte pieces (small = lines split across reads).
+    pub fn ndjson(body: &str, chunk: usize) -> Reply {
+        Reply::send(200, "application/x-ndjson", body).chunked(chunk)
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Reply {
+        if let Reply::Send { headers, .. } = &mut self {
+            headers.push((name.into(), value.into()));
+        }
+        self
+    }
+
+    pub fn chunked(mut self, size: usize) -> Reply {
+        if let Reply::Send { chunk, .. } = &mut self {
+            *chunk = Some(size.max(1));
+        }
+        self
+    }
+}
+
+/// One request as the server received it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+#[derive(Default)]
+struct State {
+    script: Mutex<VecDeque<Reply>>,
+    requests: Mutex<Vec<Request>>,
+    arrived: Condvar,
+}
+
+/// The running server; dropping it stops accepting (connections in flight finish on their own).
+pub struct FakeOllama {
+    addr: SocketAddr,
+    state: Arc<State>,
+    stop: Arc<AtomicBool>,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl FakeOllama {
+    /// Starts on 127.0.0.1, a free port, answering requests with `script` in order. Requests
+    /// beyond the script get a plain-text 500 that names the mistake.
+    pub fn start(script: Vec<Reply>) -> FakeOllama {
+        Self::start_on(0, script)
+    }
+
+    /// Starts on a given loopback port (e.g. the upstream port a proxy already points at).
+    pub fn start_on(port: u16, script: Vec<Reply>) -> FakeOllama {
+        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = Arc::new(State {
+            script: Mutex::new(script.into()),
+            ..State::default()
+        });
+        let stop = Arc::new(AtomicBool::new(false));
+        let accept = {
+            let (state, stop) = (state.clone(), stop.clone());
+            std::thread::spawn(move || {
+                for conn in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(conn) = conn else { continue };
+                    let state = state.clone();
+                    std::thread::spawn(move || serve(conn, &state));
+                }
+            })
+        };
+        FakeOllama {
+            addr,
+            state,
+            stop,
+            accept: Some(accept),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.state.requests.lock().unwrap().clone()
+    }
+
+    /// Waits (bounded) until `n` requests have arrived; returns how many did.
+    pub fn wait_requests(&self, n: usize, limit: Duration) -> usize {
+        let end = Instant::now() + limit;
+        let mut got = self.state.requests.lock().unwrap();
+        while got.len() < n {
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            got = self.state.arrived.wait_timeout(got, left).unwrap().0;
+        }
+        got.len()
+    }
+}
+
+impl Drop for FakeOllama {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the blocking accept so the thread sees the flag.
+        let _ = TcpStream::connect(self.addr);
+        if let Some(t) = self.accept.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn serve(mut conn: TcpStream, state: &State) {
+    let _ = conn.set_nodelay(true);
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(60)));
+    let Some(request) = read_request(&mut conn) else {
+        return;
+    };
+    let reply = state.script.lock().unwrap().pop_front();
+    {
+        let mut got = state.requests.lock().unwrap();
+        got.push(request);
+        state.arrived.notify_all();
+    }
+    let reply = reply.unwrap_or_else(|| {
+        Reply::send(
+            500,
+            "text/plain",
+            "fake ollama: no scripted reply left for this request",
+        )
+    });
+    let _ = respond(&mut conn, reply);
+}
+
+fn respond(conn: &mut TcpStream, reply: Reply) -> std::io::Result<()> {
+    match reply {
+        Reply::Send {
+            status,
+            headers,
+            body,
+            chunk,
+        } => {
+            let mut head = status_line(status);
+            for (k, v) in &headers {
+                head.push_str(&format!("{k}: {v}\r\n"));
+            }
+            match chunk {
+                Some(size) => {
+                    head.push_str("Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
+                    conn.write_all(head.as_bytes())?;
+                    for piece in body.chunks(size) {
+                        conn.write_all(format!("{:x}\r\n", piece.len()).as_bytes())?;
+                        conn.write_all(piece)?;
+                        conn.write_all(b"\r\n")?;
+                        conn.flush()?;
+                    }
+                    conn.write_all(b"0\r\n\r\n")?;
+                }
+                None => {
+                    head.push_str(&format!(
+                        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    ));
+                    conn.write_all(head.as_bytes())?;
+                    conn.write_all(&body)?;
+                }
+            }
+            conn.flush()
+        }
+        Reply::Hang => {
+            // Block until the client gives up and closes (read returns 0 or fails).
+            let mut buf = [0u8; 1024];
+            while matches!(conn.read(&mut buf), Ok(n) if n > 0) {}
+            Ok(())
+        }
+        Reply::Reset => {
+            let linger = libc::linger {
+                l_onoff: 1,
+                l_linger: 0,
+            };
+            // SAFETY: a valid socket fd and a correctly sized linger struct.
+            unsafe {
+                libc::setsockopt(
+                    conn.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_LINGER,
+                    (&linger as *const libc::linger).cast(),
+                    std::mem::size_of::<libc::linger>() as libc::socklen_t,
+                );
+            }
+            Ok(())
+        }
+        Reply::Close => conn.shutdown(std::net::Shutdown::Both),
+        Reply::Truncate {
+            status,
+            content_type,
+            body,
+            sent,
+            chunked,
+        } => {
+            let mut head = status_line(status);
+            head.push_str(&format!("Content-Type: {content_type}\r\n"));
+            if chunked {
+                head.push_str("Transfer-Encoding: chunked\r\n\r\n");
+                conn.write_all(head.as_bytes())?;
+                let part = &body[..sent.min(body.len())];
+                conn.write_all(format!("{:x}\r\n", part.len()).as_bytes())?;
+                conn.write_all(part)?;
+                conn.write_all(b"\r\n")?;
+            } else {
+                head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+                conn.write_all(head.as_bytes())?;
+                conn.write_all(&body[..sent.min(body.len())])?;
+            }
+            conn.flush()?;
+            conn.shutdown(std::net::Shutdown::Both)
+        }
+        Reply::Raw(bytes) => {
+            conn.write_all(&bytes)?;
+            conn.shutdown(std::net::Shutdown::Both)
+        }
+    }
+}
+
+fn status_line(status: u16) -> String {
+    let reason = match status {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Time-out",
+        _ => "Status",
+    };
+    format!("HTTP/1.1 {status} {reason}\r\n")
+}
+
+/// Reads one HTTP/1.1 request (headers, then a Content-Length or chunked body).
+fn read_request(conn: &mut TcpStream) -> Option<Request> {
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = conn.read(&mut buf).ok()?;
+        if n == 0 {
+            return None;
+        }
+        data.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&data[..head_end]).to_string();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next()?.split(' ');
+    let method = first.next()?.to_string();
+    let path = first.next()?.to_string();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let find = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    let mut body = data[head_end..].to_vec();
+    if let Some(len) = find("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        while body.len() < len {
+            let n = conn.read(&mut buf).ok()?;
+            if n == 0 {
+                break;
+            }
+            body.extend_from_slice(&buf[..n]);
+        }
+    } else if find("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        while !body.ends_with(b"0\r\n\r\n") {
+            let n = conn.read(&mut buf).ok()?;
+            if n == 0 {
+                break;
+            }
+            body.extend_from_slice(&buf[..n]);
+        }
+        body = dechunk(&body);
+    }
+    Some(Request {
+        method,
+        path,
+        headers,
+        body: String::from_utf8_lossy(&body).to_string(),
+    })
+}
+
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(i) = raw.windows(2).position(|w| w == b"\r\n") {
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&raw[..i]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        let start = i + 2;
+        let end = (start + size).min(raw.len());
+        out.extend_from_slice(&raw[start..end]);
+        raw = &raw[(end + 2).min(raw.len())..];
+    }
+    out
+}

@@ -1,8 +1,6 @@
 //! Logs reach a real systemd-journald with unprefixed field names under `JOURNAL_STREAM`.
 
-mod support {
-    pub mod journald;
-}
+mod support;
 
 use std::process::Command;
 use std::time::Duration;

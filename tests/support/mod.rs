@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fake_ollama;
+pub mod journald;
 pub mod nginx;
 
 use std::path::{Path, PathBuf};

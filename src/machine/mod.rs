@@ -25,6 +25,8 @@
 //! - A press while Speaking stops playback at once (barge-in); in hold mode it also starts
 //!   listening. The interrupted reply stays in the conversation memory: part of it was heard.
 //! - `cancel` from any state goes to Idle quietly (no earcon, no message).
+//! - The "listening" earcon plays when capture reports its first frame (`CaptureStarted`), so
+//!   it means "the microphone is really open", and capture never waits for it.
 //!
 //! Failures are heard, never only logged: a capture, STT or Ollama `Failure` speaks its class's
 //! message; a silent or too-short recording speaks "didn't catch that" without calling STT, as
@@ -320,16 +322,22 @@ impl Machine {
             }
             Phase::Speaking { turn, speech } => {
                 out.push(Action::StopSpeaking);
-                if let Speech::Reply { question, answer } = speech {
-                    self.memory.remember(&question, &answer);
-                    // Log once the speaker reports how far it got.
-                    if let Some(older) = self.draining.replace(turn.summary(outcome, now)) {
-                        out.push(Action::LogTurn(older));
+                match speech {
+                    Speech::Reply { question, answer } => {
+                        self.memory.remember(&question, &answer);
+                        // Log once the speaker reports how far it got.
+                        if let Some(older) = self.draining.replace(turn.summary(outcome, now)) {
+                            out.push(Action::LogTurn(older));
+                        }
+                        self.last_outcome = Some((turn.id, outcome));
+                        return;
                     }
-                    self.last_outcome = Some((turn.id, outcome));
-                    return;
+                    // Cutting a failure message short does not change what went wrong: the
+                    // log keeps the failure ("unreachable"), not "interrupted".
+                    Speech::Notice(failure) => {
+                        return self.log(turn.summary(failure, now), out);
+                    }
                 }
-                turn
             }
         };
         self.log(turn.summary(outcome, now), out);

@@ -1028,6 +1028,34 @@ fn steps_clone(steps: &[(u64, Event)]) -> Vec<(u64, Event)> {
 }
 
 #[test]
+fn barge_in_on_a_failure_message_keeps_the_failure_outcome() {
+    let steps = vec![
+        (0, press()),
+        (1000, release()),
+        (
+            1300,
+            Event::Captured {
+                turn: 1,
+                result: Err(fail(FailureClass::AudioFailed)),
+            },
+        ),
+        (1500, press()),
+    ];
+    let (m, all) = feed(HOLD, steps);
+    assert_eq!(
+        shorts(all.last().unwrap()),
+        [
+            "stop_speaking",
+            "log 1 audio_failed",
+            "start 2",
+            "timer MaxRecord 2 30000",
+            "led Listening"
+        ]
+    );
+    assert_eq!(m.state(), State::Listening);
+}
+
+#[test]
 fn a_reply_is_spoken_once() {
     // Duplicate deliveries of the same answer or report must not speak or log twice.
     let steps = with(

@@ -1,0 +1,147 @@
+//! What the pure core asks the app to do, and the per-turn summary it hands over for the log.
+
+use std::time::Duration;
+
+use crate::event::{FailureClass, Recording, TimerKind, TurnId};
+
+/// A short sound; the app maps it onto `audio::earcons::Earcon` of the same name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Earcon {
+    /// The microphone is open: speak now.
+    Listening,
+    /// Recording stopped by the box (end of speech, time limit), or a gesture took effect.
+    Stopped,
+    /// Speech output itself failed, so no spoken message can explain it.
+    Error,
+}
+
+/// The status LED; the app maps it onto `button::Led` of the same name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Led {
+    Idle,
+    Listening,
+    Thinking,
+    Speaking,
+    Error,
+}
+
+/// One remembered question and its answer, oldest first in `Action::Ask::history`.
+/// The app turns each into a user and an assistant `ollama::Message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchange {
+    pub question: String,
+    pub answer: String,
+}
+
+/// Everything the machine can ask for. The app dispatches each to a device handle, in order.
+#[derive(Debug)]
+pub enum Action {
+    /// Open the input and record for `turn`; `detect_end` turns on the end-of-speech detector
+    /// (toggle mode and taps: nobody holds the button to mark the end).
+    StartCapture {
+        turn: TurnId,
+        detect_end: bool,
+    },
+    /// Stop recording after the post-roll; capture then posts `Captured`.
+    StopCapture {
+        turn: TurnId,
+    },
+    /// Drop the recording in progress without posting anything.
+    CancelCapture,
+    /// Run the STT hook on the recording; posts `Transcribed`.
+    Transcribe {
+        turn: TurnId,
+        recording: Recording,
+    },
+    /// Kill the STT hook of `turn` if it still runs (its late result is ignored anyway).
+    CancelTranscribe {
+        turn: TurnId,
+    },
+    /// Ask Ollama, with the remembered exchanges; posts `Answered`.
+    Ask {
+        turn: TurnId,
+        question: String,
+        history: Vec<Exchange>,
+    },
+    /// Cancel the Ollama request of `turn` (its late answer is ignored anyway).
+    CancelAsk {
+        turn: TurnId,
+    },
+    /// Speak a reply or a failure message sentence by sentence; posts `Spoken`.
+    Speak {
+        turn: TurnId,
+        text: String,
+    },
+    /// Silence now, drop the queue, kill in-flight TTS.
+    StopSpeaking,
+    Earcon(Earcon),
+    /// A one-shot timer: after `after`, post `Event::Timer { turn, kind }`. There is no cancel:
+    /// the machine ignores timers whose id is no longer current. `turn` is the id space of
+    /// `kind`: the turn for `MaxRecord`, the press for `LongPress`, the memory generation for
+    /// `ForgetConversation`.
+    StartTimer {
+        turn: TurnId,
+        kind: TimerKind,
+        after: Duration,
+    },
+    Led(Led),
+    /// Log the per-turn summary (INFO, journald fields without prefix).
+    LogTurn(TurnSummary),
+    /// The conversation memory was cleared (idle timeout or long press); log it.
+    ForgetConversation,
+}
+
+/// How a turn ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The reply was spoken to the end.
+    Answered,
+    /// A stage failed; the class's message was spoken.
+    Failed(FailureClass),
+    /// The reply or message could not be spoken (TTS hook or output device failed).
+    SpeechFailed,
+    /// A press shorter than `button.min_press_ms`: ignored.
+    Glitch,
+    /// `cancel`, or a long press.
+    Cancelled,
+    /// A new press while transcribing or thinking dropped the turn.
+    Abandoned,
+    /// A press while speaking stopped the reply (barge-in).
+    Interrupted,
+    /// Hold mode: a long, silent hold, the push-to-talk way of saying "forget the conversation".
+    Forgotten,
+}
+
+impl Outcome {
+    /// The `outcome=` value in logs and in the control socket's `status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Answered => "answered",
+            Self::Failed(class) => class.as_str(),
+            Self::SpeechFailed => "speech_failed",
+            Self::Glitch => "glitch",
+            Self::Cancelled => "cancelled",
+            Self::Abandoned => "abandoned",
+            Self::Interrupted => "interrupted",
+            Self::Forgotten => "forgotten",
+        }
+    }
+}
+
+/// The per-turn log line. Stage figures are `None` when the turn never reached that stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurnSummary {
+    pub turn_id: TurnId,
+    pub outcome: Outcome,
+    pub record_ms: Option<u64>,
+    pub stt_ms: Option<u64>,
+    pub ollama_ms: Option<u64>,
+    /// Reply handed to the speaker → first sample played.
+    pub first_audio_ms: Option<u64>,
+    /// Press → end of the turn.
+    pub total_ms: u64,
+    pub transcript_chars: usize,
+    pub response_chars: usize,
+    pub sentences: usize,
+    pub attempts: u32,
+}

@@ -1,0 +1,182 @@
+//! The pipeline side of the machine: what each stage's result (recording, transcript, answer,
+//! speech report) leads to, and which late results are stale.
+
+use std::time::{Duration, Instant};
+
+use super::{Action, Earcon, Led, Machine, Outcome, Phase, Speech};
+use crate::config::ButtonMode;
+use crate::event::{Answer, Failure, FailureClass, Recording, SpeechReport, Transcript, TurnId};
+
+impl Machine {
+    pub(super) fn captured(
+        &mut self,
+        id: TurnId,
+        result: Result<Recording, Failure>,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let (mut turn, stopping) = match self.take_phase() {
+            Phase::Listening { turn, stopping, .. } if turn.id == id => (turn, stopping),
+            other => {
+                self.phase = other; // stale: a cancelled or abandoned turn
+                return;
+            }
+        };
+        let recording = match result {
+            Ok(r) => r,
+            Err(f) => return self.say_failure(turn, f.class, now, out),
+        };
+        if stopping.is_none() {
+            // Capture ended by itself (its own time limit): tell the user, as for MaxRecord.
+            out.push(Action::Earcon(Earcon::Stopped));
+            out.push(Action::Led(Led::Thinking));
+        }
+        turn.record_ms = Some(recording.record_ms);
+        let held = stopping.unwrap_or(Duration::ZERO);
+        if self.settings.mode == ButtonMode::Hold
+            && !recording.has_speech
+            && held >= self.settings.long_press
+        {
+            self.memory.forget();
+            out.push(Action::ForgetConversation);
+            out.push(Action::Earcon(Earcon::Stopped));
+            return self.finish(turn, Outcome::Forgotten, Led::Idle, now, out);
+        }
+        if !recording.has_speech || recording.clip.duration() < self.settings.min_record {
+            return self.say_failure(turn, FailureClass::DidntCatch, now, out);
+        }
+        out.push(Action::Transcribe {
+            turn: id,
+            recording,
+        });
+        self.phase = Phase::Transcribing { turn };
+    }
+
+    pub(super) fn transcribed(
+        &mut self,
+        id: TurnId,
+        result: Result<Transcript, Failure>,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let mut turn = match self.take_phase() {
+            Phase::Transcribing { turn } if turn.id == id => turn,
+            other => {
+                self.phase = other;
+                return;
+            }
+        };
+        let transcript = match result {
+            Ok(t) => t,
+            Err(f) => return self.say_failure(turn, f.class, now, out),
+        };
+        turn.stt_ms = Some(transcript.stt_ms);
+        let question = transcript.text.trim();
+        if question.is_empty() {
+            return self.say_failure(turn, FailureClass::DidntCatch, now, out);
+        }
+        turn.transcript_chars = question.chars().count();
+        out.push(Action::Ask {
+            turn: id,
+            question: question.to_string(),
+            history: self.memory.history(),
+        });
+        self.phase = Phase::Thinking {
+            turn,
+            question: question.to_string(),
+        };
+    }
+
+    pub(super) fn answered(
+        &mut self,
+        id: TurnId,
+        result: Result<Answer, Failure>,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let (mut turn, question) = match self.take_phase() {
+            Phase::Thinking { turn, question } if turn.id == id => (turn, question),
+            other => {
+                self.phase = other; // late answer of an abandoned turn: never spoken
+                return;
+            }
+        };
+        let answer = match result {
+            Ok(a) => a,
+            Err(f) => return self.say_failure(turn, f.class, now, out),
+        };
+        turn.ollama_ms = Some(answer.ollama_ms);
+        turn.attempts = answer.attempts;
+        turn.response_chars = answer.text.chars().count();
+        if answer.text.trim().is_empty() {
+            return self.say_failure(turn, FailureClass::BadReply, now, out);
+        }
+        out.push(Action::Speak {
+            turn: id,
+            text: answer.text.clone(),
+        });
+        out.push(Action::Led(Led::Speaking));
+        self.phase = Phase::Speaking {
+            turn,
+            speech: Speech::Reply {
+                question,
+                answer: answer.text,
+            },
+        };
+    }
+
+    pub(super) fn spoken(
+        &mut self,
+        id: TurnId,
+        report: &SpeechReport,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        if let Some(mut summary) = self.draining.take_if(|s| s.turn_id == id) {
+            summary.first_audio_ms = report.first_audio_ms;
+            summary.sentences = report.sentences;
+            out.push(Action::LogTurn(summary));
+            return;
+        }
+        let (turn, speech) = match self.take_phase() {
+            Phase::Speaking { turn, speech } if turn.id == id => (turn, speech),
+            other => {
+                self.phase = other;
+                return;
+            }
+        };
+        let failed = report.device_error.is_some()
+            || (report.sentences > 0 && report.failed >= report.sentences);
+        let outcome = match speech {
+            Speech::Reply { .. } if failed => Outcome::SpeechFailed,
+            Speech::Reply { .. } if report.sentences == 0 && !report.stopped => {
+                // Nothing speakable survived cleanup (only code or emoji): say so.
+                return self.say_failure(turn, FailureClass::BadReply, now, out);
+            }
+            Speech::Reply { question, answer } => {
+                self.memory.remember(&question, &answer);
+                if report.stopped {
+                    Outcome::Interrupted
+                } else {
+                    Outcome::Answered
+                }
+            }
+            // The failure message itself could not be spoken: the earcon is all that is left.
+            Speech::Notice(_) if failed || (report.sentences == 0 && !report.stopped) => {
+                Outcome::SpeechFailed
+            }
+            Speech::Notice(outcome) => outcome,
+        };
+        let mut summary = turn.summary(outcome, now);
+        summary.first_audio_ms = report.first_audio_ms;
+        summary.sentences = report.sentences;
+        let led = if outcome == Outcome::SpeechFailed {
+            out.push(Action::Earcon(Earcon::Error));
+            Led::Error
+        } else {
+            Led::Idle
+        };
+        self.log(summary, out);
+        self.go_idle(led, out);
+    }
+}

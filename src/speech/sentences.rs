@@ -125,10 +125,12 @@ fn sentence_end(chars: &[char], i: usize) -> Option<usize> {
         }
         // An initial ("J. R. R. Tolkien"), but not the pronoun ("So do I.").
         let mut w = word.chars();
-        if let (Some(first), None) = (w.next(), w.next()) {
-            if first.is_alphabetic() && chars[i - 1].is_uppercase() && chars[i - 1] != 'I' {
-                return None;
-            }
+        if let (Some(first), None) = (w.next(), w.next())
+            && first.is_alphabetic()
+            && chars[i - 1].is_uppercase()
+            && chars[i - 1] != 'I'
+        {
+            return None;
         }
     }
     Some(end)

@@ -72,7 +72,10 @@ mod tests {
     fn earcons_are_short_audible_and_distinct() {
         for e in [Earcon::Listening, Earcon::Stopped, Earcon::Error] {
             let c = e.clip();
-            assert!(c.duration().as_millis() >= 100 && c.duration().as_millis() <= 500, "{e:?}");
+            assert!(
+                c.duration().as_millis() >= 100 && c.duration().as_millis() <= 500,
+                "{e:?}"
+            );
             assert!(c.rms() > 0.1, "{e:?}");
             assert!(c.samples.iter().all(|s| s.abs() <= LEVEL));
             assert!(c.samples[0].abs() < 0.01, "{e:?} starts with a click");

@@ -300,7 +300,10 @@ impl Actor {
         report.stopped = self.stale(job);
         if !report.stopped && count > 0 && report.failed == count {
             // Never leave the listener in silence: every sentence failed, so say so by sound.
-            let _ = self.remote.play(Earcon::Error.clip(), Duration::ZERO).recv();
+            let _ = self
+                .remote
+                .play(Earcon::Error.clip(), Duration::ZERO)
+                .recv();
         }
         report.total_ms = ms(job.received.elapsed());
         report

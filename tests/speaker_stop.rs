@@ -8,11 +8,12 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Audio, alsa_conf, script, spk_target};
+use voicebox::audio::earcons::Earcon;
 use voicebox::event::Event;
 use voicebox::speech::pipeline::Speaker;
 
 #[test]
-fn stop_kills_synthesis_drops_the_reply_and_the_speaker_recovers() {
+fn stop_kills_synthesis_drops_the_reply_then_idles_closed_and_plays_earcons() {
     let dir = tempfile::tempdir().unwrap();
     // SAFETY: the only test in this process, and no other thread exists yet that reads the env.
     unsafe {
@@ -79,9 +80,20 @@ exec espeak-ng --stdout -- "$1""#,
     assert_eq!((report.sentences, report.failed), (2, 0), "{report:?}");
     assert_eq!(report.first_audio_ms, None, "{report:?}");
 
-    // After a stop the speaker works again, earcons included.
+    // After a stop the speaker works again.
     let again = speaker.speak_and_wait("Speaking again after the stop.");
     assert!(!again.stopped && again.failed == 0, "{again:?}");
+    // Idle means idle: after the linger (100 ms) the output is closed. An open output on the
+    // unpaced file device would keep writing silence many times faster than real time.
+    let out = out_file(dir.path());
+    std::thread::sleep(Duration::from_secs(1));
+    let size = std::fs::metadata(&out).unwrap().len();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().len(),
+        size,
+        "the output stayed open"
+    );
     drop(speaker);
 
     let synthesized = std::fs::read_to_string(&log).unwrap();
@@ -89,7 +101,36 @@ exec espeak-ng --stdout -- "$1""#,
     let stretches = Audio::read(dir.path()).stretches();
     assert_eq!(stretches.len(), 1, "only the later reply: {stretches:?}");
 
+    earcons_play(&config);
     stop_silences_a_clip_mid_play(&config);
+}
+
+fn out_file(dir: &std::path::Path) -> std::path::PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("out_"))
+        .expect("no output file")
+}
+
+/// The error earcon is one short sound (two beeps 80 ms apart count as one stretch).
+fn earcons_play(config: &voicebox::config::Config) {
+    let dir = tempfile::tempdir().unwrap();
+    // SAFETY: every output is closed (the speaker above was dropped); nothing reads the env now.
+    unsafe { std::env::set_var("VOICEBOX_TEST_SPK", spk_target(dir.path())) };
+    let speaker = Speaker::spawn(config, None).unwrap();
+    speaker.earcon(Earcon::Error);
+    // Wait (bounded) for the whole earcon to reach the device, then let the output close.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !Audio::read(dir.path()).stretches().iter().any(|s| *s > 0.3) {
+        assert!(Instant::now() < deadline, "the earcon never played");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    drop(speaker);
+    let heard = Audio::read(dir.path()).stretches();
+    assert_eq!(heard.len(), 1, "{heard:?}");
+    assert!((0.3..0.5).contains(&heard[0]), "{heard:?}");
 }
 
 /// A 60 s tone is stopped as soon as the device has started writing it.

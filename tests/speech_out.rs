@@ -222,3 +222,21 @@ fn nothing_to_say_is_a_clear_error() {
     assert!(run.stderr.contains("nothing to say"), "{}", run.stderr);
     assert!(Audio::read(dir.path()).stretches().is_empty());
 }
+
+#[test]
+fn a_missing_output_device_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), ESPEAK, "");
+    // [audio] is the config's last table, so this lands in it.
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str("output_device = \"no-such-speaker\"\n");
+    std::fs::write(&cfg, text).unwrap();
+    let run = say(dir.path(), &cfg, "Hello there.");
+    assert!(!run.output.status.success());
+    assert!(
+        run.stderr.contains("no output device \"no-such-speaker\""),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("audio.output_device"), "{}", run.stderr);
+}

@@ -89,6 +89,8 @@ fn clean_line(line: &str) -> String {
     let s = urls(&s);
     let s = symbols(&s);
     let s = repeated_punctuation(&s);
+    // Words are split on any whitespace (tabs, ideographic spaces) before looking at dashes.
+    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
     let s = leading_dashes(&s);
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -367,6 +369,7 @@ mod tests {
             ("a   b\t\tc", "a b c"),
             ("\n\n  spaced  \n\n\n out \n", "spaced\nout"),
             ("-5 degrees", "−5 degrees"),
+            ("a\t-b c\u{3000}-d", "a b c d"),
             ("-w /x hi", "w /x hi"),
             ("Yes. -v please", "Yes. v please"),
             ("say [[h@loU]] now", "say h@loU now"),
@@ -398,6 +401,18 @@ mod tests {
                 "{input:?} -> {out:?}"
             );
             assert!(!out.contains("[["), "{input:?} -> {out:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_cleaned_without_panics_or_espeak_traps(
+            text in "(\\PC|[-\\[\\]`*_#>|\n(){}!?.])*"
+        ) {
+            let out = for_speech(&text);
+            proptest::prop_assert!(!out.contains("[["));
+            proptest::prop_assert!(!out.split_whitespace().any(|w| w.starts_with('-')), "{:?}", out);
+            proptest::prop_assert_eq!(out.trim(), out.as_str());
         }
     }
 }

@@ -407,7 +407,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn any_text_is_cleaned_without_panics_or_espeak_traps(
-            text in "(\\PC|[-\\[\\]`*_#>|\n(){}!?.])*"
+            text in "(\\PC|[-\\[\\]`*_#>|\n\t\u{3000} (){}!?.])*"
         ) {
             let out = for_speech(&text);
             proptest::prop_assert!(!out.contains("[["));

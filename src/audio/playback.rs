@@ -1,1 +1,298 @@
-//! TODO(owner: see lib.rs Layout): playback
+//! The playback actor (the only rodio user): owns the output device on its own thread, opens it
+//! when there is something to play and closes it `audio.linger` after the last sound.
+//!
+//! Why close it: an open output is a running audio stream (CPU, and with alsa-lib's unpaced
+//! `file` plugin a flood of silence), and an idle box must hold none. Clips are played one at a
+//! time, in the order given; rodio's mixer converts rate and channels to what the device opened.
+
+use std::collections::VecDeque;
+use std::num::NonZero;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
+
+use rodio::cpal::traits::{DeviceTrait, HostTrait};
+use rodio::{DeviceSinkBuilder, MixerDeviceSink, Player};
+
+use super::Clip;
+use crate::config;
+
+/// How often a playing actor looks at its queue and the stop flag. Only while sound plays:
+/// an idle actor blocks on its channel.
+const TICK: Duration = Duration::from_millis(5);
+
+/// How one clip went.
+#[derive(Debug, Clone)]
+pub struct Played {
+    /// When the clip was handed to the device (its first sample queued on the mixer).
+    pub started: Option<Instant>,
+    pub started_at: Option<SystemTime>,
+    /// When the device had taken its last sample (or it was stopped).
+    pub ended: Instant,
+    pub ended_at: SystemTime,
+    pub stopped: bool,
+    /// The output device could not be opened.
+    pub error: Option<String>,
+}
+
+enum Cmd {
+    Play {
+        clip: Clip,
+        pause_after: Duration,
+        generation: u64,
+        done: mpsc::Sender<Played>,
+    },
+    /// Wakes the actor so it sees a new generation at once.
+    Stop,
+    Shutdown,
+}
+
+/// A cloneable way to play and stop from other threads; the `Playback` owner keeps the thread.
+#[derive(Clone)]
+pub struct Remote {
+    tx: mpsc::Sender<Cmd>,
+    generation: Arc<AtomicU64>,
+}
+
+impl Remote {
+    /// Queues a clip; the receiver gets one `Played` when it has played, was stopped or failed.
+    /// `pause_after` of silence follows the clip (the gap between sentences).
+    pub fn play(&self, clip: Clip, pause_after: Duration) -> mpsc::Receiver<Played> {
+        let (done, rx) = mpsc::channel();
+        let cmd = Cmd::Play {
+            clip,
+            pause_after,
+            generation: self.generation.load(Ordering::SeqCst),
+            done,
+        };
+        // A dead actor drops `done`, which the caller sees as a closed receiver.
+        let _ = self.tx.send(cmd);
+        rx
+    }
+
+    /// Silences the output at once and drops everything queued.
+    pub fn stop(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        let _ = self.tx.send(Cmd::Stop);
+    }
+}
+
+/// Handle to the playback actor; dropping it stops playback and ends the thread.
+pub struct Playback {
+    remote: Remote,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Playback {
+    pub fn spawn(cfg: &config::Audio) -> anyhow::Result<Self> {
+        let (tx, rx) = mpsc::channel();
+        let generation = Arc::new(AtomicU64::new(0));
+        let actor = Actor {
+            device: cfg.output_device.clone(),
+            buffer_frames: cfg.buffer_frames,
+            volume: cfg.volume,
+            linger: cfg.linger,
+            generation: generation.clone(),
+            rx,
+            queue: VecDeque::new(),
+            output: None,
+        };
+        let thread = std::thread::Builder::new()
+            .name("playback".into())
+            .spawn(move || actor.run())?;
+        Ok(Self {
+            remote: Remote { tx, generation },
+            thread: Some(thread),
+        })
+    }
+
+    pub fn play(&self, clip: Clip, pause_after: Duration) -> mpsc::Receiver<Played> {
+        self.remote.play(clip, pause_after)
+    }
+
+    pub fn stop(&self) {
+        self.remote.stop();
+    }
+
+    pub fn remote(&self) -> Remote {
+        self.remote.clone()
+    }
+}
+
+impl Drop for Playback {
+    fn drop(&mut self) {
+        self.remote.stop();
+        let _ = self.remote.tx.send(Cmd::Shutdown);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Output {
+    // Field order matters: the player detaches from the mixer before the stream closes.
+    player: Player,
+    _sink: MixerDeviceSink,
+}
+
+struct Actor {
+    device: String,
+    buffer_frames: u32,
+    volume: f32,
+    linger: Duration,
+    generation: Arc<AtomicU64>,
+    rx: mpsc::Receiver<Cmd>,
+    /// Plays that arrived while another clip was playing.
+    queue: VecDeque<Cmd>,
+    output: Option<Output>,
+}
+
+impl Actor {
+    fn run(mut self) {
+        loop {
+            let cmd = match self.queue.pop_front() {
+                Some(c) => c,
+                // Open: wait at most the linger, then close. Closed: block (idle is idle).
+                None if self.output.is_some() => match self.rx.recv_timeout(self.linger) {
+                    Ok(c) => c,
+                    Err(RecvTimeoutError::Timeout) => {
+                        tracing::debug!("output closed after linger");
+                        self.output = None;
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => return,
+                },
+                None => match self.rx.recv() {
+                    Ok(c) => c,
+                    Err(_) => return,
+                },
+            };
+            match cmd {
+                Cmd::Shutdown => return,
+                Cmd::Stop => self.output = None,
+                Cmd::Play {
+                    clip,
+                    pause_after,
+                    generation,
+                    done,
+                } => {
+                    let played = self.play(clip, pause_after, generation);
+                    let _ = done.send(played);
+                }
+            }
+        }
+    }
+
+    fn stale(&self, generation: u64) -> bool {
+        self.generation.load(Ordering::SeqCst) != generation
+    }
+
+    fn play(&mut self, mut clip: Clip, pause_after: Duration, generation: u64) -> Played {
+        let finish = |started: Option<(Instant, SystemTime)>, stopped, error| Played {
+            started: started.map(|s| s.0),
+            started_at: started.map(|s| s.1),
+            ended: Instant::now(),
+            ended_at: SystemTime::now(),
+            stopped,
+            error,
+        };
+        if self.stale(generation) {
+            return finish(None, true, None);
+        }
+        let (Some(channels), Some(rate)) = (NonZero::new(clip.channels), NonZero::new(clip.rate))
+        else {
+            return finish(None, false, Some("clip has no channels or rate".into()));
+        };
+        if self.output.is_none() {
+            match open(&self.device, self.buffer_frames) {
+                Ok(o) => self.output = Some(o),
+                Err(e) => return finish(None, false, Some(e)),
+            }
+        }
+        let Some(out) = self.output.as_ref() else {
+            return finish(None, false, Some("output not open".into()));
+        };
+        let pause = (pause_after.as_secs_f64() * f64::from(clip.rate)) as usize;
+        clip.samples
+            .extend(std::iter::repeat_n(0.0, pause * usize::from(clip.channels)));
+        out.player.set_volume(self.volume);
+        out.player.append(rodio::buffer::SamplesBuffer::new(
+            channels,
+            rate,
+            clip.samples,
+        ));
+        let started = Some((Instant::now(), SystemTime::now()));
+        loop {
+            if self.stale(generation) {
+                // Closing the stream is the fastest silence there is: nothing queued in the
+                // device survives it.
+                self.output = None;
+                self.drop_queue();
+                return finish(started, true, None);
+            }
+            if self.output.as_ref().is_none_or(|o| o.player.empty()) {
+                return finish(started, false, None);
+            }
+            match self.rx.recv_timeout(TICK) {
+                Ok(Cmd::Stop) | Err(RecvTimeoutError::Timeout) => {}
+                Ok(c @ Cmd::Play { .. }) => self.queue.push_back(c),
+                Ok(Cmd::Shutdown) | Err(RecvTimeoutError::Disconnected) => {
+                    self.output = None;
+                    self.queue.push_front(Cmd::Shutdown);
+                    return finish(started, true, None);
+                }
+            }
+        }
+    }
+
+    /// Answers every queued play as stopped.
+    fn drop_queue(&mut self) {
+        for c in self.queue.drain(..) {
+            if let Cmd::Play { done, .. } = c {
+                let _ = done.send(Played {
+                    started: None,
+                    started_at: None,
+                    ended: Instant::now(),
+                    ended_at: SystemTime::now(),
+                    stopped: true,
+                    error: None,
+                });
+            }
+        }
+    }
+}
+
+/// Opens the named output ("default": the system default) with the configured period size.
+fn open(name: &str, buffer_frames: u32) -> Result<Output, String> {
+    let host = rodio::cpal::default_host();
+    let device = if name == "default" {
+        host.default_output_device()
+    } else {
+        host.output_devices()
+            .map_err(|e| format!("cannot list output devices: {e}"))?
+            .find(|d| {
+                d.id().is_ok_and(|id| id.id() == name)
+                    || d.description().is_ok_and(|desc| desc.name() == name)
+            })
+    }
+    .ok_or_else(|| {
+        format!("no output device \"{name}\"; run `voicebox devices` and set audio.output_device")
+    })?;
+    let mut sink = DeviceSinkBuilder::from_device(device)
+        .map_err(|e| format!("cannot open output \"{name}\": {e}"))?
+        // Small periods: `stop` is heard within one period.
+        .with_buffer_size(rodio::cpal::BufferSize::Fixed(buffer_frames))
+        // Stream errors surface as a failed play; the default callback would print to stderr.
+        .with_error_callback(|_| {})
+        .open_sink_or_fallback()
+        .map_err(|e| format!("cannot open output \"{name}\": {e}"))?;
+    sink.log_on_drop(false);
+    let player = Player::connect_new(sink.mixer());
+    tracing::debug!(device = name, "output opened");
+    Ok(Output {
+        player,
+        _sink: sink,
+    })
+}

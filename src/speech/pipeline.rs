@@ -1,1 +1,316 @@
-//! TODO: speech::pipeline
+//! The speaking pipeline: reply → cleanup → sentences → TTS hook (a bounded lookahead ahead of
+//! playback) → playback, in order. The first sentence plays as soon as it alone is synthesized.
+//!
+//! `Speaker` is an actor: one thread takes replies in turn and plays them; a worker thread per
+//! reply synthesizes ahead. `stop` reaches both at once (kill switch, playback generation).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
+
+use super::tts::Tts;
+use super::{cleanup, sentences};
+use crate::audio::earcons::Earcon;
+use crate::audio::playback::{Playback, Remote};
+use crate::config::Config;
+use crate::event::{Event, EventSender, FailureClass, SpeechReport, TurnId, ms};
+use crate::hook::KillSwitch;
+
+struct Job {
+    turn: TurnId,
+    text: String,
+    generation: u64,
+    /// When the reply was handed over: the zero of `first_audio_ms` and `total_ms`.
+    received: Instant,
+    reply: Option<mpsc::Sender<SpeechReport>>,
+}
+
+/// State `stop` shares with the actor thread.
+#[derive(Default)]
+struct Shared {
+    /// Bumped by `stop`; a job started under an older value is abandoned.
+    generation: AtomicU64,
+    /// Kills the TTS hook of the reply being spoken.
+    kill: Mutex<KillSwitch>,
+}
+
+#[derive(Clone)]
+struct Settings {
+    min_chars: usize,
+    max_chars: usize,
+    lookahead: usize,
+    pause: Duration,
+}
+
+/// Handle to the speaking actor; dropping it stops speech and ends the thread.
+pub struct Speaker {
+    tx: Option<mpsc::Sender<Job>>,
+    shared: Arc<Shared>,
+    remote: Remote,
+    thread: Option<JoinHandle<()>>,
+    // Dropped after the thread is joined (field order): the thread plays through it.
+    _playback: Playback,
+}
+
+impl Speaker {
+    pub fn spawn(config: &Config, events: Option<EventSender>) -> anyhow::Result<Self> {
+        let playback = Playback::spawn(&config.audio)?;
+        let remote = playback.remote();
+        let shared = Arc::new(Shared::default());
+        let (tx, rx) = mpsc::channel::<Job>();
+        let actor = Actor {
+            tts: Tts::new(&config.tts),
+            settings: Settings {
+                min_chars: config.tts.min_sentence_chars,
+                max_chars: config.tts.max_sentence_chars,
+                lookahead: config.tts.lookahead.max(1),
+                pause: config.audio.sentence_pause,
+            },
+            remote: remote.clone(),
+            shared: shared.clone(),
+            events,
+        };
+        let thread = std::thread::Builder::new()
+            .name("speaker".into())
+            .spawn(move || {
+                for job in rx {
+                    actor.handle(job);
+                }
+            })?;
+        Ok(Self {
+            tx: Some(tx),
+            shared,
+            remote,
+            thread: Some(thread),
+            _playback: playback,
+        })
+    }
+
+    /// Speaks `text`; posts `Event::Spoken` when it has finished or was stopped.
+    pub fn speak(&self, turn: TurnId, text: impl Into<String>) {
+        self.send(turn, text.into(), None);
+    }
+
+    /// Speaks `text` and waits for the report (for the CLI).
+    pub fn speak_and_wait(&self, text: &str) -> SpeechReport {
+        let (tx, rx) = mpsc::channel();
+        self.send(0, text.to_string(), Some(tx));
+        rx.recv().unwrap_or_else(|_| SpeechReport {
+            device_error: Some("the speaker thread ended".into()),
+            ..SpeechReport::default()
+        })
+    }
+
+    /// Plays an earcon now (behind whatever is already queued on the device).
+    pub fn earcon(&self, earcon: Earcon) {
+        drop(self.remote.play(earcon.clip(), Duration::ZERO));
+    }
+
+    /// Silences playback at once, drops queued replies and kills in-flight synthesis.
+    pub fn stop(&self) {
+        self.shared.generation.fetch_add(1, Ordering::SeqCst);
+        if let Ok(k) = self.shared.kill.lock() {
+            k.kill();
+        }
+        self.remote.stop();
+    }
+
+    fn send(&self, turn: TurnId, text: String, reply: Option<mpsc::Sender<SpeechReport>>) {
+        let job = Job {
+            turn,
+            text,
+            generation: self.shared.generation.load(Ordering::SeqCst),
+            received: Instant::now(),
+            reply,
+        };
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(job);
+        }
+    }
+}
+
+impl Drop for Speaker {
+    fn drop(&mut self) {
+        self.stop();
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// One synthesized (or failed) sentence, with when its hook ran.
+struct Synth {
+    index: usize,
+    result: Result<crate::audio::Clip, crate::event::Failure>,
+    took: Duration,
+    started_at: SystemTime,
+    ended_at: SystemTime,
+}
+
+struct Actor {
+    tts: Tts,
+    settings: Settings,
+    remote: Remote,
+    shared: Arc<Shared>,
+    events: Option<EventSender>,
+}
+
+impl Actor {
+    fn handle(&self, job: Job) {
+        let report = self.speak(&job);
+        tracing::info!(
+            turn = job.turn,
+            sentences = report.sentences,
+            failed = report.failed,
+            tts_ms = report.tts_first_ms,
+            first_audio_ms = report.first_audio_ms,
+            total_ms = report.total_ms,
+            stopped = report.stopped,
+            "reply spoken"
+        );
+        if let Some(e) = &report.device_error {
+            tracing::error!(turn = job.turn, "cannot play the reply: {e}");
+        }
+        if let Some(reply) = job.reply {
+            let _ = reply.send(report.clone());
+        }
+        if let Some(events) = &self.events {
+            let _ = events.send(Event::Spoken {
+                turn: job.turn,
+                report,
+            });
+        }
+    }
+
+    fn stale(&self, job: &Job) -> bool {
+        self.shared.generation.load(Ordering::SeqCst) != job.generation
+    }
+
+    fn speak(&self, job: &Job) -> SpeechReport {
+        let s = &self.settings;
+        let mut report = SpeechReport::default();
+        let sentences = sentences::split(&cleanup::for_speech(&job.text), s.min_chars, s.max_chars);
+        report.sentences = sentences.len();
+        if self.stale(job) {
+            report.stopped = true;
+            return report;
+        }
+        let count = sentences.len();
+        let kill = KillSwitch::default();
+        if let Ok(mut k) = self.shared.kill.lock() {
+            *k = kill.clone();
+        }
+        // A stop between the check above and installing the switch must still kill.
+        if self.stale(job) {
+            kill.kill();
+        }
+
+        // Bounded lookahead: the worker holds one finished sentence in hand and the channel
+        // holds `lookahead - 1`, so at most `lookahead` wait behind the one playing.
+        let (synth_tx, synth_rx) = mpsc::sync_channel::<Synth>(s.lookahead - 1);
+        let worker = {
+            let tts = self.tts.clone();
+            let kill = kill.clone();
+            std::thread::Builder::new()
+                .name("tts".into())
+                .spawn(move || {
+                    for (index, text) in sentences.into_iter().enumerate() {
+                        if kill.is_killed() {
+                            return;
+                        }
+                        let started = Instant::now();
+                        let started_at = SystemTime::now();
+                        let result = tts.synthesize(&text, &kill);
+                        let synth = Synth {
+                            index,
+                            result,
+                            took: started.elapsed(),
+                            started_at,
+                            ended_at: SystemTime::now(),
+                        };
+                        if synth_tx.send(synth).is_err() {
+                            return;
+                        }
+                    }
+                })
+        };
+        let worker = match worker {
+            Ok(w) => w,
+            Err(e) => {
+                report.device_error = Some(format!("cannot start the TTS thread: {e}"));
+                return report;
+            }
+        };
+
+        for synth in &synth_rx {
+            if self.stale(job) {
+                break;
+            }
+            let clip = match synth.result {
+                Ok(clip) => clip,
+                Err(f) if f.class == FailureClass::Cancelled => break,
+                Err(f) => {
+                    report.failed += 1;
+                    tracing::warn!(
+                        turn = job.turn,
+                        sentence = synth.index + 1,
+                        "sentence skipped: {}",
+                        f.message
+                    );
+                    continue;
+                }
+            };
+            let pause = if synth.index + 1 < count {
+                s.pause
+            } else {
+                Duration::ZERO
+            };
+            let Ok(played) = self.remote.play(clip, pause).recv() else {
+                report.device_error = Some("the playback thread ended".into());
+                break;
+            };
+            if let Some(e) = played.error {
+                report.device_error = Some(e);
+                break;
+            }
+            if let (None, Some(started)) = (report.first_audio_ms, played.started) {
+                report.first_audio_ms = Some(ms(started.saturating_duration_since(job.received)));
+                report.tts_first_ms = Some(ms(synth.took));
+            }
+            tracing::debug!(
+                turn = job.turn,
+                sentence = synth.index + 1,
+                synth_start_ns = unix_ns(synth.started_at),
+                synth_end_ns = unix_ns(synth.ended_at),
+                play_start_ns = played.started_at.map(unix_ns),
+                play_end_ns = unix_ns(played.ended_at),
+                "sentence played"
+            );
+            if played.stopped {
+                break;
+            }
+        }
+        // Whatever ended the loop, the worker must not synthesize on.
+        kill.kill();
+        drop(synth_rx);
+        let _ = worker.join();
+
+        report.stopped = self.stale(job);
+        if !report.stopped && count > 0 && report.failed == count {
+            // Never leave the listener in silence: every sentence failed, so say so by sound.
+            let _ = self
+                .remote
+                .play(Earcon::Error.clip(), Duration::ZERO)
+                .recv();
+        }
+        report.total_ms = ms(job.received.elapsed());
+        report
+    }
+}
+
+fn unix_ns(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}

@@ -1,0 +1,242 @@
+//! `voicebox say` end to end on real components: espeak-ng as the TTS hook and alsa-lib's
+//! `file` plugin as the speaker. Tests count samples, never wall time (the device is unpaced).
+
+mod common;
+
+use common::{Audio, field, say, script, write_config};
+
+const ESPEAK: &[&str] = &["espeak-ng", "--stdout", "--stdin"];
+
+#[test]
+fn english_three_sentences_give_three_stretches() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), ESPEAK, "");
+    let run = say(
+        dir.path(),
+        &cfg,
+        "The weather is fine today. I will water the garden. Then we can have lunch outside.",
+    );
+    assert!(run.output.status.success(), "{}", run.stderr);
+    let s = run.audio.stretches();
+    assert_eq!(s.len(), 3, "stretches {s:?}\n{}", run.stderr);
+    assert!(s.iter().all(|d| *d > 0.5), "{s:?}");
+    assert!(run.stderr.contains("reply spoken"), "{}", run.stderr);
+    assert!(run.stderr.contains("sentences=3"), "{}", run.stderr);
+    assert!(run.stderr.contains("first_audio_ms="), "{}", run.stderr);
+}
+
+#[test]
+fn chinese_three_sentences_give_three_stretches() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &["espeak-ng", "-v", "cmn", "--stdout", "--stdin"],
+        "",
+    );
+    let run = say(
+        dir.path(),
+        &cfg,
+        "今天天气很好。我们去公园散步吧。然后一起吃午饭。",
+    );
+    assert!(run.output.status.success(), "{}", run.stderr);
+    let s = run.audio.stretches();
+    assert_eq!(s.len(), 3, "stretches {s:?}\n{}", run.stderr);
+}
+
+#[test]
+fn synthesis_runs_ahead_of_playback_and_order_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("synth.log");
+    let hook = script(
+        dir.path(),
+        "tts-logged",
+        &format!(
+            r#"echo "start $(date +%s%N)" >> {log}
+espeak-ng --stdout -- "$1" > {log}.$$
+echo "end $(date +%s%N)" >> {log}
+cat {log}.$$
+rm -f {log}.$$"#,
+            log = log.display()
+        ),
+    );
+    let cfg = write_config(dir.path(), &[hook.to_str().unwrap(), "{text}"], "");
+    let run = say(
+        dir.path(),
+        &cfg,
+        "Short one here. This second sentence is quite a bit longer than the first one. \
+         And this third sentence is the longest of them all, by a very wide margin indeed, truly.",
+    );
+    assert!(run.output.status.success(), "{}", run.stderr);
+
+    // Playback order = sentence order: distinct lengths come out in increasing order.
+    let s = run.audio.stretches();
+    assert_eq!(s.len(), 3, "stretches {s:?}\n{}", run.stderr);
+    assert!(s[0] < s[1] && s[1] < s[2], "out of order: {s:?}");
+
+    let played: Vec<(u32, u64, u64)> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("sentence played"))
+        .map(|l| {
+            (
+                field(l, "sentence").unwrap().parse().unwrap(),
+                field(l, "play_start_ns").unwrap().parse().unwrap(),
+                field(l, "play_end_ns").unwrap().parse().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        played.iter().map(|p| p.0).collect::<Vec<_>>(),
+        [1, 2, 3],
+        "{}",
+        run.stderr
+    );
+    assert!(
+        played.windows(2).all(|w| w[0].2 <= w[1].1),
+        "overlapping playback {played:?}"
+    );
+
+    let starts: Vec<u64> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix("start "))
+        .map(|t| t.trim().parse().unwrap())
+        .collect();
+    assert_eq!(starts.len(), 3);
+    // The second sentence was being synthesized while the first was still playing.
+    assert!(
+        starts[1] < played[0].2,
+        "synthesis of sentence 2 started at {} after playback of sentence 1 ended at {}",
+        starts[1],
+        played[0].2
+    );
+}
+
+#[test]
+fn injection_is_spoken_literally_and_creates_nothing() {
+    for stdin in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display();
+        std::fs::write(dir.path().join("keep"), "x").unwrap();
+        let argv: &[&str] = if stdin {
+            ESPEAK
+        } else {
+            &["espeak-ng", "--stdout", "{text}"]
+        };
+        let cfg = write_config(dir.path(), argv, "");
+        let text = format!(
+            "-w {d}/w now. Run $(touch {d}/a) and `touch {d}/b`; rm -rf {d}/keep | tee {d}/c > {d}/e\n- -v"
+        );
+        let run = say(dir.path(), &cfg, &text);
+        assert!(run.output.status.success(), "{}", run.stderr);
+        assert!(!run.audio.stretches().is_empty(), "nothing was spoken");
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with("out_"))
+            .collect();
+        names.sort();
+        assert_eq!(names, ["keep", "voicebox.toml"], "stdin={stdin}");
+    }
+}
+
+#[test]
+fn a_hanging_hook_is_killed_at_its_timeout_and_the_next_sentence_plays() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook = script(
+        dir.path(),
+        "tts-hang",
+        r#"case "$1" in *hang*) sleep 60;; esac
+exec espeak-ng --stdout -- "$1""#,
+    );
+    let cfg = write_config(
+        dir.path(),
+        &[hook.to_str().unwrap(), "{text}"],
+        "timeout_ms = 1500",
+    );
+    let run = say(
+        dir.path(),
+        &cfg,
+        "The first sentence is fine. Please hang here forever. The third sentence is fine too.",
+    );
+    assert!(run.output.status.success(), "{}", run.stderr);
+    assert_eq!(run.audio.stretches().len(), 2, "{}", run.stderr);
+    assert!(run.stderr.contains("sentence skipped"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("did not finish within 1500ms"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("failed=1"), "{}", run.stderr);
+}
+
+#[test]
+fn a_failing_hook_is_logged_with_its_stderr_and_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook = script(
+        dir.path(),
+        "tts-fail",
+        r#"case "$1" in *fail*) echo "synthetic failure for this test" >&2; exit 1;; esac
+exec espeak-ng --stdout -- "$1""#,
+    );
+    let cfg = write_config(dir.path(), &[hook.to_str().unwrap(), "{text}"], "");
+    let run = say(
+        dir.path(),
+        &cfg,
+        "The first sentence is fine. This one will fail now. The third sentence is fine too.",
+    );
+    assert!(run.output.status.success(), "{}", run.stderr);
+    assert_eq!(run.audio.stretches().len(), 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("synthetic failure for this test"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("exit code 1"), "{}", run.stderr);
+}
+
+#[test]
+fn when_every_sentence_fails_the_error_earcon_plays_and_say_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), &["sh", "-c", "echo no voice >&2; exit 1"], "");
+    let run = say(dir.path(), &cfg, "Hello there. How are you?");
+    assert!(!run.output.status.success());
+    assert!(
+        run.stderr.contains("failed for every sentence"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("no voice"), "{}", run.stderr);
+    // The earcon: one short stretch, not silence.
+    let s = run.audio.stretches();
+    assert_eq!(s.len(), 1, "{s:?}");
+    assert!(s[0] < 1.0, "{s:?}");
+}
+
+#[test]
+fn nothing_to_say_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), ESPEAK, "");
+    let run = say(dir.path(), &cfg, "😀 👍 **");
+    assert!(!run.output.status.success());
+    assert!(run.stderr.contains("nothing to say"), "{}", run.stderr);
+    assert!(Audio::read(dir.path()).stretches().is_empty());
+}
+
+#[test]
+fn a_missing_output_device_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), ESPEAK, "");
+    // [audio] is the config's last table, so this lands in it.
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str("output_device = \"no-such-speaker\"\n");
+    std::fs::write(&cfg, text).unwrap();
+    let run = say(dir.path(), &cfg, "Hello there.");
+    assert!(!run.output.status.success());
+    assert!(
+        run.stderr.contains("no output device \"no-such-speaker\""),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("audio.output_device"), "{}", run.stderr);
+}

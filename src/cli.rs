@@ -25,6 +25,7 @@ pub enum Command {
     /// One turn from text: ask Ollama, print the reply and speak it sentence by sentence
     Ask {
         /// The question
+        #[arg(allow_hyphen_values = true)]
         text: String,
         /// Print the reply only; do not speak it
         #[arg(long)]
@@ -32,7 +33,8 @@ pub enum Command {
     },
     /// Speak TEXT through the TTS hook and the speaker
     Say {
-        /// What to say
+        /// What to say (may start with '-')
+        #[arg(allow_hyphen_values = true)]
         text: String,
     },
     /// Record, transcribe and print the transcript

@@ -7,11 +7,12 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-/// Installs the global subscriber. Safe to call once per process.
+/// Installs the global subscriber. Safe to call once per process. Returns whether logs go to
+/// the journal (then stderr is not the user's terminal).
 ///
 /// `RUST_LOG` takes `target=level` lists (`info,voicebox::ollama=debug`); `Targets` parses that
 /// without pulling a regex engine into a binary that must stay small.
-pub fn init() {
+pub fn init() -> bool {
     let filter = std::env::var("RUST_LOG")
         .ok()
         .and_then(|s| s.parse::<Targets>().ok())
@@ -24,6 +25,7 @@ pub fn init() {
             l.with_field_prefix(None)
                 .with_syslog_identifier("voicebox".to_string())
         });
+    let to_journal = journald.is_some();
     let stderr = journald.is_none().then(|| {
         tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
@@ -40,4 +42,5 @@ pub fn init() {
     std::panic::set_hook(Box::new(|info| {
         tracing::error!(panic = %info, "voicebox panicked; this is a bug, please report it");
     }));
+    to_journal
 }

@@ -8,18 +8,23 @@ use voicebox::config::{self, ConfigError};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    voicebox::logging::init();
+    let to_journal = voicebox::logging::init();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if let Some(ce) = e.downcast_ref::<ConfigError>() {
+                // Always on stderr too: systemd shows it in `systemctl status` and the journal.
                 eprintln!("voicebox: config error: {ce}");
-                tracing::error!(file = %ce.file, line = ce.line, key = %ce.key, "config error: {}", ce.message);
+                if to_journal {
+                    tracing::error!(file = %ce.file, line = ce.line, key = %ce.key, "config error: {}", ce.message);
+                }
                 return ExitCode::from(config::EXIT_CONFIG);
             }
             // One line, the whole cause chain: this is what the user reads.
             eprintln!("voicebox: {e:#}");
-            tracing::error!("{e:#}");
+            if to_journal {
+                tracing::error!("{e:#}");
+            }
             ExitCode::FAILURE
         }
     }

@@ -1,10 +1,11 @@
-//! `voicebox ask TEXT`: one turn from text; the reply goes to stdout.
+//! `voicebox ask TEXT`: one turn from text; the reply goes to stdout, then to the speaker.
 
 use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::ollama::Client;
+use crate::speech::pipeline::Speaker;
 
 pub fn ask(config: &Config, text: &str, speak: bool) -> anyhow::Result<()> {
     let client = Client::new(&config.ollama).context("cannot set up the Ollama client")?;
@@ -15,7 +16,17 @@ pub fn ask(config: &Config, text: &str, speak: bool) -> anyhow::Result<()> {
         .map_err(|f| anyhow::anyhow!(f.message))?;
     println!("{}", answer.text);
     if speak {
-        // speech-out slice wires speaking here
+        // The reply is printed whole first (it arrived whole); speech then goes sentence by
+        // sentence, the first playing while the next is synthesized.
+        let report = Speaker::spawn(config, None)?.speak_and_wait(&answer.text);
+        if let Some(e) = report.device_error {
+            anyhow::bail!("could not play the reply: {e}; use --no-speak to print only");
+        }
+        if report.sentences > 0 && report.failed == report.sentences {
+            anyhow::bail!(
+                "the TTS hook failed for every sentence; check tts.command with `voicebox check`"
+            );
+        }
     }
     Ok(())
 }

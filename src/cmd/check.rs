@@ -5,6 +5,7 @@
 
 use crate::config::Config;
 use crate::ollama::Client;
+use crate::speech::tts::Tts;
 
 /// One check's outcome as printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +32,7 @@ impl Line {
 pub fn check(config: &Config) -> anyhow::Result<()> {
     let mut lines = vec![config_line(config)];
     lines.extend(ollama_lines(config));
+    lines.push(tts_line(config));
     for line in &lines {
         println!("{} {}", if line.ok { "ok  " } else { "FAIL" }, line.text);
     }
@@ -73,4 +75,12 @@ fn ollama_lines(config: &Config) -> Vec<Line> {
         )),
     });
     lines
+}
+
+/// The TTS hook runs and produces audio.
+fn tts_line(config: &Config) -> Line {
+    match Tts::new(&config.tts).check() {
+        Ok(what) => Line::ok(format!("tts: {what}")),
+        Err(f) => Line::fail(format!("tts: {}", f.message)),
+    }
 }

@@ -268,10 +268,11 @@ fn recording(
         }
         let limit = max.min(stop_at.unwrap_or(usize::MAX));
         let upto = written.min(limit);
-        if let Some(d) = detector.as_mut() {
-            if upto > seen && d.push(&session.samples(seen, upto)) {
-                let _ = events.send(Event::SpeechEnded { turn });
-            }
+        if let Some(d) = detector.as_mut()
+            && upto > seen
+            && d.push(&session.samples(seen, upto))
+        {
+            let _ = events.send(Event::SpeechEnded { turn });
         }
         seen = upto;
         if written >= limit || session.failed() {
@@ -425,6 +426,56 @@ impl Session {
             .collect();
         (samples, self.rate, xruns)
     }
+}
+
+/// One audio device for `voicebox devices`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceInfo {
+    /// What `audio.input_device` / `audio.output_device` accept.
+    pub id: String,
+    pub description: String,
+    pub is_default: bool,
+}
+
+/// Inputs and outputs as ALSA lists them, "default" first. Here rather than in a file of its
+/// own because this is the one file that talks to cpal.
+pub fn list_devices() -> (Vec<DeviceInfo>, Vec<DeviceInfo>) {
+    let host = cpal::default_host();
+    let info = |d: &cpal::Device, default_id: &Option<String>| {
+        let id = d.id().map(|i| i.id().to_string()).unwrap_or_default();
+        let description = d
+            .description()
+            .map(|x| x.name().to_string())
+            .unwrap_or_default();
+        DeviceInfo {
+            is_default: default_id.as_deref() == Some(id.as_str()),
+            id,
+            description,
+        }
+    };
+    let collect = |default: Option<cpal::Device>, all: Option<Vec<cpal::Device>>| {
+        let default_id = default
+            .as_ref()
+            .and_then(|d| d.id().ok())
+            .map(|i| i.id().to_string());
+        let mut out: Vec<DeviceInfo> = default.iter().map(|d| info(d, &default_id)).collect();
+        for d in all.unwrap_or_default() {
+            let i = info(&d, &default_id);
+            if !out.iter().any(|o| o.id == i.id) {
+                out.push(i);
+            }
+        }
+        out
+    };
+    let inputs = collect(
+        host.default_input_device(),
+        host.input_devices().ok().map(Iterator::collect),
+    );
+    let outputs = collect(
+        host.default_output_device(),
+        host.output_devices().ok().map(Iterator::collect),
+    );
+    (inputs, outputs)
 }
 
 /// "default" is the default input; other names match a device id (`hw:CARD=...`) or its name.

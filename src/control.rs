@@ -2,7 +2,7 @@
 //! `tap`, `cancel`, `status`), so scripts and `voicebox ctl` drive the daemon like a finger.
 //!
 //! Every line gets exactly one reply line: `ok`, the status JSON, or `error: ...`. Bad input
-//! never ends the server; an over-long line ends only that connection.
+//! never ends the server; an over-long line is answered with an error and skipped.
 
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::Path;
@@ -154,7 +154,24 @@ async fn client(
             write
                 .write_all(format!("error: line longer than {MAX_LINE} bytes\n").as_bytes())
                 .await?;
-            return Ok(());
+            // Skip the rest of that line without keeping it, then carry on.
+            loop {
+                let chunk = reader.fill_buf().await?;
+                if chunk.is_empty() {
+                    return Ok(());
+                }
+                match chunk.iter().position(|&b| b == b'\n') {
+                    Some(i) => {
+                        reader.consume(i + 1);
+                        break;
+                    }
+                    None => {
+                        let n = chunk.len();
+                        reader.consume(n);
+                    }
+                }
+            }
+            continue;
         }
         let line = String::from_utf8_lossy(&buf);
         if line.trim().is_empty() {

@@ -1,1 +1,237 @@
-//! TODO: control
+//! The control socket: a Unix stream socket with one command per line (`press`, `release`,
+//! `tap`, `cancel`, `status`), so scripts and `voicebox ctl` drive the daemon like a finger.
+//!
+//! Every line gets exactly one reply line: `ok`, the status JSON, or `error: ...`. Bad input
+//! never ends the server; an over-long line is answered with an error and skipped.
+
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{Semaphore, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::event::{ControlCommand, Event, EventSender};
+
+/// Longest accepted line (commands are a few bytes; this bounds memory per client).
+pub const MAX_LINE: usize = 256;
+/// Clients served at once; more wait in the kernel's accept queue.
+const MAX_CLIENTS: usize = 32;
+
+/// What one line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    Command(ControlCommand),
+    Status,
+}
+
+/// Parses one line (surrounding whitespace and case ignored). The error is the reply line.
+pub fn parse_line(line: &str) -> Result<Request, String> {
+    let word = line.trim();
+    Ok(match word.to_ascii_lowercase().as_str() {
+        "press" => Request::Command(ControlCommand::Press),
+        "release" => Request::Command(ControlCommand::Release),
+        "tap" => Request::Command(ControlCommand::Tap),
+        "cancel" => Request::Command(ControlCommand::Cancel),
+        "status" => Request::Status,
+        _ => {
+            let shown: String = word
+                .chars()
+                .take(40)
+                .flat_map(char::escape_default)
+                .collect();
+            return Err(format!(
+                "error: unknown command \"{shown}\"; try press, release, tap, cancel, status"
+            ));
+        }
+    })
+}
+
+/// Serves the socket until `shutdown`, then removes the socket file.
+///
+/// A stale socket file (no daemon answering on it) is replaced; a live one is an error, and
+/// so is a non-socket file at the path (it is never deleted).
+pub async fn serve(
+    path: &Path,
+    events: EventSender,
+    status: watch::Receiver<String>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let listener = bind(path)?;
+    tracing::info!(socket = %path.display(), "control socket listening");
+    let slots = Arc::new(Semaphore::new(MAX_CLIENTS));
+    loop {
+        let permit = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            p = Arc::clone(&slots).acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let stream = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            r = listener.accept() => match r {
+                Ok((s, _)) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "control socket accept failed");
+                    continue;
+                }
+            },
+        };
+        let (events, status, shutdown) = (events.clone(), status.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = shutdown.cancelled() => {}
+                r = client(stream, &events, &status) => {
+                    if let Err(e) = r {
+                        tracing::debug!(error = %e, "control client ended");
+                    }
+                }
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    if let Err(e) = std::fs::remove_file(path) {
+        tracing::warn!(socket = %path.display(), error = %e, "cannot remove the control socket");
+    }
+    Ok(())
+}
+
+fn bind(path: &Path) -> anyhow::Result<UnixListener> {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_socket() {
+            bail!(
+                "{} exists and is not a socket; remove it or set control.socket to another path",
+                path.display()
+            );
+        }
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            bail!(
+                "another voicebox is already listening on {}; stop it first (`systemctl stop voicebox`) or set control.socket",
+                path.display()
+            );
+        }
+        std::fs::remove_file(path)
+            .with_context(|| format!("cannot remove the stale socket {}", path.display()))?;
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create {} for control.socket", dir.display()))?;
+    }
+    let listener = UnixListener::bind(path).with_context(|| {
+        format!(
+            "cannot listen on {}; check the directory's permissions or set control.socket",
+            path.display()
+        )
+    })?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))
+        .with_context(|| format!("cannot set mode 0660 on {}", path.display()))?;
+    Ok(listener)
+}
+
+async fn client(
+    stream: UnixStream,
+    events: &EventSender,
+    status: &watch::Receiver<String>,
+) -> std::io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    let mut buf = Vec::with_capacity(64);
+    loop {
+        buf.clear();
+        let n = (&mut reader)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .await?;
+        if n == 0 {
+            return Ok(());
+        }
+        if buf.last() != Some(&b'\n') && buf.len() > MAX_LINE {
+            write
+                .write_all(format!("error: line longer than {MAX_LINE} bytes\n").as_bytes())
+                .await?;
+            // Skip the rest of that line without keeping it, then carry on.
+            loop {
+                let chunk = reader.fill_buf().await?;
+                if chunk.is_empty() {
+                    return Ok(());
+                }
+                match chunk.iter().position(|&b| b == b'\n') {
+                    Some(i) => {
+                        reader.consume(i + 1);
+                        break;
+                    }
+                    None => {
+                        let n = chunk.len();
+                        reader.consume(n);
+                    }
+                }
+            }
+            continue;
+        }
+        let line = String::from_utf8_lossy(&buf);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let reply = match parse_line(&line) {
+            Ok(Request::Command(c)) => {
+                if events.send(Event::Control(c)).is_ok() {
+                    "ok".to_string()
+                } else {
+                    "error: the daemon is shutting down".to_string()
+                }
+            }
+            Ok(Request::Status) => {
+                let s = status.borrow().clone();
+                // One line, whatever the status producer put in.
+                s.replace('\n', " ")
+            }
+            Err(e) => e,
+        };
+        write.write_all(format!("{reply}\n").as_bytes()).await?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_line_table() {
+        use ControlCommand::*;
+        for (line, want) in [
+            ("press", Ok(Request::Command(Press))),
+            ("release\n", Ok(Request::Command(Release))),
+            ("  TAP \r\n", Ok(Request::Command(Tap))),
+            ("cancel", Ok(Request::Command(Cancel))),
+            ("status", Ok(Request::Status)),
+            (
+                "explode",
+                Err("error: unknown command \"explode\"; try press, release, tap, cancel, status"),
+            ),
+            (
+                "",
+                Err("error: unknown command \"\"; try press, release, tap, cancel, status"),
+            ),
+            (
+                "press now",
+                Err(
+                    "error: unknown command \"press now\"; try press, release, tap, cancel, status",
+                ),
+            ),
+        ] {
+            assert_eq!(parse_line(line), want.map_err(str::to_string), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_commands_are_shown_escaped_and_short() {
+        let e = parse_line(&format!("{}\u{1b}[2J", "x".repeat(100))).unwrap_err();
+        assert!(!e.contains('\u{1b}'), "{e}");
+        assert!(e.len() < 150, "{e}");
+    }
+}

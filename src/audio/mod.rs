@@ -2,6 +2,7 @@
 
 pub mod capture;
 pub mod earcons;
+pub mod energy;
 pub mod playback;
 pub mod resample;
 pub mod wav;

@@ -1,1 +1,198 @@
-//! TODO(owner: see lib.rs Layout): resample
+//! Down-mix to mono and resample to the rate STT engines expect (rubato's FFT resampler).
+
+use rubato::audioadapter_buffers::direct::InterleavedSlice;
+use rubato::{Fft, FixedSync, Resampler};
+
+use super::Clip;
+
+/// Frames per resampler chunk: large enough for a sharp FFT filter, small enough for a short
+/// startup delay (which `process_all` trims anyway).
+const CHUNK: usize = 1024;
+
+/// Averages the channels of `clip` and resamples the result to `rate` Hz.
+///
+/// Never fails: an empty clip or a zero rate gives an empty clip at `rate`, and should the
+/// resampler refuse the ratio, linear interpolation stands in (worse quality, same length).
+pub fn to_mono(clip: &Clip, rate: u32) -> Clip {
+    let mono = down_mix(clip);
+    let empty = Clip {
+        samples: Vec::new(),
+        rate,
+        channels: 1,
+    };
+    if mono.is_empty() || clip.rate == 0 || rate == 0 {
+        return empty;
+    }
+    if clip.rate == rate {
+        return Clip {
+            samples: mono,
+            rate,
+            channels: 1,
+        };
+    }
+    let samples = resample_fft(&mono, clip.rate, rate)
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, from = clip.rate, to = rate, "resampler refused the rates; using linear interpolation");
+            linear(&mono, clip.rate, rate)
+        });
+    Clip {
+        samples,
+        rate,
+        channels: 1,
+    }
+}
+
+fn down_mix(clip: &Clip) -> Vec<f32> {
+    let ch = usize::from(clip.channels.max(1));
+    if ch == 1 {
+        return clip.samples.clone();
+    }
+    clip.samples
+        .chunks_exact(ch)
+        .map(|f| f.iter().sum::<f32>() / ch as f32)
+        .collect()
+}
+
+fn resample_fft(mono: &[f32], from: u32, to: u32) -> Result<Vec<f32>, String> {
+    let mut r = Fft::<f32>::new(from as usize, to as usize, CHUNK, 1, FixedSync::Input)
+        .map_err(|e| e.to_string())?;
+    let input = InterleavedSlice::new(mono, 1, mono.len()).map_err(|e| e.to_string())?;
+    let out = r
+        .process_all(&input, mono.len(), None)
+        .map_err(|e| e.to_string())?;
+    Ok(out.take_data())
+}
+
+fn linear(mono: &[f32], from: u32, to: u32) -> Vec<f32> {
+    let n = (mono.len() as u64 * u64::from(to) / u64::from(from)) as usize;
+    let step = f64::from(from) / f64::from(to);
+    (0..n)
+        .map(|i| {
+            let pos = i as f64 * step;
+            let j = pos as usize;
+            let frac = (pos - j as f64) as f32;
+            let a = mono[j.min(mono.len() - 1)];
+            let b = mono[(j + 1).min(mono.len() - 1)];
+            a + (b - a) * frac
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::wav;
+
+    fn tone(freq: f32, rate: u32, channels: u16, secs: f32, amp: f32) -> Clip {
+        let frames = (rate as f32 * secs) as usize;
+        let mut samples = Vec::with_capacity(frames * usize::from(channels));
+        for i in 0..frames {
+            let v = amp * (2.0 * std::f32::consts::PI * freq * i as f32 / rate as f32).sin();
+            samples.extend(std::iter::repeat_n(v, usize::from(channels)));
+        }
+        Clip {
+            samples,
+            rate,
+            channels,
+        }
+    }
+
+    /// Sign changes per second / 2 = frequency of a pure tone.
+    fn zero_crossing_hz(c: &Clip) -> f32 {
+        // Skip the edges, where the resampler's filter rings.
+        let s = &c.samples[c.samples.len() / 10..c.samples.len() * 9 / 10];
+        let crossings = s
+            .windows(2)
+            .filter(|w| (w[0] < 0.0) != (w[1] < 0.0))
+            .count();
+        crossings as f32 / 2.0 / (s.len() as f32 / c.rate as f32)
+    }
+
+    fn middle_rms(c: &Clip) -> f32 {
+        let s = &c.samples[c.samples.len() / 10..c.samples.len() * 9 / 10];
+        Clip {
+            samples: s.to_vec(),
+            rate: c.rate,
+            channels: 1,
+        }
+        .rms()
+    }
+
+    #[test]
+    fn tones_keep_frequency_level_and_length() {
+        // (input rate, channels, tone Hz)
+        for (rate, ch, hz) in [
+            (48000, 2, 1000.0),
+            (44100, 2, 1000.0),
+            (48000, 1, 440.0),
+            (22050, 1, 3000.0),
+            (8000, 1, 1000.0),
+        ] {
+            let input = tone(hz, rate, ch, 1.0, 0.5);
+            let out = to_mono(&input, 16000);
+            assert_eq!((out.rate, out.channels), (16000, 1));
+            let n = out.samples.len() as i64;
+            assert!((n - 16000).abs() <= 2, "{rate}/{ch}: {n} samples");
+            let f = zero_crossing_hz(&out);
+            assert!((f - hz).abs() / hz < 0.01, "{rate}/{ch}: {f} Hz, want {hz}");
+            let want = 0.5 / 2f32.sqrt();
+            let got = middle_rms(&out);
+            assert!((got - want).abs() / want < 0.03, "{rate}/{ch}: rms {got}");
+        }
+    }
+
+    #[test]
+    fn tone_above_the_new_nyquist_is_filtered_out() {
+        let out = to_mono(&tone(12000.0, 48000, 1, 1.0, 0.5), 16000);
+        assert!(middle_rms(&out) < 0.01, "rms {}", middle_rms(&out));
+    }
+
+    #[test]
+    fn opposite_channels_cancel_in_the_down_mix() {
+        let mut c = tone(1000.0, 16000, 2, 0.5, 0.5);
+        for f in c.samples.chunks_exact_mut(2) {
+            f[1] = -f[0];
+        }
+        let out = to_mono(&c, 16000);
+        assert_eq!(out.samples.len(), 8000);
+        assert_eq!(out.rms(), 0.0);
+    }
+
+    #[test]
+    fn empty_and_degenerate_input_give_empty_output() {
+        let empty = Clip {
+            samples: vec![],
+            rate: 48000,
+            channels: 2,
+        };
+        assert!(to_mono(&empty, 16000).samples.is_empty());
+        let zero_rate = Clip {
+            samples: vec![0.1; 10],
+            rate: 0,
+            channels: 1,
+        };
+        assert!(to_mono(&zero_rate, 16000).samples.is_empty());
+    }
+
+    #[test]
+    fn linear_fallback_keeps_length_and_frequency() {
+        let input = tone(1000.0, 48000, 1, 1.0, 0.5);
+        let out = Clip {
+            samples: linear(&input.samples, 48000, 16000),
+            rate: 16000,
+            channels: 1,
+        };
+        assert_eq!(out.samples.len(), 16000);
+        assert!((zero_crossing_hz(&out) - 1000.0).abs() < 10.0);
+    }
+
+    #[test]
+    fn round_trip_through_the_wav_writer() {
+        let out = to_mono(&tone(1000.0, 48000, 2, 1.0, 0.5), 16000);
+        let back = wav::decode(&wav::encode_i16(&out)).unwrap();
+        assert_eq!((back.rate, back.channels), (16000, 1));
+        assert_eq!(back.samples.len(), out.samples.len());
+        assert!((zero_crossing_hz(&back) - 1000.0).abs() < 10.0);
+        assert!((middle_rms(&back) - middle_rms(&out)).abs() < 1e-3);
+    }
+}

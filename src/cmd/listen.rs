@@ -1,8 +1,63 @@
-//! `voicebox listen`.
+//! `voicebox listen`: record, drop silence locally, transcribe, print the transcript.
 
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use crate::audio::capture::{self, StopWhen};
+use crate::audio::wav;
 use crate::config::Config;
+use crate::hook::KillSwitch;
+use crate::speech::stt::Stt;
 
 pub fn listen(config: &Config, seconds: Option<f64>) -> anyhow::Result<()> {
-    let _ = (config, seconds);
-    anyhow::bail!("`voicebox listen` is not implemented yet")
+    let audio = &config.audio;
+    let stop = match seconds {
+        Some(s) if !(s.is_finite() && s > 0.0) => {
+            bail!("--seconds {s} is not a positive number of seconds")
+        }
+        Some(s) => StopWhen::After(Duration::from_secs_f64(s)),
+        None if std::io::stdin().is_terminal() => {
+            eprintln!(
+                "Listening on \"{}\"; press Enter to stop (at most {} s).",
+                audio.input_device,
+                audio.max_record.as_secs()
+            );
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let mut line = String::new();
+                let _ = std::io::stdin().read_line(&mut line);
+                let _ = tx.send(());
+            });
+            StopWhen::Signal(rx)
+        }
+        None => StopWhen::After(audio.max_record),
+    };
+    let rec = capture::record(audio, stop).map_err(|f| anyhow::anyhow!(f.message))?;
+    if rec.overruns > 0 {
+        tracing::warn!(overruns = rec.overruns, "audio was lost while recording");
+    }
+    if !rec.has_speech {
+        tracing::info!(record_ms = rec.record_ms, "no speech heard");
+        bail!(
+            "no speech heard in {} ms of audio from \"{}\" (nothing above audio.speech_threshold = {}); nothing was sent to speech recognition",
+            rec.record_ms,
+            audio.input_device,
+            audio.speech_threshold
+        );
+    }
+    let wav = wav::encode_i16(&rec.clip);
+    let t = Stt::new(&config.stt)
+        .transcribe(&wav, &KillSwitch::default())
+        .map_err(|f| anyhow::anyhow!(f.message))
+        .context("transcribing")?;
+    tracing::info!(
+        record_ms = rec.record_ms,
+        stt_ms = t.stt_ms,
+        transcript_chars = t.text.chars().count(),
+        "transcribed"
+    );
+    println!("{}", t.text);
+    Ok(())
 }

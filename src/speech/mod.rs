@@ -4,4 +4,5 @@ pub mod cleanup;
 pub mod pipeline;
 pub mod sentences;
 pub mod stt;
+mod stt_http;
 pub mod tts;

@@ -1,1 +1,268 @@
-//! TODO: speech::stt
+//! Speech to text: a 16 kHz mono WAV in, a transcript out, through the `stt.command` hook or an
+//! OpenAI-compatible HTTP endpoint (`stt.url`, see `stt_http.rs`).
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use super::stt_http;
+use crate::config;
+use crate::event::{Failure, FailureClass, Transcript, ms};
+use crate::hook::{Hook, HookError, KillSwitch};
+
+/// Transcripts are short; a hook that prints more is broken.
+const MAX_TRANSCRIPT_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct Stt {
+    mode: Mode,
+}
+
+#[derive(Debug, Clone)]
+enum Mode {
+    Command(Hook),
+    Http { url: String, timeout: Duration },
+}
+
+impl Stt {
+    /// `stt.url` set: HTTP mode; otherwise the `stt.command` hook.
+    pub fn new(config: &config::Stt) -> Stt {
+        let mode = match &config.url {
+            Some(url) => Mode::Http {
+                url: url.clone(),
+                timeout: config.timeout,
+            },
+            None => Mode::Command(Hook {
+                argv: config.command.clone(),
+                timeout: config.timeout,
+                max_output: MAX_TRANSCRIPT_BYTES,
+            }),
+        };
+        Stt { mode }
+    }
+
+    /// Transcribes a WAV. An empty transcript is `DidntCatch`; a failing, slow or unreachable
+    /// recogniser is `SttFailed` (with its stderr or the HTTP error); a kill is `Cancelled`.
+    pub fn transcribe(&self, wav: &[u8], kill: &KillSwitch) -> Result<Transcript, Failure> {
+        let started = Instant::now();
+        let raw = match &self.mode {
+            Mode::Command(hook) => run_hook(hook, wav, kill)?,
+            Mode::Http { url, timeout } => {
+                if kill.is_killed() {
+                    return Err(Failure::new(
+                        FailureClass::Cancelled,
+                        "transcription cancelled",
+                    ));
+                }
+                stt_http::transcribe(url, *timeout, wav)
+                    .map_err(|e| Failure::new(FailureClass::SttFailed, e))?
+            }
+        };
+        let text = tidy(&raw);
+        if text.is_empty() {
+            return Err(Failure::new(
+                FailureClass::DidntCatch,
+                "speech recognition returned no words",
+            ));
+        }
+        Ok(Transcript {
+            text,
+            stt_ms: ms(started.elapsed()),
+        })
+    }
+
+    /// For `voicebox check`: the hook's program exists and starts, or the URL is set.
+    pub fn check(&self) -> Result<String, String> {
+        match &self.mode {
+            Mode::Http { url, .. } => Ok(format!("STT over HTTP: {url}")),
+            Mode::Command(hook) => {
+                let program = hook.argv.first().cloned().unwrap_or_default();
+                let path = find_program(&program).ok_or_else(|| {
+                    format!(
+                        "STT hook `{program}` was not found on PATH; install it (Debian: pocketsphinx pocketsphinx-en-us) or fix stt.command"
+                    )
+                })?;
+                // Start it once with no input: a missing library or model shows up here.
+                let probe = Hook {
+                    argv: vec![path.display().to_string(), "--help".into()],
+                    timeout: Duration::from_secs(5),
+                    max_output: 1 << 20,
+                };
+                match probe.run(None, None, &KillSwitch::default()) {
+                    Err(e @ HookError::Spawn { .. }) => Err(e.to_string()),
+                    _ => Ok(format!("STT hook `{}` found", path.display())),
+                }
+            }
+        }
+    }
+}
+
+/// Collapses whitespace: engines print line breaks between segments.
+fn tidy(raw: &str) -> String {
+    raw.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn run_hook(hook: &Hook, wav: &[u8], kill: &KillSwitch) -> Result<String, Failure> {
+    let fail = |e: HookError| match e {
+        HookError::Cancelled { .. } => Failure::new(FailureClass::Cancelled, e.to_string()),
+        e => Failure::new(
+            FailureClass::SttFailed,
+            format!("speech recognition failed: {e}"),
+        ),
+    };
+    let out = if hook.uses("{wav}") {
+        // Removed when `file` drops, whatever the hook did.
+        let file = TempWav::create(wav).map_err(|e| {
+            Failure::new(
+                FailureClass::SttFailed,
+                format!(
+                    "cannot write the temporary WAV for STT: {e}; check that $TMPDIR is writable"
+                ),
+            )
+        })?;
+        let path = file.0.display().to_string();
+        hook.run(Some(("{wav}", &path)), None, kill).map_err(fail)?
+    } else {
+        hook.run(None, Some(wav), kill).map_err(fail)?
+    };
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// A private WAV file in the temp dir, deleted on drop (tempfile is only a dev-dependency).
+struct TempWav(std::path::PathBuf);
+
+impl TempWav {
+    fn create(wav: &[u8]) -> std::io::Result<TempWav> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut last = None;
+        for _ in 0..8 {
+            let path = std::env::temp_dir().join(format!(
+                "voicebox-stt-{}-{:016x}.wav",
+                std::process::id(),
+                fastrand::u64(..)
+            ));
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+            {
+                Ok(mut f) => {
+                    let guard = TempWav(path);
+                    f.write_all(wav)?;
+                    return Ok(guard);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| std::io::Error::other("no free temp file name")))
+    }
+}
+
+impl Drop for TempWav {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn find_program(program: &str) -> Option<std::path::PathBuf> {
+    if program.contains('/') {
+        let p = std::path::PathBuf::from(program);
+        return p.is_file().then_some(p);
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stt(argv: &[&str], timeout_ms: u64) -> Stt {
+        Stt::new(&config::Stt {
+            command: argv.iter().map(|s| s.to_string()).collect(),
+            url: None,
+            timeout: Duration::from_millis(timeout_ms),
+        })
+    }
+
+    #[test]
+    fn stdin_mode_gets_the_wav_and_stdout_is_trimmed() {
+        // The "recogniser" reports how many bytes it got.
+        let t = stt(&["sh", "-c", "printf '  %s words\\n\\n' $(wc -c)"], 5000)
+            .transcribe(b"RIFF1234", &KillSwitch::default())
+            .unwrap();
+        assert_eq!(t.text, "8 words");
+    }
+
+    #[test]
+    fn wav_placeholder_is_a_temp_file_removed_afterwards() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("path");
+        let script = format!("cat \"$1\"; printf %s \"$1\" > {}", log.display());
+        let t = stt(&["sh", "-c", &script, "sh", "{wav}"], 5000)
+            .transcribe(b"hello there", &KillSwitch::default())
+            .unwrap();
+        assert_eq!(t.text, "hello there");
+        let used = std::fs::read_to_string(&log).unwrap();
+        assert!(used.ends_with(".wav"), "{used}");
+        assert!(
+            !std::path::Path::new(&used).exists(),
+            "temp WAV left behind"
+        );
+    }
+
+    #[test]
+    fn outcomes_table() {
+        for (argv, class, needle) in [
+            (&["true"][..], FailureClass::DidntCatch, "no words"),
+            (
+                &["printf", " \n\t"][..],
+                FailureClass::DidntCatch,
+                "no words",
+            ),
+            (
+                &["sh", "-c", "echo model missing >&2; exit 2"][..],
+                FailureClass::SttFailed,
+                "model missing",
+            ),
+            (
+                &["sleep", "5"][..],
+                FailureClass::SttFailed,
+                "did not finish",
+            ),
+            (
+                &["/nonexistent/stt"][..],
+                FailureClass::SttFailed,
+                "cannot start",
+            ),
+        ] {
+            let e = stt(argv, 300)
+                .transcribe(b"x", &KillSwitch::default())
+                .unwrap_err();
+            assert_eq!(e.class, class, "{argv:?}: {e}");
+            assert!(e.message.contains(needle), "{argv:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_killed_switch_cancels() {
+        let k = KillSwitch::default();
+        k.kill();
+        let e = stt(&["cat"], 5000).transcribe(b"x", &k).unwrap_err();
+        assert_eq!(e.class, FailureClass::Cancelled);
+    }
+
+    #[test]
+    fn check_finds_or_names_the_program() {
+        assert!(stt(&["sh"], 1000).check().is_ok());
+        let e = stt(&["no-such-stt-program"], 1000).check().unwrap_err();
+        assert!(
+            e.contains("no-such-stt-program") && e.contains("stt.command"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,182 @@
+//! STT over HTTP: one multipart upload to an OpenAI-compatible `/v1/audio/transcriptions`
+//! endpoint (whisper.cpp's server, faster-whisper servers), `{"text": ...}` back.
+//!
+//! The second ureq user besides `ollama`: the request is small and blocking, like Ollama's.
+
+use std::io::Read;
+use std::time::Duration;
+
+/// A transcription reply larger than this is not a transcript.
+const MAX_REPLY: u64 = 256 * 1024;
+
+/// Uploads `wav` as the `file` field and returns the `text` of the JSON reply.
+pub fn transcribe(url: &str, timeout: Duration, wav: &[u8]) -> Result<String, String> {
+    let boundary = format!("voicebox-{:016x}", fastrand::u64(..));
+    let body = multipart(&boundary, wav);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        // A LAN server: never route it through a stray $HTTP_PROXY.
+        .proxy(None)
+        .build()
+        .into();
+    let mut resp = agent
+        .post(url)
+        .header(
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .send(&body[..])
+        .map_err(|e| {
+            format!("STT server {url} unreachable: {e}; check stt.url and that the server runs")
+        })?;
+    let status = resp.status().as_u16();
+    let mut text = String::new();
+    resp.body_mut()
+        .as_reader()
+        .take(MAX_REPLY)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("STT server {url} sent an unreadable reply: {e}"))?;
+    if !(200..300).contains(&status) {
+        let snippet: String = text.chars().take(300).collect();
+        return Err(format!(
+            "STT server {url} answered HTTP {status}: {}",
+            snippet.trim()
+        ));
+    }
+    parse_reply(&text).map_err(|e| format!("STT server {url}: {e}"))
+}
+
+/// The multipart body: the WAV as `file`, and `response_format=json`.
+fn multipart(boundary: &str, wav: &[u8]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(wav.len() + 512);
+    b.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"speech.wav\"\r\nContent-Type: audio/wav\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    b.extend_from_slice(wav);
+    b.extend_from_slice(
+        format!(
+            "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"response_format\"\r\n\r\njson\r\n--{boundary}--\r\n"
+        )
+        .as_bytes(),
+    );
+    b
+}
+
+fn parse_reply(body: &str) -> Result<String, String> {
+    let v: serde_json::Value = serde_json::from_str(body).map_err(|e| {
+        format!("the reply is not JSON ({e}); is stt.url an OpenAI-compatible /v1/audio/transcriptions endpoint?")
+    })?;
+    v.get("text")
+        .and_then(|t| t.as_str())
+        .map(str::to_string)
+        .ok_or_else(|| "the JSON reply has no \"text\" string".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    /// One-request HTTP server: returns the raw request body it got (via the join handle) and
+    /// answers `status` with `reply`.
+    fn serve_once(
+        status: u16,
+        reply: &'static str,
+    ) -> (String, std::thread::JoinHandle<(String, Vec<u8>)>) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/v1/audio/transcriptions", l.local_addr().unwrap());
+        let h = std::thread::spawn(move || {
+            let (s, _) = l.accept().unwrap();
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut head = String::new();
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                r.read_line(&mut line).unwrap();
+                if line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap();
+                }
+                head.push_str(&line);
+            }
+            let mut body = vec![0; len];
+            r.read_exact(&mut body).unwrap();
+            let mut s = s;
+            write!(
+                s,
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                reply.len()
+            )
+            .unwrap();
+            (head, body)
+        });
+        (url, h)
+    }
+
+    #[test]
+    fn uploads_multipart_file_and_reads_text() {
+        let (url, h) = serve_once(200, r#"{"text":" what is the capital of france\n"}"#);
+        let wav = b"RIFF\x00\x01binary\r\n--not-a-boundary";
+        let text = transcribe(&url, Duration::from_secs(5), wav).unwrap();
+        assert_eq!(text, " what is the capital of france\n");
+        let (head, body) = h.join().unwrap();
+        assert!(head.starts_with("POST /v1/audio/transcriptions "), "{head}");
+        let ct = head
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("content-type:"))
+            .unwrap();
+        let boundary = ct.split("boundary=").nth(1).unwrap().trim().to_string();
+        let text = String::from_utf8_lossy(&body);
+        assert!(text.starts_with(&format!("--{boundary}\r\n")), "{text}");
+        assert!(text.contains("name=\"file\"; filename=\"speech.wav\""));
+        assert!(text.ends_with(&format!("--{boundary}--\r\n")));
+        // The WAV bytes are in the body unchanged.
+        assert!(body.windows(wav.len()).any(|w| w == wav));
+    }
+
+    #[test]
+    fn http_errors_and_bad_json_are_reported() {
+        let (url, h) = serve_once(500, r#"{"error":"model not loaded"}"#);
+        let e = transcribe(&url, Duration::from_secs(5), b"x").unwrap_err();
+        assert!(
+            e.contains("HTTP 500") && e.contains("model not loaded"),
+            "{e}"
+        );
+        h.join().unwrap();
+        let (url, h) = serve_once(200, "<html>hello</html>");
+        let e = transcribe(&url, Duration::from_secs(5), b"x").unwrap_err();
+        assert!(e.contains("not JSON"), "{e}");
+        h.join().unwrap();
+    }
+
+    #[test]
+    fn unreachable_server_is_an_error() {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let e = transcribe(
+            &format!("http://127.0.0.1:{port}/x"),
+            Duration::from_secs(5),
+            b"x",
+        )
+        .unwrap_err();
+        assert!(e.contains("unreachable"), "{e}");
+    }
+
+    #[test]
+    fn reply_parsing_table() {
+        assert_eq!(parse_reply(r#"{"text":"hi"}"#).unwrap(), "hi");
+        assert!(parse_reply(r#"{"text":5}"#).is_err());
+        assert!(parse_reply(r#"{}"#).is_err());
+        assert!(parse_reply("").is_err());
+    }
+}

@@ -1,0 +1,157 @@
+//! The capture actor as the daemon drives it (start / SpeechEnded / stop / cancel), on the real
+//! ALSA `file` plugin. ALSA's config is per process, so each test re-runs this test binary as a
+//! child with its own environment and does the work there.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use voicebox::audio::capture::Capture;
+use voicebox::config;
+use voicebox::event::{Event, EventReceiver};
+
+const CHILD: &str = "VOICEBOX_CAPTURE_TEST_CHILD";
+
+/// Runs `name` again in a child process with the test ALSA config and `mic` as the input.
+fn in_child(name: &str, mic: &Path) {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture", "--test-threads", "1"])
+        .env(CHILD, "1")
+        .env(
+            "ALSA_CONFIG_PATH",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/alsa/voicebox-test.conf"),
+        )
+        .env("VOICEBOX_TEST_MIC", mic)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "child failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 passed"));
+}
+
+/// Speech as F32 / 48 kHz / 2 ch (what cpal negotiates on the test device; `tests/listen.rs`
+/// learns it from the device itself), 0.5 s of silence before and 60 s after.
+fn speech_mic(dir: &Path) -> std::path::PathBuf {
+    let wav = dir.join("s.wav");
+    let raw = dir.join("mic.raw");
+    assert!(
+        Command::new("espeak-ng")
+            .args(["-v", "en-us+klatt", "-s", "150", "-w"])
+            .arg(&wav)
+            .arg("what is the capital of france")
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(
+        Command::new("sox")
+            .arg(&wav)
+            .args([
+                "-t",
+                "raw",
+                "-e",
+                "floating-point",
+                "-b",
+                "32",
+                "-r",
+                "48000",
+                "-c",
+                "2"
+            ])
+            .arg(&raw)
+            .args(["pad", "0.5", "60"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    raw
+}
+
+fn audio() -> config::Audio {
+    config::parse(config::DEFAULT_TOML, None, &|_| None)
+        .unwrap()
+        .audio
+}
+
+fn next(rx: &mut EventReceiver) -> Event {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    rt.block_on(async { tokio::time::timeout(Duration::from_secs(20), rx.recv()).await })
+        .expect("an event within 20 s")
+        .expect("the actor is alive")
+}
+
+#[test]
+fn toggle_mode_hears_the_end_of_speech_then_stop_keeps_post_roll() {
+    if std::env::var_os(CHILD).is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let mic = speech_mic(dir.path());
+        return in_child(
+            "toggle_mode_hears_the_end_of_speech_then_stop_keeps_post_roll",
+            &mic,
+        );
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let capture = Capture::spawn(&audio(), tx);
+    capture.start(7, true);
+    assert!(matches!(next(&mut rx), Event::CaptureStarted { turn: 7 }));
+    assert!(matches!(next(&mut rx), Event::SpeechEnded { turn: 7 }));
+    capture.stop(7);
+    match next(&mut rx) {
+        Event::Captured {
+            turn: 7,
+            result: Ok(rec),
+        } => {
+            assert!(rec.has_speech);
+            assert_eq!((rec.clip.rate, rec.clip.channels), (16000, 1));
+            // 0.5 s lead-in + about 2 s of speech + 1.2 s hangover + 0.25 s post-roll at least
+            // (the unpaced device may run ahead before `stop` arrives; max_record caps it).
+            assert!(
+                rec.record_ms >= 3500 && rec.record_ms <= 30_000,
+                "{}",
+                rec.record_ms
+            );
+            // record_ms is whole milliseconds of the same audio.
+            assert_eq!(rec.clip.samples.len() as u64 / 16, rec.record_ms);
+        }
+        e => panic!("{e:?}"),
+    }
+}
+
+#[test]
+fn cancel_posts_nothing_and_a_new_start_works() {
+    if std::env::var_os(CHILD).is_none() {
+        return in_child(
+            "cancel_posts_nothing_and_a_new_start_works",
+            Path::new("/dev/zero"),
+        );
+    }
+    let mut a = audio();
+    a.max_record = Duration::from_secs(1);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let capture = Capture::spawn(&a, tx);
+    capture.start(1, false);
+    assert!(matches!(next(&mut rx), Event::CaptureStarted { turn: 1 }));
+    capture.cancel();
+    // Turn 2 runs to max_record by itself; nothing from turn 1 comes in between.
+    capture.start(2, false);
+    assert!(matches!(next(&mut rx), Event::CaptureStarted { turn: 2 }));
+    match next(&mut rx) {
+        Event::Captured {
+            turn: 2,
+            result: Ok(rec),
+        } => {
+            assert_eq!(rec.record_ms, 1000);
+            assert!(!rec.has_speech);
+        }
+        e => panic!("{e:?}"),
+    }
+    drop(capture);
+    assert!(rx.try_recv().is_err(), "nothing else was posted");
+}

@@ -61,6 +61,18 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let listener = bind(path)?;
+    serve_on(listener, path, events, status, shutdown).await
+}
+
+/// `serve` on a socket already bound with `bind` (the daemon binds before it reports ready,
+/// so a socket problem fails the start instead of leaving a box nobody can trigger).
+pub async fn serve_on(
+    listener: UnixListener,
+    path: &Path,
+    events: EventSender,
+    status: watch::Receiver<String>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     tracing::info!(socket = %path.display(), "control socket listening");
     let slots = Arc::new(Semaphore::new(MAX_CLIENTS));
     loop {
@@ -101,7 +113,8 @@ pub async fn serve(
     Ok(())
 }
 
-fn bind(path: &Path) -> anyhow::Result<UnixListener> {
+/// Binds the socket at `path` with mode 0660, replacing a stale one.
+pub fn bind(path: &Path) -> anyhow::Result<UnixListener> {
     if let Ok(meta) = std::fs::symlink_metadata(path) {
         if !meta.file_type().is_socket() {
             bail!(

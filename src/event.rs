@@ -68,7 +68,8 @@ pub enum TimerKind {
 #[derive(Debug, Clone)]
 pub struct Recording {
     pub clip: Clip,
-    /// Wall time from the press (first frame) to the end of capture.
+    /// Length of the recording, counted in captured samples (equal to wall time on a real
+    /// device; correct on the unpaced test device too).
     pub record_ms: u64,
     /// Whether any stretch rose above `audio.speech_threshold`.
     pub has_speech: bool,

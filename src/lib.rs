@@ -13,9 +13,11 @@
 //! - `shutdown` SIGTERM/SIGINT → one cancellation token; SIGHUP → reload.
 //! - `systemd`  sd_notify: READY, STATUS, WATCHDOG, STOPPING.
 //! - `hook`     runs TTS/STT helpers from argv arrays, with timeouts and process-group kills.
-//! - `ollama`   the blocking Ollama client: retries, backoff, error classes (the only ureq user).
+//! - `ollama`   the blocking Ollama client: retries, backoff, error classes (ureq; the other
+//!   ureq user is `speech::stt_http`, the optional HTTP transcription endpoint).
 //! - `speech`   text cleanup, sentence splitting, the TTS and STT hooks, the speaking pipeline.
-//! - `audio`    `Clip`, WAV, resampling, earcons, and the capture (cpal) and playback (rodio) actors.
+//! - `audio`    `Clip`, WAV, resampling, energy (speech detection), earcons, and the capture
+//!   (cpal) and playback (rodio) actors.
 //! - `button`   the GPIO button and LED (the only rppal user).
 //! - `control`  the control socket (`voicebox ctl`).
 //! - `cmd`      one file per subcommand.

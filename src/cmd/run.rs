@@ -1,10 +1,82 @@
-//! `voicebox run`: the daemon.
+//! `voicebox run`: the daemon. Builds the actors, serves the control socket, runs the loop.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
+use anyhow::Context as _;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::app::{self, Devices, Loop};
 use crate::config::Config;
+use crate::machine::{Machine, Settings};
+use crate::{control, shutdown, systemd};
 
 pub fn run(config: Config, config_path: PathBuf) -> anyhow::Result<()> {
-    let _ = (config, config_path);
-    anyhow::bail!("`voicebox run` is not implemented yet")
+    // One thread: the loop only routes events; blocking work runs on actor and worker threads.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(daemon(config, config_path))
+}
+
+async fn daemon(config: Config, config_path: PathBuf) -> anyhow::Result<()> {
+    let token = CancellationToken::new();
+    let reloads = shutdown::listen(token.clone()).context("cannot install signal handlers")?;
+    let (events_tx, events) = mpsc::unbounded_channel();
+    let devices = Devices::new(&config, &events_tx)?;
+
+    let (status_tx, status_rx) = watch::channel(String::new());
+    let socket = config.control.socket.clone();
+    let listener = control::bind(&socket)?;
+    let control = {
+        let (events, token) = (events_tx.clone(), token.clone());
+        tokio::spawn(async move {
+            if let Err(e) = control::serve_on(listener, &socket, events, status_rx, token).await {
+                tracing::error!("control socket failed: {e:#}");
+            }
+        })
+    };
+
+    if config.ollama.warm_up {
+        // In the background: a cold model load must not delay readiness or the first press.
+        let client = devices.ollama.clone();
+        std::thread::Builder::new()
+            .name("warm-up".into())
+            .spawn(move || match client.warm_up() {
+                Ok(()) => tracing::info!("model warmed up"),
+                Err(f) => {
+                    tracing::warn!("model warm-up failed (the first question may be slow): {f}")
+                }
+            })
+            .context("cannot start the warm-up thread")?;
+    }
+
+    tracing::info!(
+        url = %config.ollama.url,
+        model = %config.ollama.model,
+        socket = %config.control.socket.display(),
+        "voicebox ready"
+    );
+    systemd::ready();
+    let machine = Machine::new(Settings::from_config(&config));
+    let result = app::run(
+        machine,
+        Loop {
+            devices,
+            events_tx,
+            events,
+            reloads,
+            status: status_tx,
+            shutdown: token.clone(),
+            config_path,
+            config,
+        },
+    )
+    .await;
+    token.cancel();
+    // The control task removes its socket file; bounded so a stuck client cannot hold us.
+    let _ = tokio::time::timeout(Duration::from_secs(1), control).await;
+    result
 }

@@ -27,6 +27,7 @@ pub fn ensure_running() {
         // A stale socket from a killed journald refuses connections; journald replaces it.
         // Own session and no inherited pipes: it outlives this test, and must not keep the test
         // runner's output pipe open (a `cargo test | tee` would never see EOF).
+        #[allow(clippy::zombie_processes)] // journald outlives this process; .ci/test stops it
         let child = Command::new(JOURNALD)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -183,18 +183,17 @@ fn spawn_worker(name: &str, f: impl FnOnce() + Send + 'static) {
 /// The per-turn summary: one INFO line, journald fields without prefix.
 fn log_turn(s: &TurnSummary) {
     let glitch = s.outcome == machine::Outcome::Glitch;
-    // -1: the turn never reached that stage (journald fields cannot be left out per event).
-    let opt = |v: Option<u64>| v.map_or(-1, |v| v as i64);
+    // Stage fields the turn never reached are `None` and left out of the line altogether.
     macro_rules! summary {
         ($level:expr) => {
             tracing::event!(
                 $level,
                 turn_id = s.turn_id,
                 outcome = s.outcome.as_str(),
-                record_ms = opt(s.record_ms),
-                stt_ms = opt(s.stt_ms),
-                ollama_ms = opt(s.ollama_ms),
-                first_audio_ms = opt(s.first_audio_ms),
+                record_ms = s.record_ms,
+                stt_ms = s.stt_ms,
+                ollama_ms = s.ollama_ms,
+                first_audio_ms = s.first_audio_ms,
                 total_ms = s.total_ms,
                 transcript_chars = s.transcript_chars,
                 response_chars = s.response_chars,

@@ -42,17 +42,19 @@ pub fn decode(bytes: &[u8]) -> Result<Clip, WavError> {
         }
         (f, b) => return Err(WavError::Format(format!("{f:?} {b}-bit"))),
     };
-    // A partial trailing frame would shift channels; drop it.
-    let whole = samples.len() - samples.len() % usize::from(spec.channels);
-    let mut samples = samples;
-    samples.truncate(whole);
+    whole_frames(samples, spec.sample_rate, spec.channels)
+}
+
+/// Drops a partial trailing frame (it would shift the channels) and refuses an empty clip.
+fn whole_frames(mut samples: Vec<f32>, rate: u32, channels: u16) -> Result<Clip, WavError> {
+    samples.truncate(samples.len() - samples.len() % usize::from(channels.max(1)));
     if samples.is_empty() {
         return Err(WavError::Empty);
     }
     Ok(Clip {
         samples,
-        rate: spec.sample_rate,
-        channels: spec.channels,
+        rate,
+        channels,
     })
 }
 
@@ -73,17 +75,7 @@ pub fn decode_raw(
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect(),
     };
-    let whole = samples.len() - samples.len() % usize::from(channels.max(1));
-    let mut samples = samples;
-    samples.truncate(whole);
-    if samples.is_empty() {
-        return Err(WavError::Empty);
-    }
-    Ok(Clip {
-        samples,
-        rate,
-        channels,
-    })
+    whole_frames(samples, rate, channels)
 }
 
 /// Encodes a clip as 16-bit PCM WAV with a correct header (what STT engines expect).

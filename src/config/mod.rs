@@ -309,15 +309,8 @@ impl Cx<'_> {
         min: f64,
         max: f64,
     ) -> Result<Duration, ConfigError> {
-        let (v, span) = self.pick(key, user, def)?;
-        if !(min..=max).contains(&v) {
-            return Err(self.err(
-                key,
-                span,
-                format!("{v} is out of range; write seconds from {min} to {max}"),
-            ));
-        }
-        Ok(Duration::from_secs_f64(v))
+        self.ranged(key, user, def, min, max, "seconds")
+            .map(Duration::from_secs_f64)
     }
 
     fn float(
@@ -328,15 +321,28 @@ impl Cx<'_> {
         min: f64,
         max: f64,
     ) -> Result<f32, ConfigError> {
+        self.ranged(key, user, def, min, max, "a number")
+            .map(|v| v as f32)
+    }
+
+    fn ranged(
+        &self,
+        key: &str,
+        user: F<f64>,
+        def: F<f64>,
+        min: f64,
+        max: f64,
+        what: &str,
+    ) -> Result<f64, ConfigError> {
         let (v, span) = self.pick(key, user, def)?;
         if !(min..=max).contains(&v) {
             return Err(self.err(
                 key,
                 span,
-                format!("{v} is out of range; write a number from {min} to {max}"),
+                format!("{v} is out of range; write {what} from {min} to {max}"),
             ));
         }
-        Ok(v as f32)
+        Ok(v)
     }
 
     fn text(

@@ -336,6 +336,13 @@ impl Daemon {
         names
     }
 
+    /// How many file descriptors the daemon holds.
+    pub fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid))
+            .unwrap()
+            .count()
+    }
+
     /// utime + stime of the whole process, in clock ticks.
     pub fn cpu_ticks(&self) -> u64 {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap();

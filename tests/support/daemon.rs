@@ -234,15 +234,17 @@ impl Daemon {
         self.wait_status(state, |s| s["state"] == state)
     }
 
-    /// Hold-mode push-to-talk for turn `turn`: press, wait until the turn has begun, hold a
-    /// while (well over `min_press_ms`), release. The unpaced microphone may have filled
-    /// `max_record_s` and moved on before the release; then the release does nothing.
+    /// Hold-mode push-to-talk for turn `turn`: press, hold until the recording is complete,
+    /// release. The test microphone is unpaced (usually far faster than real time, slower
+    /// under load), so "long enough" is not a wall-clock time: the button is held until the
+    /// capture has filled `audio.max_record_s` and the turn moved on, as a user holds it until
+    /// they have finished speaking. The release then ends nothing.
     pub fn talk(&self, turn: u64) {
         self.send("press");
-        self.wait_status(&format!("turn {turn} begun"), |s| {
-            s["turn"].as_u64() == Some(turn) || s["last_turn"].as_u64() >= Some(turn)
+        self.wait_status(&format!("turn {turn} recorded"), |s| {
+            (s["turn"].as_u64() == Some(turn) && s["state"] != "listening")
+                || s["last_turn"].as_u64() >= Some(turn)
         });
-        std::thread::sleep(Duration::from_millis(300));
         self.send("release");
     }
 
@@ -322,7 +324,13 @@ impl Daemon {
         self.exited.is_none() && self.child.try_wait().unwrap().is_none()
     }
 
-    /// Threads of the daemon right now.
+    /// How many threads the daemon runs.
+    pub fn thread_count(&self) -> usize {
+        self.threads().len()
+    }
+
+    /// Threads of the daemon right now, by name (a thread that has only just started may
+    /// still carry its parent's name).
     pub fn threads(&self) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(format!("/proc/{}/task", self.pid))
             .unwrap()
@@ -336,11 +344,25 @@ impl Daemon {
         names
     }
 
-    /// How many file descriptors the daemon holds.
-    pub fn open_fds(&self) -> usize {
+    /// How many file descriptors other than sockets the daemon holds.
+    pub fn open_files(&self) -> usize {
+        self.fds().iter().filter(|f| !f.contains("socket:")).count()
+    }
+
+    /// The daemon's file descriptors and what they point at.
+    pub fn fds(&self) -> Vec<String> {
         std::fs::read_dir(format!("/proc/{}/fd", self.pid))
             .unwrap()
-            .count()
+            .filter_map(|e| {
+                let e = e.ok()?;
+                let to = std::fs::read_link(e.path()).ok()?;
+                Some(format!(
+                    "{}→{}",
+                    e.file_name().to_string_lossy(),
+                    to.display()
+                ))
+            })
+            .collect()
     }
 
     /// utime + stime of the whole process, in clock ticks.

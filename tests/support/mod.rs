@@ -2,6 +2,7 @@
 //! Each test binary uses a different subset, hence the dead-code allowance.
 #![allow(dead_code)]
 
+pub mod daemon;
 pub mod fake_ollama;
 pub mod journald;
 pub mod nginx;

@@ -104,6 +104,11 @@ impl Hook {
             // Own process group, so a timeout kills the hook's children too (a wrapper script's
             // espeak-ng, say), not just the direct child.
             .process_group(0)
+            // The daemon's systemd channel is its own: a hook must not be able to report
+            // READY/WATCHDOG on its behalf.
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("WATCHDOG_PID")
             .spawn()
             .map_err(|source| HookError::Spawn {
                 program: program.clone(),

@@ -383,6 +383,8 @@ fn sigterm_while_speaking_exits_0_within_2_s_and_leaves_nothing_behind() {
     assert!(left.is_empty(), "left running: {left:?} (of {children:?})");
     let j = d.journal();
     assert!(j.iter().any(|e| e["MESSAGE"] == "shutting down"));
+    // The turn cut short still left its summary.
+    assert_eq!(field(&d.turn_summary(1), "OUTCOME"), "cancelled");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 mod dispatch;
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -13,7 +13,7 @@ pub use dispatch::Devices;
 
 use crate::config::{self, Config};
 use crate::event::{Event, EventReceiver, EventSender};
-use crate::machine::{Machine, Settings, State};
+use crate::machine::{Action, Machine, Settings, State};
 use crate::shutdown::Reloads;
 use crate::systemd;
 
@@ -83,6 +83,10 @@ pub async fn run(mut machine: Machine, mut l: Loop) -> anyhow::Result<()> {
 
     systemd::stopping();
     tracing::info!("shutting down");
+    // A turn cut short by shutdown still gets its summary line (as cancelled).
+    for summary in machine.finish_all(Instant::now()) {
+        l.devices.dispatch(Action::LogTurn(summary), &l.events_tx);
+    }
     l.devices.shutdown();
     Ok(())
 }
@@ -133,6 +137,3 @@ fn log_private(event: &Event) {
         _ => {}
     }
 }
-
-/// How long shutdown waits for in-flight hooks and audio before giving up on them.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);

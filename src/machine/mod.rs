@@ -230,6 +230,22 @@ impl Machine {
 
     /// One JSON line for the control socket's `status`:
     /// `{"state":"idle","turn":3,"last_turn":3,"last_outcome":"answered","remembered":2}`.
+    /// Ends the machine for shutdown: cancels the turn in progress and returns every summary
+    /// not yet logged, including one still waiting for the speaker's report.
+    pub fn finish_all(&mut self, now: Instant) -> Vec<TurnSummary> {
+        let mut out = Vec::new();
+        self.cancel(now, &mut out);
+        let mut summaries: Vec<TurnSummary> = out
+            .into_iter()
+            .filter_map(|a| match a {
+                Action::LogTurn(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        summaries.extend(self.draining.take());
+        summaries
+    }
+
     pub fn status_json(&self) -> String {
         let turn = match &self.phase {
             Phase::Idle => None,

@@ -1201,3 +1201,18 @@ fn status_reports_the_turn_in_progress() {
         r#"{"last_outcome":null,"last_turn":null,"remembered":0,"state":"thinking","turn":1}"#
     );
 }
+
+#[test]
+fn shutdown_while_speaking_still_logs_the_turn() {
+    let (mut m, _) = feed(ButtonMode::Hold, hold_to(State::Speaking));
+    assert_eq!(m.state(), State::Speaking);
+    let t0 = Instant::now();
+    let summaries = m.finish_all(t0 + Duration::from_secs(9));
+    assert_eq!(summaries.len(), 1, "{summaries:?}");
+    assert_eq!(summaries[0].outcome, Outcome::Cancelled);
+    assert_eq!(m.state(), State::Idle);
+    assert!(
+        m.finish_all(t0 + Duration::from_secs(10)).is_empty(),
+        "logged once"
+    );
+}

@@ -91,8 +91,19 @@ impl Hook {
             Some((p, v)) => a.replace(p, v),
             None => a.clone(),
         });
+        // Resolved here rather than left to exec: the error then says "not installed" the same
+        // way everywhere (qemu-user, for one, cannot report a failed exec to the parent).
+        let Some(path) = find_program(&program) else {
+            return Err(HookError::Spawn {
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "not found on PATH or not executable",
+                ),
+                program,
+            });
+        };
         let started = Instant::now();
-        let mut child = Command::new(&program)
+        let mut child = Command::new(&path)
             .args(args)
             .stdin(if stdin.is_some() {
                 Stdio::piped()
@@ -218,6 +229,22 @@ impl Hook {
             elapsed,
         })
     }
+}
+
+/// The executable a hook's program names: a path as given, or the first match on `$PATH`.
+pub fn find_program(program: &str) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        let p = std::path::PathBuf::from(program);
+        return executable(&p).then_some(p);
+    }
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths)
+        .map(|d| d.join(program))
+        .find(|p| executable(p))
 }
 
 /// Waits for the child; if it still lives after the deadline (it closed stdout but kept

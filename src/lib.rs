@@ -37,3 +37,5 @@ pub mod ollama;
 pub mod shutdown;
 pub mod speech;
 pub mod systemd;
+#[cfg(test)]
+mod testing;

@@ -51,7 +51,6 @@ pub fn listen(token: CancellationToken) -> std::io::Result<Reloads> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::Command;
 
     const CHILD: &str = "VOICEBOX_SHUTDOWN_TEST_CHILD";
 
@@ -91,7 +90,7 @@ mod tests {
     }
 
     fn run_child(which: &str) -> (Option<i32>, String) {
-        let out = Command::new(std::env::current_exe().unwrap())
+        let out = crate::testing::rerun_self()
             .args([
                 "--exact",
                 "shutdown::tests::child_raises_signals",

@@ -66,7 +66,6 @@ fn send(state: &[NotifyState], what: &str) {
 mod tests {
     use super::*;
     use std::os::unix::net::UnixDatagram;
-    use std::process::Command;
 
     #[test]
     fn ping_period_is_half_the_timeout() {
@@ -103,7 +102,7 @@ mod tests {
     }
 
     fn run_child(socket: &std::path::Path, watchdog_usec: &str) {
-        let mut cmd = Command::new(std::env::current_exe().unwrap());
+        let mut cmd = crate::testing::rerun_self();
         cmd.args([
             "--exact",
             "systemd::tests::child_sends_notifications",

@@ -76,7 +76,7 @@ impl Stt {
             Mode::Http { url, .. } => Ok(format!("STT over HTTP: {url}")),
             Mode::Command(hook) => {
                 let program = hook.argv.first().cloned().unwrap_or_default();
-                let path = find_program(&program).ok_or_else(|| {
+                let path = crate::hook::find_program(&program).ok_or_else(|| {
                     format!(
                         "STT hook `{program}` was not found on PATH; install it (Debian: pocketsphinx pocketsphinx-en-us) or fix stt.command"
                     )
@@ -163,18 +163,6 @@ impl Drop for TempWav {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
-}
-
-fn find_program(program: &str) -> Option<std::path::PathBuf> {
-    if program.contains('/') {
-        let p = std::path::PathBuf::from(program);
-        return p.is_file().then_some(p);
-    }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(program))
-            .find(|p| p.is_file())
-    })
 }
 
 #[cfg(test)]

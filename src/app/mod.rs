@@ -77,7 +77,7 @@ pub async fn run(mut machine: Machine, mut l: Loop) -> anyhow::Result<()> {
         if state != last_state {
             systemd::status(&status_line(state));
             if state == State::Idle {
-                release_heap();
+                crate::audio::release_heap();
             }
             last_state = state;
         }
@@ -108,18 +108,6 @@ async fn tick(watchdog: &mut Option<tokio::time::Interval>) {
             i.tick().await;
         }
         None => std::future::pending().await,
-    }
-}
-
-/// Hands the heap's free pages back to the kernel once a turn is over. Without it the RSS of an
-/// idle box is the high-water mark of its largest turn (audio buffers of a long reply, spread
-/// over the arenas of the worker threads that touched them) and creeps up over days; the soak
-/// test measured +3.7 MiB over 60 turns. One call per turn, never periodic, so idle stays idle.
-fn release_heap() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only releases free memory; it has no preconditions.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }
 

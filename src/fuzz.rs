@@ -113,7 +113,7 @@ fn fuzz(t: &Target) {
     let mut crash: Option<Vec<u8>> = None;
     loop {
         let done = match deadline {
-            Some(d) => n % 64 == 0 && Instant::now() >= d,
+            Some(d) => n.is_multiple_of(64) && Instant::now() >= d,
             None => n >= execs,
         };
         if done {

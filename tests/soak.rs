@@ -236,7 +236,7 @@ fn status_field(pid: u32, key: &str) -> i64 {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     s.lines()
         .find_map(|l| l.strip_prefix(key))
-        .and_then(|v| v.trim().split_whitespace().next())
+        .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
         .unwrap_or(-1)
 }
@@ -412,7 +412,7 @@ fn soak_under_faults() {
             baseline = Some(settle(&mut d, &spk, nginx.port, None));
         }
         // RSS at rest at each quarter of the run: a leak grows from one to the next.
-        if i > WARM_UP_TURNS && (i - WARM_UP_TURNS) % (turns / 4).max(1) == 0 {
+        if i > WARM_UP_TURNS && (i - WARM_UP_TURNS).is_multiple_of((turns / 4).max(1)) {
             rest_rss.push(settle(&mut d, &spk, nginx.port, None).rss_kib);
         }
         assert_eq!(d.ctl("tap"), "ok");

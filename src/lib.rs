@@ -30,6 +30,8 @@ pub mod cmd;
 pub mod config;
 pub mod control;
 pub mod event;
+#[cfg(test)]
+mod fuzz;
 pub mod hook;
 pub mod logging;
 pub mod machine;

@@ -76,6 +76,9 @@ pub async fn run(mut machine: Machine, mut l: Loop) -> anyhow::Result<()> {
         let state = machine.state();
         if state != last_state {
             systemd::status(&status_line(state));
+            if state == State::Idle {
+                crate::audio::release_heap();
+            }
             last_state = state;
         }
         l.status.send_replace(machine.status_json());
@@ -122,6 +125,8 @@ fn status_line(state: State) -> String {
 /// Transcripts and replies are private: DEBUG only, never INFO.
 fn log_private(event: &Event) {
     match event {
+        // benches/idle.py times press → this line (press-to-first-captured-frame).
+        Event::CaptureStarted { turn } => tracing::debug!(turn, "first frame captured"),
         Event::Transcribed {
             turn,
             result: Ok(t),

@@ -160,6 +160,7 @@ impl Actor {
                     Err(RecvTimeoutError::Timeout) => {
                         tracing::debug!("output closed after linger");
                         self.output = None;
+                        super::release_heap();
                         continue;
                     }
                     Err(RecvTimeoutError::Disconnected) => return,

@@ -13,12 +13,24 @@ use crate::machine::{Machine, Settings};
 use crate::{control, shutdown, systemd};
 
 pub fn run(config: Config, config_path: PathBuf) -> anyhow::Result<()> {
+    limit_arenas();
     // One thread: the loop only routes events; blocking work runs on actor and worker threads.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     rt.block_on(daemon(config, config_path))
+}
+
+/// glibc gives each thread that allocates its own malloc arena (up to 8 per core), and an
+/// arena's free pages stay resident: hooks, HTTP and audio run on short-lived worker threads,
+/// so without a cap idle RSS grows with the number of arenas ever touched. Two suffice here.
+fn limit_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: called before any other thread exists; mallopt only tunes the allocator.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
 }
 
 async fn daemon(config: Config, config_path: PathBuf) -> anyhow::Result<()> {

@@ -32,3 +32,26 @@ pub enum Role {
     User,
     Assistant,
 }
+
+/// Entry points for `crate::fuzz`: the reply parsers are private to this module.
+#[cfg(test)]
+pub(crate) mod fuzz_api {
+    use super::{error, stream, wire};
+
+    /// A whole non-streaming body, read as the client reads it.
+    pub fn reply(bytes: &[u8]) {
+        if let Ok(r) = serde_json::from_slice::<wire::Reply>(bytes) {
+            let _ = (r.text().len(), r.looks_like_answer());
+        }
+    }
+
+    /// An error status's body.
+    pub fn error_body(content_type: Option<&str>, bytes: &[u8]) {
+        let _ = error::Body::classify(content_type, bytes);
+    }
+
+    /// A streamed NDJSON body with a byte cap.
+    pub fn ndjson(body: impl std::io::Read, cap: usize) {
+        let _ = stream::read(body, cap, |e| error::Problem::Dropped(e.to_string()));
+    }
+}

@@ -203,9 +203,12 @@ fn merge_short(pieces: Vec<String>, min: usize, max: usize) -> Vec<String> {
 /// else at the last space, else exactly at `max` characters.
 fn cut_long(s: &str, max: usize) -> Vec<String> {
     let mut out = Vec::new();
-    let mut rest: Vec<char> = s.chars().collect();
-    while rest.len() > max {
-        let window = &rest[..=max.min(rest.len() - 1)];
+    let chars: Vec<char> = s.chars().collect();
+    // An index into one buffer, not a re-collected tail per cut: re-collecting made this
+    // quadratic in the length (benches/text_throughput.rs, no_punctuation).
+    let mut start = 0;
+    while chars.len() - start > max {
+        let window = &chars[start..=start + max];
         let floor = max / 2;
         let clause = (floor..max)
             .rev()
@@ -213,16 +216,13 @@ fn cut_long(s: &str, max: usize) -> Vec<String> {
             .map(|k| k + 1);
         let space = (1..=max).rev().find(|&k| window[k] == ' ');
         let cut = clause.or(space).unwrap_or(max);
-        let (head, tail) = rest.split_at(cut);
-        push_trimmed(&mut out, head);
-        rest = tail
-            .iter()
-            .collect::<String>()
-            .trim_start()
-            .chars()
-            .collect();
+        push_trimmed(&mut out, &window[..cut]);
+        start += cut;
+        while start < chars.len() && chars[start].is_whitespace() {
+            start += 1;
+        }
     }
-    push_trimmed(&mut out, &rest);
+    push_trimmed(&mut out, &chars[start..]);
     out
 }
 

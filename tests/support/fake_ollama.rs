@@ -57,6 +57,9 @@ pub enum Reply {
     },
     /// Write these bytes as the whole response (not even HTTP), then close.
     Raw(Vec<u8>),
+    /// A 200 JSON head (chunked), then one space every `every`, never the body's end (for at
+    /// most 30 s): a proxy's read timeout never fires, only the client's whole-request deadline.
+    Trickle(Duration),
 }
 
 const JSON: &str = "application/json; charset=utf-8";
@@ -367,6 +370,21 @@ fn respond(conn: &mut TcpStream, reply: Reply) -> std::io::Result<()> {
         }
         Reply::Raw(bytes) => {
             conn.write_all(&bytes)?;
+            conn.shutdown(std::net::Shutdown::Both)
+        }
+        Reply::Trickle(every) => {
+            let head = format!(
+                "{}Content-Type: {JSON}\r\nTransfer-Encoding: chunked\r\n\r\n",
+                status_line(200)
+            );
+            conn.write_all(head.as_bytes())?;
+            let end = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < end {
+                // Ends with a write error once the client (or proxy) has gone.
+                conn.write_all(b"1\r\n \r\n")?;
+                conn.flush()?;
+                std::thread::sleep(every);
+            }
             conn.shutdown(std::net::Shutdown::Both)
         }
     }

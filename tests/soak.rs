@@ -1,0 +1,554 @@
+//! Soak under faults: `voicebox run` (the real binary, test ALSA device, real nginx in front of a
+//! fake Ollama) is driven through its control socket for many turns while the server side
+//! injects, at random with a fixed seed, real nginx 502 (reset, close, garbage upstream) and 504
+//! (upstream hang) pages, 503 + Retry-After, responses that trickle past the client's deadline,
+//! truncated and garbage bodies, 404 model-missing and bodies over `max_reply_bytes`; the TTS
+//! hook sometimes hangs past its timeout or exits 1; and presses land at random moments
+//! (listening, thinking, speaking).
+//!
+//! It asserts that the daemon never dies, that every turn ends with a turn summary whose outcome
+//! is an answer, a spoken error class or our own interruption, that RSS after the run is within
+//! 1 MiB of RSS after warm-up, that fds and threads return to their idle count, that no child
+//! (zombie or not) is left, and that the output device is closed when idle.
+//!
+//! `VOICEBOX_SOAK_TURNS=N` (default 100) sets the length; `VOICEBOX_SOAK_SEED` the sequence.
+//! Run alone: `cargo test --test soak -- --nocapture` prints the summary line.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::fake_ollama::{FakeOllama, Reply};
+use support::nginx::Nginx;
+
+/// Turns before the baseline sample: long answers and every fault kind once, so the heap has
+/// seen its largest turn before RSS is compared.
+const WARM_UP_TURNS: usize = 16;
+
+fn env_u64(key: &str) -> Option<u64> {
+    std::env::var(key).ok().and_then(|v| v.parse().ok())
+}
+
+/// One seeded server behaviour for one request.
+fn fault(rng: &mut fastrand::Rng) -> (&'static str, Reply) {
+    let pick = rng.u8(..100);
+    fault_of(pick, rng)
+}
+
+/// The first value of each fault range in `fault_of`: the warm-up goes through every kind once.
+const EVERY_KIND: [u8; 11] = [0, 32, 40, 46, 52, 60, 68, 74, 80, 86, 93];
+
+fn fault_of(pick: u8, rng: &mut fastrand::Rng) -> (&'static str, Reply) {
+    const SENTENCES: &[&str] = &[
+        "Paris is the capital of France.",
+        "It has been the capital for a very long time, with a short break during the war.",
+        "About two million people live in the city itself.",
+        "Do you want to know more?",
+    ];
+    let json = "application/json; charset=utf-8";
+    match pick {
+        0..32 => {
+            let n = rng.usize(1..=3);
+            let text: Vec<&str> = (0..n).map(|i| SENTENCES[i % SENTENCES.len()]).collect();
+            ("ok", Reply::generate(&text.join(" ")))
+        }
+        32..40 => ("reset→502", Reply::Reset),
+        40..46 => ("close→502", Reply::Close),
+        46..52 => (
+            "not-http→502",
+            Reply::Raw(b"\x00\x01garbage\r\n\r\n".to_vec()),
+        ),
+        52..60 => ("hang→504", Reply::Hang),
+        60..68 => (
+            "503+retry-after",
+            Reply::send(503, "text/plain", "overloaded").header("Retry-After", "1"),
+        ),
+        68..74 => (
+            "trickle→timeout",
+            Reply::Trickle(Duration::from_millis(200)),
+        ),
+        74..80 => (
+            "truncated",
+            Reply::Truncate {
+                status: 200,
+                content_type: json.into(),
+                body: br#"{"model":"llama3.2","response":"Paris is the capital","done":true}"#
+                    .to_vec(),
+                sent: 20,
+                chunked: rng.bool(),
+            },
+        ),
+        80..86 => (
+            "garbage-body",
+            Reply::send(200, json, "{\"response\": \"Paris\", \u{0}\u{1} ]]"),
+        ),
+        86..93 => (
+            "404",
+            Reply::send(
+                404,
+                json,
+                r#"{"error":"model \"llama3.2\" not found, try pulling it first"}"#,
+            ),
+        ),
+        _ => ("huge", Reply::huge(300_000)),
+    }
+}
+
+/// A TTS hook that hangs past its timeout on every 13th call and fails on every 9th; else
+/// espeak-ng. The counter file makes the pattern depend on the call order only.
+fn tts_hook(dir: &Path) -> PathBuf {
+    let path = dir.join("tts.sh");
+    let script = format!(
+        "#!/bin/sh\n\
+         c={dir}/tts.count\n\
+         n=$(( $(cat \"$c\" 2>/dev/null || echo 0) + 1 )); echo $n > \"$c\"\n\
+         if [ $((n % 13)) = 0 ]; then exec sleep 30; fi\n\
+         if [ $((n % 9)) = 0 ]; then cat > /dev/null; echo 'tts: injected failure' >&2; exit 1; fi\n\
+         exec espeak-ng --stdout --stdin\n",
+        dir = dir.display()
+    );
+    std::fs::write(&path, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+/// 0.3 s silence, 0.6 s tone, 3 s silence as F32 / 48 kHz / 2 ch: toggle mode's end-of-speech
+/// detection ends every recording after the tone (samples are counted, so no wall time).
+fn mic(dir: &Path) -> PathBuf {
+    let raw = dir.join("mic.raw");
+    let ok = Command::new("sox")
+        .args([
+            "-n",
+            "-t",
+            "raw",
+            "-e",
+            "floating-point",
+            "-b",
+            "32",
+            "-r",
+            "48000",
+        ])
+        .args(["-c", "2"])
+        .arg(&raw)
+        .args([
+            "synth", "0.6", "sine", "440", "vol", "0.3", "pad", "0.3", "3",
+        ])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "sox failed");
+    raw
+}
+
+struct Daemon {
+    child: Child,
+    socket: PathBuf,
+    log: PathBuf,
+}
+
+impl Daemon {
+    fn ctl(&self, line: &str) -> String {
+        let mut s = UnixStream::connect(&self.socket)
+            .unwrap_or_else(|e| panic!("control socket: {e}\n{}", self.tail()));
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        writeln!(s, "{line}").unwrap();
+        let mut reply = String::new();
+        BufReader::new(s).read_line(&mut reply).unwrap();
+        reply.trim().to_string()
+    }
+
+    fn status(&self) -> serde_json::Value {
+        serde_json::from_str(&self.ctl("status")).unwrap()
+    }
+
+    fn state(&self) -> String {
+        self.status()["state"].as_str().unwrap_or("").to_string()
+    }
+
+    fn alive(&mut self) {
+        if let Some(st) = self.child.try_wait().unwrap() {
+            panic!("voicebox run died: {st}\n{}", self.tail());
+        }
+    }
+
+    /// Polls `status` (every 10 ms) until `want` holds; false after `limit`.
+    fn wait(&mut self, limit: Duration, want: impl Fn(&str) -> bool) -> bool {
+        let end = Instant::now() + limit;
+        while Instant::now() < end {
+            self.alive();
+            if want(&self.state()) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
+
+    fn tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        // SAFETY: signalling our own child by its pid.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let end = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < end {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What /proc says about the daemon at rest.
+#[derive(Debug, Clone, PartialEq)]
+struct Rest {
+    rss_kib: i64,
+    threads: i64,
+    /// Open fds other than pooled HTTP connections.
+    fds: usize,
+    /// Keep-alive connections to the server that ureq keeps for the next question (≤ 3 per
+    /// host by its default); how many depends on how the last requests ended.
+    pooled: usize,
+    children: Vec<String>,
+    spk_open: bool,
+}
+
+fn status_field(pid: u32, key: &str) -> i64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    s.lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(-1)
+}
+
+/// Every process whose parent is `pid`, as "pid comm state".
+fn children(pid: u32) -> Vec<String> {
+    let mut out = vec![];
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        let Some(close) = stat.rfind(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        if fields.get(1) == Some(&pid.to_string().as_str()) {
+            let comm = &stat[stat.find('(').unwrap_or(0)..=close];
+            out.push(format!(
+                "{} {comm} {}",
+                e.file_name().to_string_lossy(),
+                fields[0]
+            ));
+        }
+    }
+    out
+}
+
+/// Socket inodes of TCP connections whose remote port is `port`.
+fn tcp_inodes_to(pid: u32, port: u16) -> Vec<String> {
+    let table = std::fs::read_to_string(format!("/proc/{pid}/net/tcp")).unwrap_or_default();
+    let remote = format!(":{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() > 9 && f[2].ends_with(&remote)).then(|| format!("socket:[{}]", f[9]))
+        })
+        .collect()
+}
+
+fn rest(pid: u32, spk: &Path, server_port: u16) -> Rest {
+    let fds: Vec<PathBuf> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .collect();
+    let to_server = tcp_inodes_to(pid, server_port);
+    let pooled = fds
+        .iter()
+        .filter(|f| to_server.iter().any(|i| Path::new(i) == *f))
+        .count();
+    Rest {
+        rss_kib: status_field(pid, "VmRSS:"),
+        threads: status_field(pid, "Threads:"),
+        fds: fds.len() - pooled,
+        pooled,
+        children: children(pid),
+        spk_open: fds.iter().any(|f| f == spk),
+    }
+}
+
+/// Waits (bounded) until the daemon is idle with no children, no open output device and
+/// `threads` threads (helper threads end a little after their work), then samples it.
+fn settle(d: &mut Daemon, spk: &Path, port: u16, threads: Option<i64>) -> Rest {
+    assert!(
+        d.wait(Duration::from_secs(30), |s| s == "idle"),
+        "not idle\n{}",
+        d.tail()
+    );
+    let end = Instant::now() + Duration::from_secs(20);
+    loop {
+        let r = rest(d.pid(), spk, port);
+        let quiet = r.children.is_empty() && !r.spk_open;
+        if quiet && threads.is_none_or(|t| t == r.threads) || Instant::now() > end {
+            return r;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn soak_under_faults() {
+    let turns = env_u64("VOICEBOX_SOAK_TURNS").unwrap_or(100) as usize;
+    let seed = env_u64("VOICEBOX_SOAK_SEED").unwrap_or(7);
+    let mut rng = fastrand::Rng::with_seed(seed);
+
+    // Enough scripted replies for every attempt of every turn (up to 3 each, plus presses that
+    // start extra turns); running out would answer 500, which is a fault class too.
+    let mut kinds = std::collections::BTreeMap::<&str, usize>::new();
+    let script: Vec<Reply> = (0..(turns + WARM_UP_TURNS) * 4 + 50)
+        .map(|i| {
+            // Warm-up: long answers between one request of every fault kind.
+            let (kind, reply) = if i < 2 * EVERY_KIND.len() {
+                if i % 2 == 0 {
+                    // The longest reply the run uses: the heap's high-water mark comes here.
+                    let long = "Paris is the capital of France. It has been the capital for a \
+                                very long time, with a short break during the war. About two \
+                                million people live in the city itself.";
+                    ("ok", Reply::generate(long))
+                } else {
+                    fault_of(EVERY_KIND[i / 2], &mut rng)
+                }
+            } else {
+                fault(&mut rng)
+            };
+            *kinds.entry(kind).or_default() += 1;
+            reply
+        })
+        .collect();
+    let fake = FakeOllama::start(script);
+    let nginx = Nginx::start(&format!(
+        "location / {{ proxy_pass http://127.0.0.1:{}; proxy_http_version 1.1; \
+         proxy_buffering off; proxy_read_timeout 500ms; }}",
+        fake.port()
+    ));
+
+    let dir = tempfile::tempdir().unwrap();
+    let spk = dir.path().join("spk.raw");
+    let tts = tts_hook(dir.path());
+    let socket = dir.path().join("ctl.sock");
+    let ollama = support::config_text(
+        &nginx.url(),
+        "attempts = 2\nrequest_timeout_s = 1\ndeadline_s = 4\nmax_reply_bytes = 65536",
+    );
+    let config = format!(
+        "{ollama}[tts]\ncommand = [\"{}\"]\ntimeout_ms = 800\n\
+         [stt]\ncommand = [\"sh\", \"-c\", \"cat > /dev/null; echo what is the capital of france\"]\n\
+         [button]\nmode = \"toggle\"\n\
+         [control]\nsocket = \"{}\"\n",
+        tts.display(),
+        socket.display()
+    );
+    let config_path = dir.path().join("voicebox.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let log = dir.path().join("daemon.log");
+    // VOICEBOX_SOAK_BIN: soak another build, e.g. target/release/voicebox.
+    let bin = std::env::var("VOICEBOX_SOAK_BIN").unwrap_or(env!("CARGO_BIN_EXE_voicebox").into());
+    let child = Command::new(bin)
+        .arg("--config")
+        .arg(&config_path)
+        .arg("run")
+        .env(
+            "ALSA_CONFIG_PATH",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/alsa/voicebox-test.conf"),
+        )
+        .env("VOICEBOX_TEST_MIC", mic(dir.path()))
+        .env("VOICEBOX_TEST_SPK", &spk)
+        .env("RUST_LOG", "info")
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("JOURNAL_STREAM")
+        .env_remove("OLLAMA_HOST")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut d = Daemon { child, socket, log };
+    let end = Instant::now() + Duration::from_secs(10);
+    while !d.socket.exists() {
+        d.alive();
+        assert!(Instant::now() < end, "no control socket\n{}", d.tail());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let pid = d.pid();
+    let started = Instant::now();
+
+    let mut presses = [0usize; 3]; // during thinking, during speaking, cancel while listening
+    let mut baseline: Option<Rest> = None;
+    let mut rest_rss = vec![];
+    for i in 0..WARM_UP_TURNS + turns {
+        if i == WARM_UP_TURNS {
+            baseline = Some(settle(&mut d, &spk, nginx.port, None));
+        }
+        // RSS at rest at each quarter of the run: a leak grows from one to the next.
+        if i > WARM_UP_TURNS && (i - WARM_UP_TURNS).is_multiple_of((turns / 4).max(1)) {
+            rest_rss.push(settle(&mut d, &spk, nginx.port, None).rss_kib);
+        }
+        assert_eq!(d.ctl("tap"), "ok");
+        let chaos = if i < WARM_UP_TURNS {
+            100
+        } else {
+            rng.u8(..100)
+        };
+        let (target, slot, cmd) = match chaos {
+            0..12 => ("thinking", 0, "tap"),
+            12..24 => ("speaking", 1, "tap"),
+            24..28 => ("listening", 2, "cancel"),
+            _ => ("", 0, ""),
+        };
+        if !cmd.is_empty() && d.wait(Duration::from_secs(10), |s| s == target) {
+            std::thread::sleep(Duration::from_millis(rng.u64(..150)));
+            assert_eq!(d.ctl(cmd), "ok");
+            presses[slot] += 1;
+        }
+        if i % 20 == 19 {
+            let r = rest(pid, &spk, nginx.port);
+            println!(
+                "soak: turn {i}: rss {} KiB, threads {}, fds {}",
+                r.rss_kib, r.threads, r.fds
+            );
+        }
+        // A tap that barged in may have started a new recording: it completes on its own.
+        assert!(
+            d.wait(Duration::from_secs(30), |s| s == "idle"),
+            "turn {i} never ended\n{}",
+            d.tail()
+        );
+    }
+    let baseline = baseline.unwrap();
+    let after = settle(&mut d, &spk, nginx.port, Some(baseline.threads));
+    let spk_len = std::fs::metadata(&spk).map(|m| m.len()).unwrap_or(0);
+    std::thread::sleep(Duration::from_millis(1000));
+    let spk_len_later = std::fs::metadata(&spk).map(|m| m.len()).unwrap_or(0);
+    d.alive();
+    assert_eq!(d.pid(), pid);
+
+    // Every turn the daemon started has exactly one summary line.
+    let text = std::fs::read_to_string(&d.log).unwrap();
+    let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
+    let mut ids = std::collections::BTreeSet::new();
+    for line in text
+        .lines()
+        .filter(|l| l.contains(" turn ") || l.contains("turn_id="))
+    {
+        let field = |k: &str| {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(k))
+                .map(|v| v.trim_matches('"').to_string())
+        };
+        if let (Some(id), Some(outcome)) = (field("turn_id="), field("outcome=")) {
+            assert!(
+                ids.insert(id.clone()),
+                "two summaries for turn {id}: {line}"
+            );
+            *outcomes.entry(outcome).or_default() += 1;
+        }
+    }
+    let last = d.status()["last_turn"].as_u64().unwrap_or(0) as usize;
+    let panics = text.matches("panicked").count();
+    let count = |k: &[&str]| {
+        k.iter()
+            .map(|k| outcomes.get(*k).copied().unwrap_or(0))
+            .sum::<usize>()
+    };
+    let answers = count(&["answered"]);
+    let spoken_errors = count(&[
+        "unreachable",
+        "proxy_error",
+        "too_slow",
+        "model_missing",
+        "rejected",
+        "bad_reply",
+    ]);
+    let ours = count(&["interrupted", "abandoned", "cancelled"]);
+    let speech_failed = count(&["speech_failed"]);
+    let known = answers + spoken_errors + ours + speech_failed;
+    let rss_drift = after.rss_kib - baseline.rss_kib;
+    let fd_drift = after.fds as i64 - baseline.fds as i64;
+    println!("soak: server replies scripted {kinds:?}");
+    println!("soak: outcomes {outcomes:?}; presses thinking/speaking/cancel {presses:?}");
+    println!("soak: baseline {baseline:?}\nsoak: after    {after:?}");
+    println!("soak: RSS at rest at each quarter (KiB): {rest_rss:?}");
+    println!(
+        "soak: turns={} answers={answers} spoken_errors={spoken_errors} interrupted_by_us={ours} \
+         tts_failed={speech_failed} crashes=0 panics={panics} rss_drift={:+.2}MiB fd_drift={fd_drift:+} pooled_http={} \
+         thread_drift={:+} zombies={} in {:.0}s",
+        ids.len(),
+        rss_drift as f64 / 1024.0,
+        after.pooled,
+        after.threads - baseline.threads,
+        after.children.len(),
+        started.elapsed().as_secs_f64()
+    );
+
+    assert_eq!(panics, 0, "{}", d.tail());
+    assert!(
+        ids.len() >= WARM_UP_TURNS + turns,
+        "{} summaries",
+        ids.len()
+    );
+    assert_eq!(ids.len(), last, "turns started vs turn summaries");
+    assert_eq!(known, ids.len(), "unexpected outcomes: {outcomes:?}");
+    assert!(answers > turns / 5, "too few answers: {outcomes:?}");
+    assert!(
+        spoken_errors > turns / 5,
+        "too few faults reached the user: {outcomes:?}"
+    );
+    // RSS at rest is not one number: it depends on which worker arenas the last turns'
+    // buffers landed in (release builds measured 8-16 MiB at rest across one run, without a
+    // trend). A leak is a trend: the end must be within 1 MiB of the highest RSS at rest seen
+    // earlier in the run (warm-up baseline and the quarter marks).
+    let highest = rest_rss
+        .iter()
+        .copied()
+        .chain([baseline.rss_kib])
+        .max()
+        .unwrap_or(0);
+    assert!(
+        after.rss_kib <= highest + 1024,
+        "RSS at rest grew: {} KiB after the run, at most {highest} KiB before ({rest_rss:?})",
+        after.rss_kib
+    );
+    assert_eq!(after.fds, baseline.fds, "fds other than pooled connections");
+    assert!(after.pooled <= 3, "pooled connections {after:?}");
+    assert_eq!(after.threads, baseline.threads, "thread count");
+    assert!(
+        after.children.is_empty(),
+        "children left: {:?}",
+        after.children
+    );
+    assert!(!after.spk_open, "output device still open when idle");
+    assert_eq!(spk_len, spk_len_later, "output still growing when idle");
+    drop(nginx);
+}

@@ -10,6 +10,7 @@ use support::journald;
 #[test]
 fn config_error_reaches_journald_with_plain_field_names() {
     journald::ensure_running();
+    let since = std::time::SystemTime::now();
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("voicebox.toml");
     std::fs::write(&cfg, "[ollama]\nattemps = 3\n").unwrap();
@@ -25,6 +26,7 @@ fn config_error_reaches_journald_with_plain_field_names() {
     assert_eq!(out.status.code(), Some(78));
     let entries = journald::wait_for(
         pid,
+        since,
         "config error: unknown field `attemps`, expected one of `url`, `model`, `endpoint`, `attempts`, `backoff_initial_ms`, `backoff_max_ms`, `connect_timeout_ms`, `request_timeout_s`, `deadline_s`, `stream`, `think`, `keep_alive`, `system_prompt`, `max_reply_bytes`, `api_key`, `use_env_proxy`, `warm_up`, `options`; check the spelling (valid keys are listed above) or remove the line",
         1,
         Duration::from_secs(5),
@@ -33,7 +35,7 @@ fn config_error_reaches_journald_with_plain_field_names() {
         entries.len(),
         1,
         "entries of pid {pid}: {:?}",
-        journald::entries_of(pid)
+        journald::entries_of(pid, since)
     );
     let e = &entries[0];
     assert_eq!(e["SYSLOG_IDENTIFIER"], "voicebox");

@@ -129,6 +129,8 @@ pub struct Daemon {
     pub socket: PathBuf,
     pub config_path: PathBuf,
     exited: Option<ExitStatus>,
+    /// Just before the start: bounds journal queries (pids are reused).
+    started: std::time::SystemTime,
 }
 
 impl Daemon {
@@ -137,6 +139,7 @@ impl Daemon {
     /// journald (`JOURNAL_STREAM`), and waits until the control socket answers.
     pub fn start(dir: &Path, config: &Config, mic: &Path, env: &[(&str, &str)]) -> Daemon {
         super::journald::ensure_running();
+        let started = std::time::SystemTime::now();
         let config_path = dir.join("voicebox.toml");
         std::fs::write(&config_path, config.text()).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_voicebox"));
@@ -174,6 +177,7 @@ impl Daemon {
             socket: dir.join("control.sock"),
             config_path,
             exited: None,
+            started,
         };
         let end = Instant::now() + PATIENCE;
         while d.ctl("status").is_none() {
@@ -257,7 +261,7 @@ impl Daemon {
     }
 
     pub fn journal(&self) -> Vec<serde_json::Value> {
-        super::journald::entries_of(self.pid)
+        super::journald::entries_of(self.pid, self.started)
     }
 
     /// The journal as MESSAGE lines, for failure messages.
@@ -271,7 +275,7 @@ impl Daemon {
 
     /// Waits until at least `count` entries with this MESSAGE are in the journal.
     pub fn wait_log(&self, message: &str, count: usize) -> Vec<serde_json::Value> {
-        let found = super::journald::wait_for(self.pid, message, count, PATIENCE);
+        let found = super::journald::wait_for(self.pid, self.started, message, count, PATIENCE);
         assert!(
             found.len() >= count,
             "{count} × {message:?} not logged; journal:\n{}",

@@ -10,7 +10,7 @@ use std::os::unix::net::UnixDatagram;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const SOCKET: &str = "/run/systemd/journal/socket";
 const JOURNALD: &str = "/lib/systemd/systemd-journald";
@@ -54,11 +54,15 @@ fn accepts() -> bool {
             .is_ok()
 }
 
-/// Every entry logged by process `pid`, as JSON objects (all values are strings).
-pub fn entries_of(pid: u32) -> Vec<serde_json::Value> {
+/// Every entry logged by process `pid` since `since` (just before it was started), as JSON
+/// objects (all values are strings). The time bound matters: pid_max is 32768 here and the
+/// journal keeps earlier runs, so a pid alone can match another, older process.
+pub fn entries_of(pid: u32, since: SystemTime) -> Vec<serde_json::Value> {
+    let since = since.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let _ = Command::new("journalctl").arg("--sync").status();
     let out = Command::new("journalctl")
         .args(["--no-pager", "-o", "json", "--all"])
+        .arg(format!("--since=@{since}"))
         .arg(format!("_PID={pid}"))
         .output()
         .expect("run journalctl");
@@ -69,10 +73,16 @@ pub fn entries_of(pid: u32) -> Vec<serde_json::Value> {
 }
 
 /// The entries of `pid` whose MESSAGE equals `message`, waiting up to `wait` for them.
-pub fn wait_for(pid: u32, message: &str, count: usize, wait: Duration) -> Vec<serde_json::Value> {
+pub fn wait_for(
+    pid: u32,
+    since: SystemTime,
+    message: &str,
+    count: usize,
+    wait: Duration,
+) -> Vec<serde_json::Value> {
     let deadline = Instant::now() + wait;
     loop {
-        let found: Vec<_> = entries_of(pid)
+        let found: Vec<_> = entries_of(pid, since)
             .into_iter()
             .filter(|e| e["MESSAGE"].as_str() == Some(message))
             .collect();

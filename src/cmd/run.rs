@@ -30,6 +30,10 @@ fn limit_arenas() {
     // SAFETY: called before any other thread exists; mallopt only tunes the allocator.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 2);
+        // A fixed threshold turns off glibc's sliding one, which after the first large free
+        // (a recording, a reply clip) keeps later large buffers in the heap, where they pin
+        // memory at rest. Fixed, every buffer over 128 KiB is its own mapping, unmapped on free.
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
     }
 }
 

@@ -21,6 +21,8 @@
 //! - `button`   the GPIO button and LED (the only rppal user).
 //! - `control`  the control socket (`voicebox ctl`).
 //! - `cmd`      one file per subcommand.
+//! - (tests only) `fuzz`, the stable mutation fuzzer over every parser outside bytes reach, and
+//!   `testing`, helpers for tests that re-run their own binary.
 
 pub mod app;
 pub mod audio;

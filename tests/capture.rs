@@ -2,6 +2,8 @@
 //! ALSA `file` plugin. ALSA's config is per process, so each test re-runs this test binary as a
 //! child with its own environment and does the work there.
 
+mod support;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -33,44 +35,6 @@ fn in_child(name: &str, mic: &Path) {
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 passed"));
 }
 
-/// Speech as F32 / 48 kHz / 2 ch (what cpal negotiates on the test device; `tests/listen.rs`
-/// learns it from the device itself), 0.5 s of silence before and 60 s after.
-fn speech_mic(dir: &Path) -> std::path::PathBuf {
-    let wav = dir.join("s.wav");
-    let raw = dir.join("mic.raw");
-    assert!(
-        Command::new("espeak-ng")
-            .args(["-v", "en-us+klatt", "-s", "150", "-w"])
-            .arg(&wav)
-            .arg("what is the capital of france")
-            .status()
-            .unwrap()
-            .success()
-    );
-    assert!(
-        Command::new("sox")
-            .arg(&wav)
-            .args([
-                "-t",
-                "raw",
-                "-e",
-                "floating-point",
-                "-b",
-                "32",
-                "-r",
-                "48000",
-                "-c",
-                "2"
-            ])
-            .arg(&raw)
-            .args(["pad", "0.5", "60"])
-            .status()
-            .unwrap()
-            .success()
-    );
-    raw
-}
-
 fn audio() -> config::Audio {
     config::parse(config::DEFAULT_TOML, None, &|_| None)
         .unwrap()
@@ -91,7 +55,7 @@ fn next(rx: &mut EventReceiver) -> Event {
 fn toggle_mode_hears_the_end_of_speech_then_stop_keeps_post_roll() {
     if std::env::var_os(CHILD).is_none() {
         let dir = tempfile::tempdir().unwrap();
-        let mic = speech_mic(dir.path());
+        let mic = support::daemon::spoken_mic(dir.path(), "what is the capital of france");
         return in_child(
             "toggle_mode_hears_the_end_of_speech_then_stop_keeps_post_roll",
             &mic,

@@ -16,7 +16,7 @@ use super::Message;
 use super::backoff::{self, Backoff};
 use super::error::{Body, Context, Problem, Retry};
 use super::stream;
-use super::wire::{self, ChatMessage, ChatRequest, GenerateRequest, Reply};
+use super::wire::{ChatMessage, ChatRequest, Common, GenerateRequest, Reply};
 
 /// Error bodies are read only this far: enough for Ollama's JSON or a proxy page's title.
 const ERROR_BODY_CAP: u64 = 64 * 1024;
@@ -111,13 +111,9 @@ impl Client {
         let started = Instant::now();
         let body = |_streaming: bool| {
             serde_json::to_vec(&GenerateRequest {
-                model: &cfg.model,
+                common: Common::new(cfg, false),
                 prompt: "",
                 system: "",
-                stream: false,
-                think: cfg.think,
-                keep_alive: wire::keep_alive(&cfg.keep_alive),
-                options: &cfg.options,
             })
             .unwrap_or_default()
         };
@@ -152,16 +148,12 @@ impl Client {
 
     fn question_body(&self, history: &[Message], question: &str, streaming: bool) -> Vec<u8> {
         let cfg = &self.inner.cfg;
-        let keep_alive = wire::keep_alive(&cfg.keep_alive);
+        let common = Common::new(cfg, streaming);
         let json = match cfg.endpoint {
             config::Endpoint::Generate => serde_json::to_vec(&GenerateRequest {
-                model: &cfg.model,
+                common,
                 prompt: question,
                 system: &cfg.system_prompt,
-                stream: streaming,
-                think: cfg.think,
-                keep_alive,
-                options: &cfg.options,
             }),
             config::Endpoint::Chat => {
                 let mut messages = Vec::with_capacity(history.len() + 2);
@@ -176,14 +168,7 @@ impl Client {
                     role: "user",
                     content: question,
                 });
-                serde_json::to_vec(&ChatRequest {
-                    model: &cfg.model,
-                    messages,
-                    stream: streaming,
-                    think: cfg.think,
-                    keep_alive,
-                    options: &cfg.options,
-                })
+                serde_json::to_vec(&ChatRequest { common, messages })
             }
         };
         // Serializing strings and a JSON map cannot fail; an empty body would be a clear 400.

@@ -17,12 +17,10 @@ pub fn keep_alive(text: &str) -> Value {
     }
 }
 
+/// The fields every request carries, whichever endpoint.
 #[derive(Debug, Serialize)]
-pub struct GenerateRequest<'a> {
+pub struct Common<'a> {
     pub model: &'a str,
-    pub prompt: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    pub system: &'a str,
     pub stream: bool,
     pub think: bool,
     pub keep_alive: Value,
@@ -30,15 +28,32 @@ pub struct GenerateRequest<'a> {
     pub options: &'a Map<String, Value>,
 }
 
+impl<'a> Common<'a> {
+    pub fn new(cfg: &'a crate::config::Ollama, stream: bool) -> Self {
+        Self {
+            model: &cfg.model,
+            stream,
+            think: cfg.think,
+            keep_alive: keep_alive(&cfg.keep_alive),
+            options: &cfg.options,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct GenerateRequest<'a> {
+    #[serde(flatten)]
+    pub common: Common<'a>,
+    pub prompt: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub system: &'a str,
+}
+
 #[derive(Debug, Serialize)]
 pub struct ChatRequest<'a> {
-    pub model: &'a str,
+    #[serde(flatten)]
+    pub common: Common<'a>,
     pub messages: Vec<ChatMessage<'a>>,
-    pub stream: bool,
-    pub think: bool,
-    pub keep_alive: Value,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    pub options: &'a Map<String, Value>,
 }
 
 #[derive(Debug, Serialize)]
@@ -206,13 +221,15 @@ mod tests {
     fn generate_request_shape() {
         let options = Map::new();
         let body = serde_json::to_value(GenerateRequest {
-            model: "m",
+            common: Common {
+                model: "m",
+                stream: false,
+                think: false,
+                keep_alive: keep_alive("30m"),
+                options: &options,
+            },
             prompt: "hi",
             system: "",
-            stream: false,
-            think: false,
-            keep_alive: keep_alive("30m"),
-            options: &options,
         })
         .unwrap();
         assert_eq!(

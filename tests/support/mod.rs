@@ -57,3 +57,21 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Stops a child the test started: `signal` first, then SIGKILL if it is still running after
+/// 5 s; always reaped, so no zombie outlives the test.
+pub fn stop_child(child: &mut std::process::Child, signal: libc::c_int) {
+    // SAFETY: signalling our own child by its pid.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, signal);
+    }
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::time::Instant::now() < end {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -107,19 +107,6 @@ impl Nginx {
 
 impl Drop for Nginx {
     fn drop(&mut self) {
-        let pid = self.child.id() as libc::pid_t;
-        // SAFETY: signalling our own child by its pid.
-        unsafe {
-            libc::kill(pid, libc::SIGQUIT);
-        }
-        let end = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < end {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        super::stop_child(&mut self.child, libc::SIGQUIT);
     }
 }

@@ -1,6 +1,10 @@
 //! Audio: the `Clip` type that crosses actor boundaries, and the device actors.
+//!
+//! cpal is imported by `devices` (finding devices) and `capture::stream` (the input stream)
+//! only, rodio by `playback` only.
 
 pub mod capture;
+pub mod devices;
 pub mod earcons;
 pub mod energy;
 pub mod playback;

@@ -17,7 +17,8 @@
 //!   ureq user is `speech::stt_http`, the optional HTTP transcription endpoint).
 //! - `speech`   text cleanup, sentence splitting, the TTS and STT hooks, the speaking pipeline.
 //! - `audio`    `Clip`, WAV, resampling, energy (speech detection), earcons, finding devices by
-//!   name (`devices`), and the capture (cpal) and playback (rodio) actors.
+//!   name (`devices`, which also keeps alsa-lib's messages off stderr), and the capture (cpal)
+//!   and playback (rodio) actors.
 //! - `button`   the GPIO button and LED (the only rppal user).
 //! - `control`  the control socket (`voicebox ctl`).
 //! - `cmd`      one file per subcommand.

@@ -2,10 +2,12 @@
 //! prints, and the one error type every device opener returns.
 //!
 //! Capture and playback both resolve `audio.*_device` here, so "what does this name mean" has one
-//! answer. `host` is the only door to ALSA: it reports a broken ALSA configuration as an error
-//! (cpal's `default_host` panics on one).
+//! answer. `host` is the only door to ALSA: it installs the alsa-lib log handler first, and
+//! reports a broken ALSA configuration as an error (cpal's `default_host` panics on one).
 
 use cpal::traits::{DeviceTrait, HostTrait};
+
+use super::alsa_log;
 
 /// Which side of the sound card.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,8 +82,9 @@ pub struct DeviceInfo {
     pub is_default: bool,
 }
 
-/// The ALSA host.
+/// The ALSA host, with alsa-lib's messages routed to the log.
 pub fn host() -> Result<cpal::Host, DeviceError> {
+    alsa_log::install();
     cpal::host_from_id(cpal::HostId::Alsa).map_err(|e| DeviceError::NoAlsa {
         cause: e.to_string(),
     })

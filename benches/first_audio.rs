@@ -37,7 +37,7 @@ fn main() -> anyhow::Result<()> {
     let config = voicebox::config::parse(voicebox::config::DEFAULT_TOML, None, &env)?;
     let tts = Tts::new(&config.tts);
     let speaker = Speaker::spawn(&config, None)?;
-    let playback = Playback::spawn(&config.audio)?;
+    let playback = Playback::spawn(&config.audio);
     let cleaned = cleanup::for_speech(REPLY);
     let split = sentences::split(
         &cleaned,

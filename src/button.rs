@@ -81,8 +81,8 @@ pub struct Button {
 
 impl Button {
     /// Watches `button.gpio` (and drives `button.led_gpio`). With neither configured this is a
-    /// button that never fires. The error is one line saying why GPIO is unusable and what to do.
-    pub fn spawn(config: &config::Button, events: EventSender) -> Result<Button, String> {
+    /// button that never fires (and cannot fail).
+    pub fn spawn(config: &config::Button, events: EventSender) -> Result<Button, ButtonError> {
         if config.gpio.is_none() && config.led_gpio.is_none() {
             return Ok(Button {
                 _pin: None,
@@ -90,22 +90,20 @@ impl Button {
                 led_thread: None,
             });
         }
-        let gpio = Gpio::new().map_err(|e| describe(&e, config.gpio))?;
+        let on = |pin| move |source| ButtonError::Gpio { pin, source };
+        let gpio = Gpio::new().map_err(on(config.gpio))?;
         let pin = match config.gpio {
-            Some(n) => Some(watch(&gpio, n, config, events).map_err(|e| describe(&e, Some(n)))?),
+            Some(n) => Some(watch(&gpio, n, config, events).map_err(on(Some(n)))?),
             None => None,
         };
         let (led, led_thread) = match config.led_gpio {
             Some(n) => {
-                let out = gpio
-                    .get(n)
-                    .map_err(|e| describe(&e, Some(n)))?
-                    .into_output_low();
+                let out = gpio.get(n).map_err(on(Some(n)))?.into_output_low();
                 let (tx, rx) = mpsc::channel();
                 let t = std::thread::Builder::new()
                     .name("led".into())
                     .spawn(move || led_actor(out, &rx))
-                    .map_err(|e| format!("cannot start the LED thread: {e}"))?;
+                    .map_err(ButtonError::LedThread)?;
                 (Some(tx), Some(t))
             }
             None => (None, None),
@@ -200,6 +198,33 @@ fn led_actor(mut out: OutputPin, rx: &mpsc::Receiver<Led>) {
     out.set_low();
 }
 
+/// Why the GPIO button (or its LED) cannot be used; it displays as one line with the fix.
+#[derive(Debug)]
+pub enum ButtonError {
+    /// rppal refused the board or a pin (`pin: None`: the GPIO chip itself).
+    Gpio {
+        pin: Option<u8>,
+        source: rppal::gpio::Error,
+    },
+    /// The thread that drives the LED could not start.
+    LedThread(std::io::Error),
+}
+
+impl std::fmt::Display for ButtonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ButtonError::Gpio { pin, source } => f.write_str(&describe(source, *pin)),
+            ButtonError::LedThread(e) => write!(
+                f,
+                "GPIO button disabled: cannot start the LED thread: {e}; restart voicebox"
+            ),
+        }
+    }
+}
+
+/// No `source`: the message already says what the cause said, and a chain would repeat it.
+impl std::error::Error for ButtonError {}
+
 /// One line: what failed and what to do about it.
 fn describe(e: &rppal::gpio::Error, pin: Option<u8>) -> String {
     use rppal::gpio::Error as E;
@@ -273,7 +298,11 @@ mod tests {
             (E::PinNotAvailable(99), "does not exist"),
             (E::Io(std::io::Error::other("boom")), "boom"),
         ] {
-            let m = describe(&e, Some(17));
+            let m = ButtonError::Gpio {
+                pin: Some(17),
+                source: e,
+            }
+            .to_string();
             assert!(m.contains(needle), "{m}");
             assert!(!m.contains('\n'), "{m}");
         }
@@ -300,7 +329,7 @@ mod tests {
             long_press: Duration::from_secs(2),
             led_gpio: None,
         };
-        let e = Button::spawn(&cfg, tx.clone()).err().unwrap();
+        let e = Button::spawn(&cfg, tx.clone()).err().unwrap().to_string();
         assert!(
             e.contains("not a Raspberry Pi") && e.contains("button.gpio"),
             "{e}"

@@ -16,8 +16,9 @@
 //! - `ollama`   the blocking Ollama client: retries, backoff, error classes (ureq; the other
 //!   ureq user is `speech::stt_http`, the optional HTTP transcription endpoint).
 //! - `speech`   text cleanup, sentence splitting, the TTS and STT hooks, the speaking pipeline.
-//! - `audio`    `Clip`, WAV, resampling, energy (speech detection), earcons, and the capture
-//!   (cpal) and playback (rodio) actors.
+//! - `audio`    `Clip`, WAV, resampling, energy (speech detection), earcons, finding devices by
+//!   name (`devices`, which also keeps alsa-lib's messages off stderr), and the capture (cpal)
+//!   and playback (rodio) actors.
 //! - `button`   the GPIO button and LED (the only rppal user).
 //! - `control`  the control socket (`voicebox ctl`).
 //! - `cmd`      one file per subcommand.

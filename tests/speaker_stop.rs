@@ -147,7 +147,7 @@ fn stop_silences_a_clip_mid_play(config: &voicebox::config::Config) {
         rate: rate as u32,
         channels: 1,
     };
-    let playback = voicebox::audio::playback::Playback::spawn(&config.audio).unwrap();
+    let playback = voicebox::audio::playback::Playback::spawn(&config.audio);
     let done = playback.play(clip, Duration::ZERO);
     let deadline = Instant::now() + Duration::from_secs(20);
     while Audio::read(dir.path()).peaks.iter().all(|p| *p < 0.01) {

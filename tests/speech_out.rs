@@ -234,7 +234,8 @@ fn a_missing_output_device_is_a_clear_error() {
     let run = say(dir.path(), &cfg, "Hello there.");
     assert!(!run.output.status.success());
     assert!(
-        run.stderr.contains("no output device \"no-such-speaker\""),
+        run.stderr
+            .contains("output device \"no-such-speaker\" was not found"),
         "{}",
         run.stderr
     );

@@ -1,6 +1,11 @@
 //! Audio: the `Clip` type that crosses actor boundaries, and the device actors.
+//!
+//! cpal is imported by `devices` (finding devices) and `capture::stream` (the input stream)
+//! only, rodio by `playback` only; `alsa_log` keeps alsa-lib's messages off stderr.
 
+mod alsa_log;
 pub mod capture;
+pub mod devices;
 pub mod earcons;
 pub mod energy;
 pub mod playback;

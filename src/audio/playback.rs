@@ -1,5 +1,6 @@
-//! The playback actor (the only rodio user): owns the output device on its own thread, opens it
-//! when there is something to play and closes it `audio.linger` after the last sound.
+//! The playback actor (the only rodio user; the device itself comes from `devices`): owns the
+//! output on its own thread, opens it when there is something to play and closes it
+//! `audio.linger` after the last sound.
 //!
 //! Why close it: an open output is a running audio stream (CPU, and with alsa-lib's unpaced
 //! `file` plugin a flood of silence), and an idle box must hold none. Clips are played one at a
@@ -13,10 +14,10 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use rodio::cpal::traits::{DeviceTrait, HostTrait};
 use rodio::{DeviceSinkBuilder, MixerDeviceSink, Player};
 
 use super::Clip;
+use super::devices::{self, DeviceError, Direction};
 use crate::config;
 
 /// How often a playing actor looks at its queue and the stop flag. Only while sound plays:
@@ -34,7 +35,7 @@ pub struct Played {
     pub ended_at: SystemTime,
     pub stopped: bool,
     /// The output device could not be opened.
-    pub error: Option<String>,
+    pub error: Option<DeviceError>,
 }
 
 enum Cmd {
@@ -86,7 +87,9 @@ pub struct Playback {
 }
 
 impl Playback {
-    pub fn spawn(cfg: &config::Audio) -> anyhow::Result<Self> {
+    /// Starts the actor thread; the output opens on the first `play`. If the thread cannot
+    /// start, every `play` answers with a closed receiver, which callers report as a failure.
+    pub fn spawn(cfg: &config::Audio) -> Self {
         let (tx, rx) = mpsc::channel();
         let generation = Arc::new(AtomicU64::new(0));
         let actor = Actor {
@@ -101,11 +104,13 @@ impl Playback {
         };
         let thread = std::thread::Builder::new()
             .name("playback".into())
-            .spawn(move || actor.run())?;
-        Ok(Self {
+            .spawn(move || actor.run())
+            .inspect_err(|e| tracing::error!(error = %e, "cannot start the playback thread"))
+            .ok();
+        Self {
             remote: Remote { tx, generation },
-            thread: Some(thread),
-        })
+            thread,
+        }
     }
 
     pub fn play(&self, clip: Clip, pause_after: Duration) -> mpsc::Receiver<Played> {
@@ -204,17 +209,18 @@ impl Actor {
         }
         let (Some(channels), Some(rate)) = (NonZero::new(clip.channels), NonZero::new(clip.rate))
         else {
-            return finish(None, false, Some("clip has no channels or rate".into()));
+            // Decoded WAVs and earcons always have both; nothing to play is not a device error.
+            tracing::warn!("a clip without channels or rate was skipped");
+            return finish(None, false, None);
         };
-        if self.output.is_none() {
-            match open(&self.device, self.buffer_frames) {
-                Ok(o) => self.output = Some(o),
+        let out = match self.output.take() {
+            Some(o) => o,
+            None => match open(&self.device, self.buffer_frames) {
+                Ok(o) => o,
                 Err(e) => return finish(None, false, Some(e)),
-            }
-        }
-        let Some(out) = self.output.as_ref() else {
-            return finish(None, false, Some("output not open".into()));
+            },
         };
+        let out = self.output.insert(out);
         let pause = (pause_after.as_secs_f64() * f64::from(clip.rate)) as usize;
         clip.samples
             .extend(std::iter::repeat_n(0.0, pause * usize::from(clip.channels)));
@@ -265,30 +271,18 @@ impl Actor {
     }
 }
 
-/// Opens the named output ("default": the system default) with the configured period size.
-fn open(name: &str, buffer_frames: u32) -> Result<Output, String> {
-    let host = rodio::cpal::default_host();
-    let device = if name == "default" {
-        host.default_output_device()
-    } else {
-        host.output_devices()
-            .map_err(|e| format!("cannot list output devices: {e}"))?
-            .find(|d| {
-                d.id().is_ok_and(|id| id.id() == name)
-                    || d.description().is_ok_and(|desc| desc.name() == name)
-            })
-    }
-    .ok_or_else(|| {
-        format!("no output device \"{name}\"; run `voicebox devices` and set audio.output_device")
-    })?;
+/// Opens the named output (see `devices::find`) with the configured period size.
+fn open(name: &str, buffer_frames: u32) -> Result<Output, DeviceError> {
+    let unusable = |e: rodio::DeviceSinkError| DeviceError::open(Direction::Output, name, e);
+    let device = devices::find(Direction::Output, name)?;
     let mut sink = DeviceSinkBuilder::from_device(device)
-        .map_err(|e| format!("cannot open output \"{name}\": {e}"))?
+        .map_err(unusable)?
         // Small periods: `stop` is heard within one period.
         .with_buffer_size(rodio::cpal::BufferSize::Fixed(buffer_frames))
         // Stream errors surface as a failed play; the default callback would print to stderr.
         .with_error_callback(|_| {})
         .open_sink_or_fallback()
-        .map_err(|e| format!("cannot open output \"{name}\": {e}"))?;
+        .map_err(unusable)?;
     sink.log_on_drop(false);
     let player = Player::connect_new(sink.mixer());
     tracing::debug!(device = name, "output opened");

@@ -3,7 +3,7 @@
 //! Each area contributes a function returning its `Line`s; hooks, audio and GPIO checks are
 //! appended to `check` as more functions.
 
-use crate::audio::capture;
+use crate::audio::devices::{self, Direction};
 use crate::button::Button;
 use crate::config::Config;
 use crate::ollama::Client;
@@ -99,23 +99,15 @@ fn stt_line(config: &Config) -> Line {
     }
 }
 
-/// The configured input and output devices exist.
+/// The configured input and output devices exist, by the rule capture and playback use.
 fn audio_lines(config: &Config) -> Vec<Line> {
-    let (inputs, outputs) = capture::list_devices();
-    let find = |kind: &str, name: &str, list: &[capture::DeviceInfo]| {
-        let found = list.iter().any(|d| d.id == name || d.description == name)
-            || (name == "default" && !list.is_empty());
-        if found {
-            Line::ok(format!("audio: {kind} device \"{name}\" is present"))
-        } else {
-            Line::fail(format!(
-                "audio: {kind} device \"{name}\" not found; run `voicebox devices` and set audio.{kind}_device"
-            ))
-        }
+    let line = |direction, name: &str| match devices::find(direction, name) {
+        Ok(_) => Line::ok(format!("audio: {direction} device \"{name}\" is present")),
+        Err(e) => Line::fail(format!("audio: {e}")),
     };
     vec![
-        find("input", &config.audio.input_device, &inputs),
-        find("output", &config.audio.output_device, &outputs),
+        line(Direction::Input, &config.audio.input_device),
+        line(Direction::Output, &config.audio.output_device),
     ]
 }
 

@@ -1,10 +1,10 @@
 //! `voicebox devices`: the audio inputs and outputs, with the defaults and the configured ones marked.
 
-use crate::audio::capture::{DeviceInfo, list_devices};
+use crate::audio::devices::{self, DeviceInfo};
 use crate::config::Config;
 
 pub fn devices(config: &Config) -> anyhow::Result<()> {
-    let (inputs, outputs) = list_devices();
+    let (inputs, outputs) = devices::list()?;
     print!(
         "{}",
         render(

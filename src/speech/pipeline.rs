@@ -55,7 +55,7 @@ pub struct Speaker {
 
 impl Speaker {
     pub fn spawn(config: &Config, events: Option<EventSender>) -> anyhow::Result<Self> {
-        let playback = Playback::spawn(&config.audio)?;
+        let playback = Playback::spawn(&config.audio);
         let remote = playback.remote();
         let shared = Arc::new(Shared::default());
         let (tx, rx) = mpsc::channel::<Job>();
@@ -272,7 +272,7 @@ impl Actor {
                 break;
             };
             if let Some(e) = played.error {
-                report.device_error = Some(e);
+                report.device_error = Some(e.to_string());
                 break;
             }
             if let (None, Some(started)) = (report.first_audio_ms, played.started) {

@@ -1,5 +1,7 @@
 //! Table tests for config parsing and validation.
 
+use std::time::Duration;
+
 use super::*;
 
 fn no_env(_: &str) -> Option<String> {
@@ -172,25 +174,26 @@ fn control_socket_default_follows_the_runtime_dir() {
 }
 
 #[test]
-fn path_choice_and_missing_files() {
+fn source_choice_and_missing_files() {
     let env = |k: &str| (k == "VOICEBOX_CONFIG").then(|| "/x/from-env.toml".to_string());
     assert_eq!(
-        choose_path(Some(Path::new("/a.toml")), &env),
-        (PathBuf::from("/a.toml"), true)
+        choose_source(Some(Path::new("/a.toml")), &env),
+        Source::Explicit(PathBuf::from("/a.toml"))
     );
     assert_eq!(
-        choose_path(None, &env),
-        (PathBuf::from("/x/from-env.toml"), true)
+        choose_source(None, &env),
+        Source::Explicit(PathBuf::from("/x/from-env.toml"))
     );
     assert_eq!(
-        choose_path(None, &no_env),
-        (PathBuf::from(DEFAULT_PATH), false)
+        choose_source(None, &no_env),
+        Source::Default(PathBuf::from(DEFAULT_PATH))
     );
-    let missing = Path::new("/nonexistent/voicebox.toml");
-    assert!(
-        load(missing, false).is_ok(),
+    let missing = PathBuf::from("/nonexistent/voicebox.toml");
+    assert_eq!(
+        load(&Source::Default(missing.clone())),
+        parse(DEFAULT_TOML, None, &|k| std::env::var(k).ok()),
         "a missing default file means the defaults"
     );
-    let e = load(missing, true).unwrap_err();
+    let e = load(&Source::Explicit(missing)).unwrap_err();
     assert!(e.message.contains("cannot read"), "{e}");
 }

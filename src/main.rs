@@ -32,7 +32,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let env = |k: &str| std::env::var(k).ok();
-    let (path, explicit) = config::choose_path(cli.config.as_deref(), &env);
-    let config = config::load(&path, explicit)?;
-    voicebox::cmd::dispatch(cli.command, config, path)
+    let source = config::choose_source(cli.config.as_deref(), &env);
+    let config = config::load(&source)?;
+    voicebox::cmd::dispatch(cli.command, config, source.path().to_path_buf())
 }

@@ -36,7 +36,7 @@ exec espeak-ng --stdout -- "$1""#,
         &[hook.to_str().unwrap(), "{text}"],
         "timeout_ms = 60000",
     );
-    let config = voicebox::config::load(&cfg_path, true).unwrap();
+    let config = voicebox::config::load(&voicebox::config::Source::Explicit(cfg_path)).unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let speaker = Speaker::spawn(&config, Some(tx)).unwrap();
 

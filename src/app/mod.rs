@@ -54,7 +54,9 @@ pub async fn run(mut machine: Machine, mut l: Loop) -> anyhow::Result<()> {
             }
             Some(()) = l.reloads.recv() => {
                 systemd::reloading();
-                match config::load(&l.config_path, true) {
+                // The file the daemon started with: if it is gone now, keep the running config
+                // rather than fall back to the defaults.
+                match config::load(&config::Source::Explicit(l.config_path.clone())) {
                     Ok(new) => {
                         tracing::info!(config = %l.config_path.display(), "config re-read; applying it when idle");
                         pending = Some(new);

@@ -1,6 +1,9 @@
 //! Table tests for config parsing and validation.
 
+use std::time::Duration;
+
 use super::*;
+use locate::Place;
 
 fn no_env(_: &str) -> Option<String> {
     None
@@ -172,25 +175,126 @@ fn control_socket_default_follows_the_runtime_dir() {
 }
 
 #[test]
-fn path_choice_and_missing_files() {
+fn source_choice_and_missing_files() {
     let env = |k: &str| (k == "VOICEBOX_CONFIG").then(|| "/x/from-env.toml".to_string());
     assert_eq!(
-        choose_path(Some(Path::new("/a.toml")), &env),
-        (PathBuf::from("/a.toml"), true)
+        choose_source(Some(Path::new("/a.toml")), &env),
+        Source::Explicit(PathBuf::from("/a.toml"))
     );
     assert_eq!(
-        choose_path(None, &env),
-        (PathBuf::from("/x/from-env.toml"), true)
+        choose_source(None, &env),
+        Source::Explicit(PathBuf::from("/x/from-env.toml"))
     );
     assert_eq!(
-        choose_path(None, &no_env),
-        (PathBuf::from(DEFAULT_PATH), false)
+        choose_source(None, &no_env),
+        Source::Default(PathBuf::from(DEFAULT_PATH))
     );
-    let missing = Path::new("/nonexistent/voicebox.toml");
-    assert!(
-        load(missing, false).is_ok(),
+    let missing = PathBuf::from("/nonexistent/voicebox.toml");
+    assert_eq!(
+        load(&Source::Default(missing.clone())),
+        parse(DEFAULT_TOML, None, &|k| std::env::var(k).ok()),
         "a missing default file means the defaults"
     );
-    let e = load(missing, true).unwrap_err();
+    let e = load(&Source::Explicit(missing)).unwrap_err();
     assert!(e.message.contains("cannot read"), "{e}");
+}
+
+/// Every key `keys.rs` defines, with its rule's range, as `build` reads them.
+fn every_key() -> Vec<(&'static str, Option<rules::Bounds>)> {
+    let place = Place {
+        file: "<test>",
+        text: "",
+    };
+    let reader = Reader::new(place, &no_env);
+    build(&reader, Raw::default(), defaults().unwrap()).unwrap();
+    reader.seen.take()
+}
+
+#[test]
+fn every_key_is_documented_in_the_shipped_file() {
+    let keys = every_key();
+    assert!(keys.len() > 50, "only {} keys seen", keys.len());
+    for (key, _) in keys {
+        let (table, name) = key.split_once('.').unwrap();
+        let body = DEFAULT_TOML
+            .split(&format!("\n[{table}]\n"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("no [{table}] in config/voicebox.toml"));
+        let body = body.split("\n[").next().unwrap_or(body);
+        let documented = body.lines().any(|l| {
+            let l = l.trim_start_matches("# ");
+            l.starts_with(&format!("{name} = "))
+        }) || DEFAULT_TOML.contains(&format!("\n[{key}]\n"));
+        assert!(
+            documented,
+            "{key} is not in config/voicebox.toml: add it with its default (commented out when it has none)"
+        );
+    }
+}
+
+#[test]
+fn every_range_error_names_the_key_and_the_range() {
+    let ranged: Vec<_> = every_key()
+        .into_iter()
+        .filter_map(|(key, bounds)| bounds.map(|b| (key, b)))
+        .collect();
+    assert!(ranged.len() > 20, "only {} ranged keys", ranged.len());
+    for (key, bounds) in ranged {
+        let (table, name) = key.split_once('.').unwrap();
+        let write = |value: &str| parse_str(&format!("[{table}]\n{name} = {value}\n"));
+        // (as written in TOML, as the message shows it)
+        let (inside, outside, min, max) = match bounds {
+            rules::Bounds::Int(min, max) => {
+                let both = |v: i64| (v.to_string(), v.to_string());
+                (
+                    [both(min), both(max)],
+                    [both(min - 1), both(max + 1)],
+                    min.to_string(),
+                    max.to_string(),
+                )
+            }
+            rules::Bounds::Float(min, max) => {
+                let both = |v: f64| (format!("{v:?}"), v.to_string());
+                (
+                    [both(min), both(max)],
+                    [both(min - 1.0), both(max + 1.0)],
+                    min.to_string(),
+                    max.to_string(),
+                )
+            }
+        };
+        for (v, _) in inside {
+            // Also proves the range fits the field's type.
+            assert!(write(&v).is_ok(), "{key} = {v}: {:?}", write(&v));
+        }
+        for (v, shown) in outside {
+            let e = write(&v).unwrap_err();
+            assert_eq!(
+                (e.key.as_str(), e.line, e.column),
+                (key, 2, name.len() + 4),
+                "{e}"
+            );
+            let text = e.to_string();
+            assert!(
+                text.contains(&shown) && text.contains(&min) && text.contains(&max),
+                "{key} = {v} must name the value and the range {min}..{max}: {text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_rule_may_use_a_key_above_it() {
+    let c = parse_str("[ollama]\nbackoff_initial_ms = 9000\nbackoff_max_ms = 100\n").unwrap();
+    assert_eq!(c.ollama.backoff_max, Duration::from_millis(9000));
+    let c = parse_str("[tts]\nformat = \"raw\"\nraw_rate = 16000\nraw_sample_format = \"f32le\"\n")
+        .unwrap();
+    assert_eq!(
+        c.tts.format,
+        TtsFormat::Raw {
+            rate: 16000,
+            channels: 1,
+            format: SampleFormat::F32Le
+        }
+    );
 }

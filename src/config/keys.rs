@@ -1,0 +1,186 @@
+//! Every config key, once: its field, its type and the rule that checks it (defaults live in
+//! `config/voicebox.toml`; how a line reads is in `section.rs`, what a rule checks in `rules.rs`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::rules::{
+    Argv, Choice, Flag, Float, Int, JsonObject, Ms, OllamaUrl, Optional, Pin, Rule, Secret, Secs,
+    Socket, Text, Url,
+};
+
+section! {
+    /// `[ollama]`: the server, and how to ask it.
+    #[derive(Clone, PartialEq)]
+    pub struct Ollama from "ollama" via RawOllama {
+        /// Base URL without a trailing slash, e.g. `http://pi:11434` or `https://host/ollama`.
+        url: String = OllamaUrl,
+        model: String = Text::NonEmpty,
+        endpoint: Endpoint = Choice(&[("generate", Endpoint::Generate), ("chat", Endpoint::Chat)]),
+        attempts: u32 = Int(1, 20),
+        #[key = "backoff_initial_ms"] backoff_initial: Duration = Ms(0, 600_000),
+        /// Never below `backoff_initial`.
+        #[key = "backoff_max_ms"] backoff_max: Duration =
+            Ms(0, 3_600_000).map(|max| max.max(backoff_initial)),
+        #[key = "connect_timeout_ms"] connect_timeout: Duration = Ms(1, 600_000),
+        #[key = "request_timeout_s"] request_timeout: Duration = Secs(0.1, 3600.0),
+        #[key = "deadline_s"] deadline: Duration = Secs(0.1, 36000.0),
+        stream: bool = Flag,
+        think: bool = Flag,
+        keep_alive: String = Text::NonEmpty,
+        system_prompt: String = Text::Any,
+        max_reply_bytes: usize = Int(1024, 1 << 30),
+        /// Secret: `Ollama`'s Debug impl redacts it, and nothing may log it.
+        api_key: Option<String> = Secret("OLLAMA_API_KEY"),
+        use_env_proxy: bool = Flag,
+        warm_up: bool = Flag,
+        /// The `options` object sent with each request, as JSON.
+        options: serde_json::Map<String, serde_json::Value> = JsonObject,
+    }
+}
+
+impl std::fmt::Debug for Ollama {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ollama")
+            .field("url", &self.url)
+            .field("model", &self.model)
+            .field("endpoint", &self.endpoint)
+            .field("attempts", &self.attempts)
+            .field("stream", &self.stream)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Generate,
+    Chat,
+}
+
+section! {
+    /// `[conversation]`: what `/api/chat` remembers, and for how long.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Conversation from "conversation" via RawConversation {
+        turns: usize = Int(0, 100),
+        max_chars: usize = Int(0, 1_000_000),
+        #[key = "idle_forget_s"] idle_forget: Duration = Secs(0.0, 604_800.0),
+    }
+}
+
+section! {
+    /// `[tts]`: the text-to-speech hook and the audio it writes.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Tts from "tts" via RawTts
+    reads {
+        raw_rate: u32 = Int(4000, 192_000),
+        raw_channels: u16 = Int(1, 8),
+        raw_sample_format: SampleFormat =
+            Choice(&[("s16le", SampleFormat::S16Le), ("f32le", SampleFormat::F32Le)]),
+    }
+    {
+        command: Vec<String> = Argv,
+        format: TtsFormat = Choice(&[
+            ("wav", TtsFormat::Wav),
+            ("raw", TtsFormat::Raw {
+                rate: raw_rate,
+                channels: raw_channels,
+                format: raw_sample_format,
+            }),
+        ]),
+        #[key = "timeout_ms"] timeout: Duration = Ms(1, 600_000),
+        lookahead: usize = Int(1, 16),
+        max_sentence_chars: usize = Int(20, 10_000),
+        min_sentence_chars: usize = Int(0, 1000),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TtsFormat {
+    Wav,
+    Raw {
+        rate: u32,
+        channels: u16,
+        format: SampleFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SampleFormat {
+    S16Le,
+    F32Le,
+}
+
+section! {
+    /// `[stt]`: the speech-to-text hook or server.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Stt from "stt" via RawStt {
+        command: Vec<String> = Argv,
+        url: Option<String> = Optional(Url),
+        #[key = "timeout_ms"] timeout: Duration = Ms(1, 600_000),
+    }
+}
+
+section! {
+    /// `[audio]`: devices, recording limits, playback.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Audio from "audio" via RawAudio {
+        input_device: String = Text::NonEmpty,
+        output_device: String = Text::NonEmpty,
+        buffer_frames: u32 = Int(32, 65536),
+        #[key = "max_record_s"] max_record: Duration = Secs(0.5, 600.0),
+        #[key = "min_record_ms"] min_record: Duration = Ms(0, 10_000),
+        #[key = "post_roll_ms"] post_roll: Duration = Ms(0, 5_000),
+        speech_threshold: f32 = Float(0.0, 1.0),
+        #[key = "end_silence_ms"] end_silence: Duration = Ms(100, 60_000),
+        volume: f32 = Float(0.0, 2.0),
+        #[key = "sentence_pause_ms"] sentence_pause: Duration = Ms(0, 10_000),
+        #[key = "linger_ms"] linger: Duration = Ms(0, 60_000),
+    }
+}
+
+section! {
+    /// `[button]`: the GPIO push button and status LED.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Button from "button" via RawButton {
+        gpio: Option<u8> = Optional(Pin),
+        active_low: bool = Flag,
+        pull_up: bool = Flag,
+        #[key = "debounce_ms"] debounce: Duration = Ms(0, 1000),
+        mode: ButtonMode = Choice(&[("hold", ButtonMode::Hold), ("toggle", ButtonMode::Toggle)]),
+        #[key = "min_press_ms"] min_press: Duration = Ms(0, 5000),
+        #[key = "long_press_ms"] long_press: Duration = Ms(200, 60_000),
+        led_gpio: Option<u8> = Optional(Pin),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ButtonMode {
+    Hold,
+    Toggle,
+}
+
+section! {
+    /// `[control]`: the local control socket.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Control from "control" via RawControl {
+        socket: PathBuf = Socket,
+    }
+}
+
+section! {
+    /// `[messages]`: what the box says when something fails.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Messages from "messages" via RawMessages {
+        unreachable: String = Text::NonEmpty,
+        proxy_error: String = Text::NonEmpty,
+        too_slow: String = Text::NonEmpty,
+        model_missing: String = Text::NonEmpty,
+        rejected: String = Text::NonEmpty,
+        unauthorized: String = Text::NonEmpty,
+        bad_reply: String = Text::NonEmpty,
+        didnt_catch: String = Text::NonEmpty,
+        stt_failed: String = Text::NonEmpty,
+        audio_failed: String = Text::NonEmpty,
+    }
+}

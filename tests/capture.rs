@@ -19,10 +19,7 @@ fn in_child(name: &str, mic: &Path) {
     let out = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", name, "--nocapture", "--test-threads", "1"])
         .env(CHILD, "1")
-        .env(
-            "ALSA_CONFIG_PATH",
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/alsa/voicebox-test.conf"),
-        )
+        .env("ALSA_CONFIG_PATH", support::alsa_conf())
         .env("VOICEBOX_TEST_MIC", mic)
         .output()
         .unwrap();
@@ -55,7 +52,7 @@ fn next(rx: &mut EventReceiver) -> Event {
 fn toggle_mode_hears_the_end_of_speech_then_stop_keeps_post_roll() {
     if std::env::var_os(CHILD).is_none() {
         let dir = tempfile::tempdir().unwrap();
-        let mic = support::daemon::spoken_mic(dir.path(), "what is the capital of france");
+        let mic = support::sound::spoken_mic(dir.path(), "what is the capital of france");
         return in_child(
             "toggle_mode_hears_the_end_of_speech_then_stop_keeps_post_roll",
             &mic,

@@ -94,7 +94,10 @@ fn cancel_posts_nothing_and_a_new_start_works() {
         );
     }
     let mut a = audio();
-    a.max_record = Duration::from_secs(1);
+    // Long enough that turn 1 cannot fill it before `cancel` lands: the unpaced device reads
+    // seconds of audio in milliseconds, and at 1 s a loaded machine let turn 1 finish first
+    // (its `Captured` then arrived instead of turn 2's start, about one run in six).
+    a.max_record = Duration::from_secs(10);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let capture = Capture::spawn(&a, tx);
     capture.start(1, false);
@@ -108,7 +111,7 @@ fn cancel_posts_nothing_and_a_new_start_works() {
             turn: 2,
             result: Ok(rec),
         } => {
-            assert_eq!(rec.record_ms, 1000);
+            assert_eq!(rec.record_ms, 10_000);
             assert!(!rec.has_speech);
         }
         e => panic!("{e:?}"),

@@ -22,8 +22,8 @@
 //! - `button`   the GPIO button and LED (the only rppal user).
 //! - `control`  the control socket (`voicebox ctl`).
 //! - `cmd`      one file per subcommand.
-//! - (tests only) `fuzz`, the stable mutation fuzzer over every parser outside bytes reach, and
-//!   `testing`, helpers for tests that re-run their own binary.
+//! - (tests only) `testing`, helpers for tests that re-run their own binary. The stable
+//!   mutation fuzzer over every parser outside bytes reach is `tests/fuzz.rs`.
 
 pub mod app;
 pub mod audio;
@@ -33,8 +33,6 @@ pub mod cmd;
 pub mod config;
 pub mod control;
 pub mod event;
-#[cfg(test)]
-mod fuzz;
 pub mod hook;
 pub mod logging;
 pub mod machine;

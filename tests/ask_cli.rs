@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use support::config::Config;
 use support::fake_ollama::{FakeOllama, Reply};
 
 /// Runs the binary with a clean environment (no Ollama variables, no journald, no colours).
@@ -47,7 +48,7 @@ fn ask_survives_two_502s_and_logs_chars_and_attempts() {
         Reply::generate(reply),
     ]);
     let dir = tempfile::tempdir().unwrap();
-    let cfg = support::write_config(dir.path(), &fake.url(), "");
+    let cfg = Config::ollama(&fake.url()).write(dir.path());
     let out = voicebox(&cfg, "info", &["ask", "hello", "--no-speak"]);
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
@@ -81,7 +82,7 @@ fn ask_against_a_missing_model_fails_once_with_the_pull_fix() {
         Reply::generate("never"),
     ]);
     let dir = tempfile::tempdir().unwrap();
-    let cfg = support::write_config(dir.path(), &fake.url(), "");
+    let cfg = Config::ollama(&fake.url()).write(dir.path());
     let out = voicebox(&cfg, "info", &["ask", "hello", "--no-speak"]);
     assert!(!out.status.success());
     assert!(out.stdout.is_empty());
@@ -96,7 +97,9 @@ fn ask_against_a_missing_model_fails_once_with_the_pull_fix() {
 fn ask_against_a_down_server_names_the_url_within_the_deadline() {
     let url = format!("http://127.0.0.1:{}", support::free_port());
     let dir = tempfile::tempdir().unwrap();
-    let cfg = support::write_config(dir.path(), &url, "deadline_s = 20");
+    let cfg = Config::ollama(&url)
+        .lines("ollama", "deadline_s = 20")
+        .write(dir.path());
     let t0 = Instant::now();
     let out = voicebox(&cfg, "info", &["ask", "hello", "--no-speak"]);
     assert!(t0.elapsed() < Duration::from_secs(20));
@@ -115,7 +118,9 @@ fn the_token_is_sent_but_never_logged_even_at_trace() {
         Reply::send(401, "application/json", r#"{"error":"unauthorized"}"#),
     ]);
     let dir = tempfile::tempdir().unwrap();
-    let cfg = support::write_config(dir.path(), &fake.url(), &format!("api_key = \"{token}\""));
+    let cfg = Config::ollama(&fake.url())
+        .lines("ollama", &format!("api_key = \"{token}\""))
+        .write(dir.path());
     let out = voicebox(&cfg, "trace", &["ask", "hello", "--no-speak"]);
     assert!(!out.status.success());
     let stderr = text(&out.stderr);
@@ -135,7 +140,7 @@ fn the_token_is_sent_but_never_logged_even_at_trace() {
 
     // From the environment too, and on success.
     let fake = FakeOllama::start(vec![Reply::generate("Fine.")]);
-    let cfg = support::write_config(dir.path(), &fake.url(), "");
+    let cfg = Config::ollama(&fake.url()).write(dir.path());
     let out = Command::new(env!("CARGO_BIN_EXE_voicebox"))
         .args(["--config", cfg.to_str().unwrap(), "ask", "hi", "--no-speak"])
         .env("OLLAMA_API_KEY", token)
@@ -174,7 +179,7 @@ fn check_prints_one_line_per_check() {
         Reply::fixture("tags-ok.json"),
     ]);
     let dir = tempfile::tempdir().unwrap();
-    let cfg = support::write_config(dir.path(), &fake.url(), "");
+    let cfg = Config::ollama(&fake.url()).write(dir.path());
     let out = voicebox(&cfg, "warn", &["check"]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
@@ -186,7 +191,9 @@ fn check_prints_one_line_per_check() {
         Reply::fixture("version-ok.json"),
         Reply::fixture("tags-ok.json"),
     ]);
-    let cfg = support::write_config(dir.path(), &fake.url(), "model = \"qwen3\"");
+    let cfg = Config::ollama(&fake.url())
+        .lines("ollama", "model = \"qwen3\"")
+        .write(dir.path());
     let out = voicebox(&cfg, "warn", &["check"]);
     let stdout = text(&out.stdout);
     assert!(!out.status.success());

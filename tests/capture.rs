@@ -19,10 +19,7 @@ fn in_child(name: &str, mic: &Path) {
     let out = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", name, "--nocapture", "--test-threads", "1"])
         .env(CHILD, "1")
-        .env(
-            "ALSA_CONFIG_PATH",
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/alsa/voicebox-test.conf"),
-        )
+        .env("ALSA_CONFIG_PATH", support::alsa_conf())
         .env("VOICEBOX_TEST_MIC", mic)
         .output()
         .unwrap();
@@ -55,7 +52,7 @@ fn next(rx: &mut EventReceiver) -> Event {
 fn toggle_mode_hears_the_end_of_speech_then_stop_keeps_post_roll() {
     if std::env::var_os(CHILD).is_none() {
         let dir = tempfile::tempdir().unwrap();
-        let mic = support::daemon::spoken_mic(dir.path(), "what is the capital of france");
+        let mic = support::sound::spoken_mic(dir.path(), "what is the capital of france");
         return in_child(
             "toggle_mode_hears_the_end_of_speech_then_stop_keeps_post_roll",
             &mic,
@@ -97,7 +94,10 @@ fn cancel_posts_nothing_and_a_new_start_works() {
         );
     }
     let mut a = audio();
-    a.max_record = Duration::from_secs(1);
+    // Long enough that turn 1 cannot fill it before `cancel` lands: the unpaced device reads
+    // seconds of audio in milliseconds, and at 1 s a loaded machine let turn 1 finish first
+    // (its `Captured` then arrived instead of turn 2's start, about one run in six).
+    a.max_record = Duration::from_secs(10);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let capture = Capture::spawn(&a, tx);
     capture.start(1, false);
@@ -111,7 +111,7 @@ fn cancel_posts_nothing_and_a_new_start_works() {
             turn: 2,
             result: Ok(rec),
         } => {
-            assert_eq!(rec.record_ms, 1000);
+            assert_eq!(rec.record_ms, 10_000);
             assert!(!rec.has_speech);
         }
         e => panic!("{e:?}"),

@@ -1,6 +1,8 @@
 //! The control socket served for real on a temp path, driven by the built `voicebox ctl` binary
 //! and by raw socket clients (bad input, long lines, many clients at once).
 
+mod support;
+
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
@@ -8,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use support::config::Config;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use voicebox::control;
@@ -18,43 +21,70 @@ struct Server {
     socket: PathBuf,
     events: mpsc::UnboundedReceiver<Event>,
     status: watch::Sender<String>,
-    shutdown: CancellationToken,
-    thread: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
+    running: Option<Running>,
 }
 
-fn start() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let socket = dir.path().join("run/control.sock");
-    std::fs::write(
-        dir.path().join("voicebox.toml"),
-        format!("[control]\nsocket = \"{}\"\n", socket.display()),
-    )
-    .unwrap();
-    let (tx, rx) = mpsc::unbounded_channel();
-    let (status_tx, status_rx) = watch::channel(r#"{"state":"idle"}"#.to_string());
+/// `control::serve` on its own thread and runtime, as the daemon runs it.
+struct Running {
+    shutdown: CancellationToken,
+    thread: std::thread::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.thread.join().unwrap()
+    }
+}
+
+/// Serves `socket` on a thread; returns once it accepts connections (polled, not slept).
+fn serve_in_thread(
+    socket: &Path,
+    events: mpsc::UnboundedSender<Event>,
+    status: watch::Receiver<String>,
+) -> Running {
     let shutdown = CancellationToken::new();
-    let (path, token) = (socket.clone(), shutdown.clone());
+    let (path, token) = (socket.to_path_buf(), shutdown.clone());
     let thread = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        rt.block_on(control::serve(&path, tx, status_rx, token))
+        rt.block_on(control::serve(&path, events, status, token))
     });
-    // Wait until it listens (no sleeps-as-assertions: poll for the socket).
     for _ in 0..500 {
-        if UnixStream::connect(&socket).is_ok() {
+        if UnixStream::connect(socket).is_ok() {
             break;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+    Running { shutdown, thread }
+}
+
+/// A config whose control socket is `socket`, as `dir/voicebox.toml` (what `ctl` reads).
+fn write_config(dir: &Path, socket: &Path) {
+    Config::new()
+        .set(
+            "control",
+            "socket",
+            &Config::string(socket.to_str().unwrap()),
+        )
+        .write(dir);
+}
+
+fn start() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("run/control.sock");
+    write_config(dir.path(), &socket);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (status_tx, status_rx) = watch::channel(r#"{"state":"idle"}"#.to_string());
+    let running = serve_in_thread(&socket, tx, status_rx);
     Server {
         dir,
         socket,
         events: rx,
         status: status_tx,
-        shutdown,
-        thread: Some(thread),
+        running: Some(running),
     }
 }
 
@@ -74,8 +104,7 @@ impl Server {
     }
 
     fn stop(&mut self) -> anyhow::Result<()> {
-        self.shutdown.cancel();
-        self.thread.take().unwrap().join().unwrap()
+        self.running.take().unwrap().stop()
     }
 }
 
@@ -205,11 +234,7 @@ fn many_clients_at_once() {
 fn ctl_without_a_daemon_names_the_socket_and_says_to_start_it() {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("nobody.sock");
-    std::fs::write(
-        dir.path().join("voicebox.toml"),
-        format!("[control]\nsocket = \"{}\"\n", socket.display()),
-    )
-    .unwrap();
+    write_config(dir.path(), &socket);
     let out = ctl(dir.path(), "press");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
@@ -239,8 +264,7 @@ fn stale_socket_is_replaced_but_a_live_one_or_a_plain_file_is_not() {
     let err = serve_once_blocking(&socket).unwrap_err();
     assert!(err.to_string().contains("already listening"), "{err}");
     assert!(ctl(&dir_path, "status").status.success());
-    srv2.shutdown.cancel();
-    let _ = srv2.thread.join();
+    let _ = srv2.stop();
 
     // A plain file is never deleted.
     let plain = dir_path.join("plain");
@@ -250,31 +274,12 @@ fn stale_socket_is_replaced_but_a_live_one_or_a_plain_file_is_not() {
     assert_eq!(std::fs::read_to_string(&plain).unwrap(), "keep me");
 }
 
-struct Bare {
-    shutdown: CancellationToken,
-    thread: std::thread::JoinHandle<anyhow::Result<()>>,
-}
-
-fn start_at(socket: &Path) -> Bare {
+/// A second server on `socket` whose events and status nobody looks at.
+fn start_at(socket: &Path) -> Running {
     let (tx, rx) = mpsc::unbounded_channel();
     std::mem::forget(rx); // events are not looked at here
     let (_s, status) = watch::channel(String::from("{}"));
-    let shutdown = CancellationToken::new();
-    let (p, t) = (socket.to_path_buf(), shutdown.clone());
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(control::serve(&p, tx, status, t))
-    });
-    for _ in 0..500 {
-        if UnixStream::connect(socket).is_ok() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    Bare { shutdown, thread }
+    serve_in_thread(socket, tx, status)
 }
 
 fn serve_once_blocking(socket: &Path) -> anyhow::Result<()> {

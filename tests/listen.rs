@@ -5,18 +5,19 @@
 //! config is per process). The `file` device is unpaced, so inputs are padded with a minute of
 //! silence and every length is counted in samples by the app.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
-fn alsa_conf() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/alsa/voicebox-test.conf")
-}
+use support::config::Config;
+use support::sound::{MIC_FORMAT, spoken_mic};
 
 fn voicebox(dir: &Path, mic: Option<&Path>, args: &[&str]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_voicebox"));
     c.args(args)
         .current_dir(dir)
-        .env("ALSA_CONFIG_PATH", alsa_conf())
+        .env("ALSA_CONFIG_PATH", support::alsa_conf())
         .env("VOICEBOX_CONFIG", dir.join("voicebox.toml"))
         .env("TMPDIR", dir)
         .env_remove("JOURNAL_STREAM")
@@ -26,10 +27,6 @@ fn voicebox(dir: &Path, mic: Option<&Path>, args: &[&str]) -> Output {
         c.env("VOICEBOX_TEST_MIC", m);
     }
     c.output().unwrap()
-}
-
-fn write_config(dir: &Path, text: &str) {
-    std::fs::write(dir.join("voicebox.toml"), text).unwrap();
 }
 
 /// Learns the capture format the app negotiates: an ALSA config whose capture side also writes
@@ -47,7 +44,7 @@ fn negotiated_format(dir: &Path) -> (String, u32, u16) {
         ),
     )
     .unwrap();
-    write_config(&probe, "");
+    Config::new().write(&probe);
     let out = Command::new(env!("CARGO_BIN_EXE_voicebox"))
         .args(["listen", "--seconds", "0.2"])
         .env("ALSA_CONFIG_PATH", &conf)
@@ -68,46 +65,24 @@ fn negotiated_format(dir: &Path) -> (String, u32, u16) {
     (format, rate, channels)
 }
 
-/// espeak-ng speaks `text`; sox converts it to the raw capture format, with 0.5 s of silence
-/// before and 60 s after (the unpaced device must read silence, not stale data, after it).
-fn spoken_mic(dir: &Path, text: &str) -> PathBuf {
-    let (format, rate, channels) = negotiated_format(dir);
-    let (enc, bits) = match format.as_str() {
-        "FLOAT_LE" => ("floating-point", "32"),
-        "S16_LE" => ("signed-integer", "16"),
-        "S32_LE" => ("signed-integer", "32"),
-        other => panic!("unexpected capture format {other}"),
-    };
-    let wav = dir.join("speech.wav");
-    let st = Command::new("espeak-ng")
-        .args(["-v", "en-us+klatt", "-s", "150", "-w"])
-        .arg(&wav)
-        .arg(text)
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let raw = dir.join("mic.raw");
-    let st = Command::new("sox")
-        .arg(&wav)
-        .args(["-t", "raw", "-e", enc, "-b", bits])
-        .args(["-r", &rate.to_string(), "-c", &channels.to_string()])
-        .arg(&raw)
-        .args(["pad", "0.5", "60"])
-        .status()
-        .unwrap();
-    assert!(st.success());
-    raw
-}
-
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn the_test_microphone_is_written_in_the_format_capture_negotiates() {
+    // Every microphone input in these tests is raw audio in `MIC_FORMAT`: the unpaced file
+    // device would read another format as noise at the wrong speed.
+    let dir = tempfile::tempdir().unwrap();
+    let (format, rate, channels) = negotiated_format(dir.path());
+    assert_eq!((format.as_str(), rate, channels), MIC_FORMAT);
 }
 
 #[test]
 fn spoken_question_is_transcribed_by_pocketsphinx() {
     let dir = tempfile::tempdir().unwrap();
     let mic = spoken_mic(dir.path(), "what is the capital of france");
-    write_config(dir.path(), ""); // the default STT command: pocketsphinx_continuous
+    Config::new().write(dir.path()); // the default STT command: pocketsphinx_continuous
     let out = voicebox(dir.path(), Some(&mic), &["listen", "--seconds", "4"]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
@@ -132,13 +107,10 @@ fn spoken_question_is_transcribed_by_pocketsphinx() {
 fn silence_is_never_sent_to_stt() {
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("stt-was-called");
-    write_config(
-        dir.path(),
-        &format!(
-            "[stt]\ncommand = [\"sh\", \"-c\", \"touch '{}'; echo heard\"]\n",
-            marker.display()
-        ),
-    );
+    let hook = format!("touch '{}'; echo heard", marker.display());
+    Config::new()
+        .set("stt", "command", &Config::argv(&["sh", "-c", &hook]))
+        .write(dir.path());
     // Silence only (/dev/zero).
     let out = voicebox(dir.path(), None, &["listen", "--seconds", "2"]);
     assert!(!out.status.success());
@@ -160,7 +132,9 @@ fn silence_is_never_sent_to_stt() {
 #[test]
 fn missing_input_device_names_it_and_the_devices_hint() {
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), "[audio]\ninput_device = \"nonexistent\"\n");
+    Config::new()
+        .set("audio", "input_device", "\"nonexistent\"")
+        .write(dir.path());
     let out = voicebox(dir.path(), None, &["listen", "--seconds", "1"]);
     let stderr = text(&out.stderr);
     assert!(!out.status.success());
@@ -173,7 +147,7 @@ fn missing_input_device_names_it_and_the_devices_hint() {
 #[test]
 fn devices_lists_the_default_input_and_output() {
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), "");
+    Config::new().write(dir.path());
     let out = voicebox(dir.path(), None, &["devices"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);

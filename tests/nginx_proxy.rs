@@ -8,6 +8,7 @@ mod support;
 
 use std::time::Duration;
 
+use support::config::Config;
 use support::fake_ollama::{FakeOllama, Reply};
 use support::nginx::Nginx;
 use tokio_util::sync::CancellationToken;
@@ -21,10 +22,13 @@ fn recovers_when_the_upstream_comes_up_between_attempts() {
         "location / {{ proxy_pass http://127.0.0.1:{upstream}; }}"
     ));
     // Backoff of ≥ 750 ms (1 s − 25 % jitter) leaves ample time to bring the upstream up.
-    let cfg = support::ollama_config(
-        &nginx.url(),
-        "attempts = 4\nbackoff_initial_ms = 1000\nbackoff_max_ms = 2000",
-    );
+    let cfg = Config::ollama(&nginx.url())
+        .lines(
+            "ollama",
+            "attempts = 4\nbackoff_initial_ms = 1000\nbackoff_max_ms = 2000",
+        )
+        .parse()
+        .ollama;
     let client = Client::new(&cfg).unwrap();
     let asking = std::thread::spawn(move || client.ask(&[], "hello", &CancellationToken::new()));
 
@@ -47,7 +51,10 @@ fn a_proxy_timeout_is_too_slow_and_retried_once() {
         "location / {{ proxy_pass http://127.0.0.1:{}; proxy_read_timeout 1s; }}",
         fake.port()
     ));
-    let cfg = support::ollama_config(&nginx.url(), "attempts = 3");
+    let cfg = Config::ollama(&nginx.url())
+        .lines("ollama", "attempts = 3")
+        .parse()
+        .ollama;
     let f = Client::new(&cfg)
         .unwrap()
         .ask(&[], "tell me a long story", &CancellationToken::new())
@@ -64,7 +71,10 @@ fn a_down_upstream_is_the_proxys_502_not_ollama() {
     let nginx = Nginx::start(&format!(
         "location / {{ proxy_pass http://127.0.0.1:{upstream}; }}"
     ));
-    let cfg = support::ollama_config(&nginx.url(), "attempts = 2");
+    let cfg = Config::ollama(&nginx.url())
+        .lines("ollama", "attempts = 2")
+        .parse()
+        .ollama;
     let f = Client::new(&cfg)
         .unwrap()
         .ask(&[], "hello", &CancellationToken::new())

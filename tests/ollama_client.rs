@@ -4,13 +4,21 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::fake_ollama::{FakeOllama, Reply, fixture};
+use support::config::Config;
+use support::fake_ollama::reply::fixture;
+use support::fake_ollama::{FakeOllama, Reply};
 use tokio_util::sync::CancellationToken;
 use voicebox::event::FailureClass;
 use voicebox::ollama::{Client, Message, Role};
 
 fn client(fake: &FakeOllama, extra: &str) -> Client {
-    Client::new(&support::ollama_config(&fake.url(), extra)).unwrap()
+    Client::new(
+        &Config::ollama(&fake.url())
+            .lines("ollama", extra)
+            .parse()
+            .ollama,
+    )
+    .unwrap()
 }
 
 fn ask(client: &Client) -> Result<voicebox::event::Answer, voicebox::event::Failure> {
@@ -367,7 +375,7 @@ fn cancel_stops_before_and_between_attempts() {
 #[test]
 fn a_down_server_is_unreachable_and_named() {
     let url = format!("http://127.0.0.1:{}", support::free_port());
-    let c = Client::new(&support::ollama_config(&url, "")).unwrap();
+    let c = Client::new(&Config::ollama(&url).parse().ollama).unwrap();
     let f = ask(&c).unwrap_err();
     assert_eq!(f.class, FailureClass::Unreachable);
     assert!(f.message.contains(&url), "{}", f.message);
@@ -414,7 +422,7 @@ fn check_reports_version_and_model() {
     );
 
     let url = format!("http://127.0.0.1:{}", support::free_port());
-    let h = Client::new(&support::ollama_config(&url, ""))
+    let h = Client::new(&Config::ollama(&url).parse().ollama)
         .unwrap()
         .check();
     assert_eq!(h.version.unwrap_err().class, FailureClass::Unreachable);

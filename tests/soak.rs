@@ -16,14 +16,14 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use support::config::Config;
+use support::daemon::{Daemon, Launch};
 use support::fake_ollama::{FakeOllama, Reply};
 use support::nginx::Nginx;
+use support::procfs::{self, Proc};
 
 /// Turns before the baseline sample: long answers and every fault kind once, so the heap has
 /// seen its largest turn before RSS is compared.
@@ -101,109 +101,15 @@ fn fault_of(pick: u8, rng: &mut fastrand::Rng) -> (&'static str, Reply) {
 /// A TTS hook that hangs past its timeout on every 13th call and fails on every 9th; else
 /// espeak-ng. The counter file makes the pattern depend on the call order only.
 fn tts_hook(dir: &Path) -> PathBuf {
-    let path = dir.join("tts.sh");
-    let script = format!(
-        "#!/bin/sh\n\
-         c={dir}/tts.count\n\
+    let body = format!(
+        "c={dir}/tts.count\n\
          n=$(( $(cat \"$c\" 2>/dev/null || echo 0) + 1 )); echo $n > \"$c\"\n\
          if [ $((n % 13)) = 0 ]; then exec sleep 30; fi\n\
          if [ $((n % 9)) = 0 ]; then cat > /dev/null; echo 'tts: injected failure' >&2; exit 1; fi\n\
-         exec espeak-ng --stdout --stdin\n",
+         exec espeak-ng --stdout --stdin",
         dir = dir.display()
     );
-    std::fs::write(&path, script).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
-}
-
-/// 0.3 s silence, 0.6 s tone, 3 s silence as F32 / 48 kHz / 2 ch: toggle mode's end-of-speech
-/// detection ends every recording after the tone (samples are counted, so no wall time).
-fn mic(dir: &Path) -> PathBuf {
-    let raw = dir.join("mic.raw");
-    let ok = Command::new("sox")
-        .args([
-            "-n",
-            "-t",
-            "raw",
-            "-e",
-            "floating-point",
-            "-b",
-            "32",
-            "-r",
-            "48000",
-        ])
-        .args(["-c", "2"])
-        .arg(&raw)
-        .args([
-            "synth", "0.6", "sine", "440", "vol", "0.3", "pad", "0.3", "3",
-        ])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "sox failed");
-    raw
-}
-
-struct Daemon {
-    child: Child,
-    socket: PathBuf,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn ctl(&self, line: &str) -> String {
-        let mut s = UnixStream::connect(&self.socket)
-            .unwrap_or_else(|e| panic!("control socket: {e}\n{}", self.tail()));
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        writeln!(s, "{line}").unwrap();
-        let mut reply = String::new();
-        BufReader::new(s).read_line(&mut reply).unwrap();
-        reply.trim().to_string()
-    }
-
-    fn status(&self) -> serde_json::Value {
-        serde_json::from_str(&self.ctl("status")).unwrap()
-    }
-
-    fn state(&self) -> String {
-        self.status()["state"].as_str().unwrap_or("").to_string()
-    }
-
-    fn alive(&mut self) {
-        if let Some(st) = self.child.try_wait().unwrap() {
-            panic!("voicebox run died: {st}\n{}", self.tail());
-        }
-    }
-
-    /// Polls `status` (every 10 ms) until `want` holds; false after `limit`.
-    fn wait(&mut self, limit: Duration, want: impl Fn(&str) -> bool) -> bool {
-        let end = Instant::now() + limit;
-        while Instant::now() < end {
-            self.alive();
-            if want(&self.state()) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        false
-    }
-
-    fn tail(&self) -> String {
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        support::stop_child(&mut self.child, libc::SIGTERM);
-    }
+    support::script(dir, "tts.sh", &body)
 }
 
 /// What /proc says about the daemon at rest.
@@ -216,74 +122,21 @@ struct Rest {
     /// Keep-alive connections to the server that ureq keeps for the next question (≤ 3 per
     /// host by its default); how many depends on how the last requests ended.
     pooled: usize,
-    children: Vec<String>,
+    children: Vec<Proc>,
     spk_open: bool,
 }
 
-fn status_field(pid: u32, key: &str) -> i64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    s.lines()
-        .find_map(|l| l.strip_prefix(key))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(-1)
-}
-
-/// Every process whose parent is `pid`, as "pid comm state".
-fn children(pid: u32) -> Vec<String> {
-    let mut out = vec![];
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
-            continue;
-        };
-        let Some(close) = stat.rfind(')') else {
-            continue;
-        };
-        let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
-        if fields.get(1) == Some(&pid.to_string().as_str()) {
-            let comm = &stat[stat.find('(').unwrap_or(0)..=close];
-            out.push(format!(
-                "{} {comm} {}",
-                e.file_name().to_string_lossy(),
-                fields[0]
-            ));
-        }
-    }
-    out
-}
-
-/// Socket inodes of TCP connections whose remote port is `port`.
-fn tcp_inodes_to(pid: u32, port: u16) -> Vec<String> {
-    let table = std::fs::read_to_string(format!("/proc/{pid}/net/tcp")).unwrap_or_default();
-    let remote = format!(":{port:04X}");
-    table
-        .lines()
-        .skip(1)
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            (f.len() > 9 && f[2].ends_with(&remote)).then(|| format!("socket:[{}]", f[9]))
-        })
-        .collect()
-}
-
 fn rest(pid: u32, spk: &Path, server_port: u16) -> Rest {
-    let fds: Vec<PathBuf> = std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .unwrap()
-        .flatten()
-        .filter_map(|e| std::fs::read_link(e.path()).ok())
-        .collect();
-    let to_server = tcp_inodes_to(pid, server_port);
-    let pooled = fds
-        .iter()
-        .filter(|f| to_server.iter().any(|i| Path::new(i) == *f))
-        .count();
+    let fds = procfs::fd_targets(pid);
+    let to_server = procfs::tcp_sockets_to(pid, server_port);
+    let pooled = fds.iter().filter(|f| to_server.contains(f)).count();
     Rest {
-        rss_kib: status_field(pid, "VmRSS:"),
-        threads: status_field(pid, "Threads:"),
+        rss_kib: procfs::status_field(pid, "VmRSS:"),
+        threads: procfs::status_field(pid, "Threads:"),
         fds: fds.len() - pooled,
         pooled,
-        children: children(pid),
-        spk_open: fds.iter().any(|f| f == spk),
+        children: procfs::descendants(pid),
+        spk_open: fds.iter().any(|f| f.as_path() == spk),
     }
 }
 
@@ -291,13 +144,13 @@ fn rest(pid: u32, spk: &Path, server_port: u16) -> Rest {
 /// `threads` threads (helper threads end a little after their work), then samples it.
 fn settle(d: &mut Daemon, spk: &Path, port: u16, threads: Option<i64>) -> Rest {
     assert!(
-        d.wait(Duration::from_secs(30), |s| s == "idle"),
+        d.reaches("idle", Duration::from_secs(30)),
         "not idle\n{}",
-        d.tail()
+        d.stderr_tail()
     );
     let end = Instant::now() + Duration::from_secs(20);
     loop {
-        let r = rest(d.pid(), spk, port);
+        let r = rest(d.pid, spk, port);
         let quiet = r.children.is_empty() && !r.spk_open;
         if quiet && threads.is_none_or(|t| t == r.threads) || Instant::now() > end {
             return r;
@@ -343,53 +196,37 @@ fn soak_under_faults() {
     ));
 
     let dir = tempfile::tempdir().unwrap();
+    // A plain file, not the `out_*.raw` pipe: whether the daemon holds it open is the check
+    // that the output device closed.
     let spk = dir.path().join("spk.raw");
-    let tts = tts_hook(dir.path());
-    let socket = dir.path().join("ctl.sock");
-    let ollama = support::config_text(
-        &nginx.url(),
-        "attempts = 2\nrequest_timeout_s = 1\ndeadline_s = 4\nmax_reply_bytes = 65536",
-    );
-    let config = format!(
-        "{ollama}[tts]\ncommand = [\"{}\"]\ntimeout_ms = 800\n\
-         [stt]\ncommand = [\"sh\", \"-c\", \"cat > /dev/null; echo what is the capital of france\"]\n\
-         [button]\nmode = \"toggle\"\n\
-         [control]\nsocket = \"{}\"\n",
-        tts.display(),
-        socket.display()
-    );
-    let config_path = dir.path().join("voicebox.toml");
-    std::fs::write(&config_path, config).unwrap();
-    let log = dir.path().join("daemon.log");
-    // VOICEBOX_SOAK_BIN: soak another build, e.g. target/release/voicebox.
-    let bin = std::env::var("VOICEBOX_SOAK_BIN").unwrap_or(env!("CARGO_BIN_EXE_voicebox").into());
-    let child = Command::new(bin)
-        .arg("--config")
-        .arg(&config_path)
-        .arg("run")
-        .env(
-            "ALSA_CONFIG_PATH",
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/alsa/voicebox-test.conf"),
+    let mut config = Config::ollama(&nginx.url());
+    config
+        .lines(
+            "ollama",
+            "attempts = 2\nrequest_timeout_s = 1\ndeadline_s = 4\nmax_reply_bytes = 65536",
         )
-        .env("VOICEBOX_TEST_MIC", mic(dir.path()))
-        .env("VOICEBOX_TEST_SPK", &spk)
+        .set(
+            "tts",
+            "command",
+            &Config::argv(&[tts_hook(dir.path()).to_str().unwrap()]),
+        )
+        .set("tts", "timeout_ms", "800")
+        .set(
+            "stt",
+            "command",
+            &Config::fixed_stt("what is the capital of france"),
+        )
+        .set("button", "mode", "\"toggle\"");
+    let mut launch = Launch::new(&support::sound::tone_mic(dir.path()))
+        .text_log()
         .env("RUST_LOG", "info")
-        .env_remove("NOTIFY_SOCKET")
-        .env_remove("JOURNAL_STREAM")
-        .env_remove("OLLAMA_HOST")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut d = Daemon { child, socket, log };
-    let end = Instant::now() + Duration::from_secs(10);
-    while !d.socket.exists() {
-        d.alive();
-        assert!(Instant::now() < end, "no control socket\n{}", d.tail());
-        std::thread::sleep(Duration::from_millis(10));
+        .env("VOICEBOX_TEST_SPK", spk.to_str().unwrap());
+    // VOICEBOX_SOAK_BIN: soak another build, e.g. target/release/voicebox.
+    if let Ok(bin) = std::env::var("VOICEBOX_SOAK_BIN") {
+        launch = launch.bin(bin);
     }
-    let pid = d.pid();
+    let mut d = Daemon::launch(dir.path(), &config, launch);
+    let pid = d.pid;
     let started = Instant::now();
 
     let mut presses = [0usize; 3]; // during thinking, during speaking, cancel while listening
@@ -403,7 +240,7 @@ fn soak_under_faults() {
         if i > WARM_UP_TURNS && (i - WARM_UP_TURNS).is_multiple_of((turns / 4).max(1)) {
             rest_rss.push(settle(&mut d, &spk, nginx.port, None).rss_kib);
         }
-        assert_eq!(d.ctl("tap"), "ok");
+        d.send("tap");
         let chaos = if i < WARM_UP_TURNS {
             100
         } else {
@@ -415,9 +252,9 @@ fn soak_under_faults() {
             24..28 => ("listening", 2, "cancel"),
             _ => ("", 0, ""),
         };
-        if !cmd.is_empty() && d.wait(Duration::from_secs(10), |s| s == target) {
+        if !cmd.is_empty() && d.reaches(target, Duration::from_secs(10)) {
             std::thread::sleep(Duration::from_millis(rng.u64(..150)));
-            assert_eq!(d.ctl(cmd), "ok");
+            d.send(cmd);
             presses[slot] += 1;
         }
         if i % 20 == 19 {
@@ -429,9 +266,9 @@ fn soak_under_faults() {
         }
         // A tap that barged in may have started a new recording: it completes on its own.
         assert!(
-            d.wait(Duration::from_secs(30), |s| s == "idle"),
+            d.reaches("idle", Duration::from_secs(30)),
             "turn {i} never ended\n{}",
-            d.tail()
+            d.stderr_tail()
         );
     }
     let baseline = baseline.unwrap();
@@ -439,23 +276,18 @@ fn soak_under_faults() {
     let spk_len = std::fs::metadata(&spk).map(|m| m.len()).unwrap_or(0);
     std::thread::sleep(Duration::from_millis(1000));
     let spk_len_later = std::fs::metadata(&spk).map(|m| m.len()).unwrap_or(0);
-    d.alive();
-    assert_eq!(d.pid(), pid);
+    assert!(d.running(), "voicebox run died\n{}", d.stderr_tail());
 
     // Every turn the daemon started has exactly one summary line.
-    let text = std::fs::read_to_string(&d.log).unwrap();
+    let text = d.stderr();
     let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
     let mut ids = std::collections::BTreeSet::new();
     for line in text
         .lines()
         .filter(|l| l.contains(" turn ") || l.contains("turn_id="))
     {
-        let field = |k: &str| {
-            line.split_whitespace()
-                .find_map(|w| w.strip_prefix(k))
-                .map(|v| v.trim_matches('"').to_string())
-        };
-        if let (Some(id), Some(outcome)) = (field("turn_id="), field("outcome=")) {
+        let field = |k: &str| support::log_field(line, k);
+        if let (Some(id), Some(outcome)) = (field("turn_id"), field("outcome")) {
             assert!(
                 ids.insert(id.clone()),
                 "two summaries for turn {id}: {line}"
@@ -500,7 +332,7 @@ fn soak_under_faults() {
         started.elapsed().as_secs_f64()
     );
 
-    assert_eq!(panics, 0, "{}", d.tail());
+    assert_eq!(panics, 0, "{}", d.stderr_tail());
     assert!(
         ids.len() >= WARM_UP_TURNS + turns,
         "{} summaries",

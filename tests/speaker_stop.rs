@@ -3,11 +3,13 @@
 //!
 //! ALSA_CONFIG_PATH is per process, so this binary holds exactly one test and sets it first.
 
-mod common;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use common::{Audio, alsa_conf, script, spk_target};
+use support::config::Config;
+use support::sound::{Audio, output_file, speaker_files};
+use support::{alsa_conf, script};
 use voicebox::audio::earcons::Earcon;
 use voicebox::event::Event;
 use voicebox::speech::pipeline::Speaker;
@@ -18,7 +20,7 @@ fn stop_kills_synthesis_drops_the_reply_then_idles_closed_and_plays_earcons() {
     // SAFETY: the only test in this process, and no other thread exists yet that reads the env.
     unsafe {
         std::env::set_var("ALSA_CONFIG_PATH", alsa_conf());
-        std::env::set_var("VOICEBOX_TEST_SPK", spk_target(dir.path()));
+        std::env::set_var("VOICEBOX_TEST_SPK", speaker_files(dir.path()));
     }
     let log = dir.path().join("synth.log");
     let hook = script(
@@ -31,12 +33,9 @@ exec espeak-ng --stdout -- "$1""#,
             log = log.display()
         ),
     );
-    let cfg_path = common::write_config(
-        dir.path(),
-        &[hook.to_str().unwrap(), "{text}"],
-        "timeout_ms = 60000",
-    );
-    let config = voicebox::config::load(&voicebox::config::Source::Explicit(cfg_path)).unwrap();
+    let config = Config::speaker(&[hook.to_str().unwrap(), "{text}"])
+        .set("tts", "timeout_ms", "60000")
+        .parse();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let speaker = Speaker::spawn(&config, Some(tx)).unwrap();
 
@@ -85,7 +84,7 @@ exec espeak-ng --stdout -- "$1""#,
     assert!(!again.stopped && again.failed == 0, "{again:?}");
     // Idle means idle: after the linger (100 ms) the output is closed. An open output on the
     // unpaced file device would keep writing silence many times faster than real time.
-    let out = out_file(dir.path());
+    let out = output_file(dir.path()).expect("no output file");
     std::thread::sleep(Duration::from_secs(1));
     let size = std::fs::metadata(&out).unwrap().len();
     std::thread::sleep(Duration::from_millis(500));
@@ -105,19 +104,11 @@ exec espeak-ng --stdout -- "$1""#,
     stop_silences_a_clip_mid_play(&config);
 }
 
-fn out_file(dir: &std::path::Path) -> std::path::PathBuf {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.to_string_lossy().contains("out_"))
-        .expect("no output file")
-}
-
 /// The error earcon is one short sound (two beeps 80 ms apart count as one stretch).
 fn earcons_play(config: &voicebox::config::Config) {
     let dir = tempfile::tempdir().unwrap();
     // SAFETY: every output is closed (the speaker above was dropped); nothing reads the env now.
-    unsafe { std::env::set_var("VOICEBOX_TEST_SPK", spk_target(dir.path())) };
+    unsafe { std::env::set_var("VOICEBOX_TEST_SPK", speaker_files(dir.path())) };
     let speaker = Speaker::spawn(config, None).unwrap();
     speaker.earcon(Earcon::Error);
     // Wait (bounded) for the whole earcon to reach the device, then let the output close.
@@ -137,7 +128,7 @@ fn earcons_play(config: &voicebox::config::Config) {
 fn stop_silences_a_clip_mid_play(config: &voicebox::config::Config) {
     let dir = tempfile::tempdir().unwrap();
     // SAFETY: as above; the playback actor below is the only audio user from here on.
-    unsafe { std::env::set_var("VOICEBOX_TEST_SPK", spk_target(dir.path())) };
+    unsafe { std::env::set_var("VOICEBOX_TEST_SPK", speaker_files(dir.path())) };
     let rate = 22050;
     let samples = (0..rate * 60)
         .map(|i| 0.3 * (i as f32 * 440.0 * std::f32::consts::TAU / rate as f32).sin())

@@ -1,16 +1,53 @@
 //! `voicebox say` end to end on real components: espeak-ng as the TTS hook and alsa-lib's
 //! `file` plugin as the speaker. Tests count samples, never wall time (the device is unpaced).
 
-mod common;
+mod support;
 
-use common::{Audio, field, say, script, write_config};
+use std::path::Path;
+use std::process::{Command, Output};
+
+use support::config::Config;
+use support::sound::{Audio, speaker_files};
+use support::{log_field, script};
 
 const ESPEAK: &[&str] = &["espeak-ng", "--stdout", "--stdin"];
+
+struct Run {
+    output: Output,
+    stderr: String,
+    audio: Audio,
+}
+
+/// Runs `voicebox --config CONFIG say TEXT` as a child with its own ALSA environment.
+fn say(dir: &Path, config: &Path, text: &str) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_voicebox"))
+        .arg("--config")
+        .arg(config)
+        .arg("say")
+        // A reply may start with "-"; after "--" clap takes it as TEXT.
+        .arg("--")
+        .arg(text)
+        .env("ALSA_CONFIG_PATH", support::alsa_conf())
+        .env("VOICEBOX_TEST_SPK", speaker_files(dir))
+        .env("RUST_LOG", "debug")
+        .env("NO_COLOR", "1")
+        .env_remove("JOURNAL_STREAM")
+        .output()
+        .unwrap();
+    // stderr is a pipe, so the log has no colour codes to strip.
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let audio = Audio::read(dir);
+    Run {
+        output,
+        stderr,
+        audio,
+    }
+}
 
 #[test]
 fn english_three_sentences_give_three_stretches() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(dir.path(), ESPEAK, "");
+    let cfg = Config::speaker(ESPEAK).write(dir.path());
     let run = say(
         dir.path(),
         &cfg,
@@ -28,11 +65,7 @@ fn english_three_sentences_give_three_stretches() {
 #[test]
 fn chinese_three_sentences_give_three_stretches() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(
-        dir.path(),
-        &["espeak-ng", "-v", "cmn", "--stdout", "--stdin"],
-        "",
-    );
+    let cfg = Config::speaker(&["espeak-ng", "-v", "cmn", "--stdout", "--stdin"]).write(dir.path());
     let run = say(
         dir.path(),
         &cfg,
@@ -59,7 +92,7 @@ rm -f {log}.$$"#,
             log = log.display()
         ),
     );
-    let cfg = write_config(dir.path(), &[hook.to_str().unwrap(), "{text}"], "");
+    let cfg = Config::speaker(&[hook.to_str().unwrap(), "{text}"]).write(dir.path());
     let run = say(
         dir.path(),
         &cfg,
@@ -79,9 +112,9 @@ rm -f {log}.$$"#,
         .filter(|l| l.contains("sentence played"))
         .map(|l| {
             (
-                field(l, "sentence").unwrap().parse().unwrap(),
-                field(l, "play_start_ns").unwrap().parse().unwrap(),
-                field(l, "play_end_ns").unwrap().parse().unwrap(),
+                log_field(l, "sentence").unwrap().parse().unwrap(),
+                log_field(l, "play_start_ns").unwrap().parse().unwrap(),
+                log_field(l, "play_end_ns").unwrap().parse().unwrap(),
             )
         })
         .collect();
@@ -123,7 +156,7 @@ fn injection_is_spoken_literally_and_creates_nothing() {
         } else {
             &["espeak-ng", "--stdout", "{text}"]
         };
-        let cfg = write_config(dir.path(), argv, "");
+        let cfg = Config::speaker(argv).write(dir.path());
         let text = format!(
             "-w {d}/w now. Run $(touch {d}/a) and `touch {d}/b`; rm -rf {d}/keep | tee {d}/c > {d}/e\n- -v"
         );
@@ -149,11 +182,9 @@ fn a_hanging_hook_is_killed_at_its_timeout_and_the_next_sentence_plays() {
         r#"case "$1" in *hang*) sleep 60;; esac
 exec espeak-ng --stdout -- "$1""#,
     );
-    let cfg = write_config(
-        dir.path(),
-        &[hook.to_str().unwrap(), "{text}"],
-        "timeout_ms = 1500",
-    );
+    let cfg = Config::speaker(&[hook.to_str().unwrap(), "{text}"])
+        .lines("tts", "timeout_ms = 1500")
+        .write(dir.path());
     let run = say(
         dir.path(),
         &cfg,
@@ -179,7 +210,7 @@ fn a_failing_hook_is_logged_with_its_stderr_and_skipped() {
         r#"case "$1" in *fail*) echo "synthetic failure for this test" >&2; exit 1;; esac
 exec espeak-ng --stdout -- "$1""#,
     );
-    let cfg = write_config(dir.path(), &[hook.to_str().unwrap(), "{text}"], "");
+    let cfg = Config::speaker(&[hook.to_str().unwrap(), "{text}"]).write(dir.path());
     let run = say(
         dir.path(),
         &cfg,
@@ -198,7 +229,7 @@ exec espeak-ng --stdout -- "$1""#,
 #[test]
 fn when_every_sentence_fails_the_error_earcon_plays_and_say_fails() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(dir.path(), &["sh", "-c", "echo no voice >&2; exit 1"], "");
+    let cfg = Config::speaker(&["sh", "-c", "echo no voice >&2; exit 1"]).write(dir.path());
     let run = say(dir.path(), &cfg, "Hello there. How are you?");
     assert!(!run.output.status.success());
     assert!(
@@ -216,7 +247,7 @@ fn when_every_sentence_fails_the_error_earcon_plays_and_say_fails() {
 #[test]
 fn nothing_to_say_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(dir.path(), ESPEAK, "");
+    let cfg = Config::speaker(ESPEAK).write(dir.path());
     let run = say(dir.path(), &cfg, "😀 👍 **");
     assert!(!run.output.status.success());
     assert!(run.stderr.contains("nothing to say"), "{}", run.stderr);
@@ -226,11 +257,9 @@ fn nothing_to_say_is_a_clear_error() {
 #[test]
 fn a_missing_output_device_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(dir.path(), ESPEAK, "");
-    // [audio] is the config's last table, so this lands in it.
-    let mut text = std::fs::read_to_string(&cfg).unwrap();
-    text.push_str("output_device = \"no-such-speaker\"\n");
-    std::fs::write(&cfg, text).unwrap();
+    let cfg = Config::speaker(ESPEAK)
+        .set("audio", "output_device", "\"no-such-speaker\"")
+        .write(dir.path());
     let run = say(dir.path(), &cfg, "Hello there.");
     assert!(!run.output.status.success());
     assert!(

@@ -33,9 +33,10 @@ pub enum Role {
     Assistant,
 }
 
-/// Entry points for `crate::fuzz`: the reply parsers are private to this module.
-#[cfg(test)]
-pub(crate) mod fuzz_api {
+/// Entry points for `tests/fuzz.rs` (not an API): the reply parsers are private to this
+/// module, and the fuzz target is its own crate. The binary never calls it.
+#[doc(hidden)]
+pub mod fuzz_api {
     use super::{error, stream, wire};
 
     /// A whole non-streaming body, read as the client reads it.

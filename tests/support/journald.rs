@@ -92,3 +92,17 @@ pub fn wait_for(
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// A field of a journal entry (all values are strings); panics, naming the entry, if absent.
+pub fn field<'a>(e: &'a serde_json::Value, name: &str) -> &'a str {
+    e[name]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {name} in {e}"))
+}
+
+/// A numeric field of a journal entry.
+pub fn num(e: &serde_json::Value, name: &str) -> i64 {
+    field(e, name)
+        .parse()
+        .unwrap_or_else(|_| panic!("{name} not a number in {e}"))
+}

@@ -1,52 +1,43 @@
-//! Shared test helpers: the fake Ollama server and temp config files.
+//! Helpers shared by the integration tests: the one place for configs, the test sound card,
+//! hook scripts, the daemon as a child process and the real or fake servers around it.
 //! Each test binary uses a different subset, hence the dead-code allowance.
+//!
+//! - `config`      test configs built key by key (`Config::ollama`, `::daemon`, `::speaker`).
+//! - `sound`       the test sound card: microphone inputs, what reached the speaker.
+//! - `daemon`      `voicebox run` as a child, driven through its control socket.
+//! - `procfs`      what /proc says about a process: threads, fds, children, RSS, CPU.
+//! - `fake_ollama` a scripted HTTP server that replays the recorded Ollama responses.
+//! - `nginx`       a real nginx in front of it, for the proxy's own 502/504 pages.
+//! - `journald`    a real systemd-journald, read back with `journalctl`.
 #![allow(dead_code)]
 
+pub mod config;
 pub mod daemon;
 pub mod fake_ollama;
 pub mod journald;
 pub mod nginx;
+pub mod procfs;
+pub mod sound;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-/// A test config for `url` with fast retries; `extra` lines (`key = value`) go into `[ollama]`
-/// and replace the base line with the same key.
-pub fn config_text(url: &str, extra: &str) -> String {
-    let base = [
-        format!("url = \"{url}\""),
-        "model = \"llama3.2\"".into(),
-        "endpoint = \"generate\"".into(),
-        "attempts = 3".into(),
-        "backoff_initial_ms = 20".into(),
-        "backoff_max_ms = 80".into(),
-        "connect_timeout_ms = 2000".into(),
-        "request_timeout_s = 10".into(),
-        "deadline_s = 30".into(),
-        "warm_up = false".into(),
-    ];
-    let key = |l: &str| l.split('=').next().unwrap_or("").trim().to_string();
-    let extra: Vec<&str> = extra.lines().filter(|l| !l.trim().is_empty()).collect();
-    let mut lines: Vec<String> = base
-        .into_iter()
-        .filter(|b| !extra.iter().any(|e| key(e) == key(b)))
-        .collect();
-    lines.extend(extra.iter().map(|e| e.to_string()));
-    format!("[ollama]\n{}\n", lines.join("\n"))
+/// How long any "wait until" in these tests may take before it counts as a failure. Generous:
+/// pocketsphinx and espeak-ng share two cores with the rest of the suite.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// The ALSA config that makes the test sound card the default device (`tests/alsa`).
+pub fn alsa_conf() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/alsa/voicebox-test.conf")
 }
 
-/// Writes `config_text` into `dir/voicebox.toml`.
-pub fn write_config(dir: &Path, url: &str, extra: &str) -> PathBuf {
-    let path = dir.join("voicebox.toml");
-    std::fs::write(&path, config_text(url, extra)).unwrap();
+/// Writes an executable shell script into `dir` (a test's hook wrapper) and returns its path.
+pub fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     path
-}
-
-/// The validated `[ollama]` section for `url`, with no environment leaking in.
-pub fn ollama_config(url: &str, extra: &str) -> voicebox::config::Ollama {
-    let no_env = |_: &str| None;
-    voicebox::config::parse(&config_text(url, extra), None, &no_env)
-        .unwrap()
-        .ollama
 }
 
 /// A loopback port nobody listens on (bound, read back, released).
@@ -65,13 +56,40 @@ pub fn stop_child(child: &mut std::process::Child, signal: libc::c_int) {
     unsafe {
         libc::kill(child.id() as libc::pid_t, signal);
     }
-    let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let end = std::time::Instant::now() + Duration::from_secs(5);
     while std::time::Instant::now() < end {
         if let Ok(Some(_)) = child.try_wait() {
             return;
         }
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(20));
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Calls `probe` every `every` until it returns something or `limit` has passed (`None`).
+pub fn poll<T>(
+    limit: Duration,
+    every: Duration,
+    mut probe: impl FnMut() -> Option<T>,
+) -> Option<T> {
+    let end = std::time::Instant::now() + limit;
+    loop {
+        if let Some(found) = probe() {
+            return Some(found);
+        }
+        if std::time::Instant::now() >= end {
+            return None;
+        }
+        std::thread::sleep(every);
+    }
+}
+
+/// `key=value` of a field in a text log line (`response_chars=12`), quotes stripped.
+pub fn log_field(line: &str, key: &str) -> Option<String> {
+    line.split_whitespace().find_map(|w| {
+        w.strip_prefix(key)?
+            .strip_prefix('=')
+            .map(|v| v.trim_matches('"').to_string())
+    })
 }

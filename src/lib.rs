@@ -27,6 +27,7 @@
 pub mod app;
 pub mod audio;
 pub mod button;
+pub mod cancel;
 pub mod cli;
 pub mod cmd;
 pub mod config;

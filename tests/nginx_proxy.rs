@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use support::fake_ollama::{FakeOllama, Reply};
 use support::nginx::Nginx;
-use tokio_util::sync::CancellationToken;
+use voicebox::cancel::Token;
 use voicebox::event::FailureClass;
 use voicebox::ollama::Client;
 
@@ -25,8 +25,8 @@ fn recovers_when_the_upstream_comes_up_between_attempts() {
         &nginx.url(),
         "attempts = 4\nbackoff_initial_ms = 1000\nbackoff_max_ms = 2000",
     );
-    let client = Client::new(&cfg).unwrap();
-    let asking = std::thread::spawn(move || client.ask(&[], "hello", &CancellationToken::new()));
+    let client = Client::new(&cfg);
+    let asking = std::thread::spawn(move || client.ask(&[], "hello", &Token::new()));
 
     // nginx logs the refused upstream connect before it answers the client with its 502.
     let refused = nginx.wait_log("connect() failed", Duration::from_secs(30));
@@ -49,8 +49,7 @@ fn a_proxy_timeout_is_too_slow_and_retried_once() {
     ));
     let cfg = support::ollama_config(&nginx.url(), "attempts = 3");
     let f = Client::new(&cfg)
-        .unwrap()
-        .ask(&[], "tell me a long story", &CancellationToken::new())
+        .ask(&[], "tell me a long story", &Token::new())
         .unwrap_err();
     assert_eq!(f.class, FailureClass::TooSlow, "{}", f.message);
     assert!(f.message.contains("504"), "{}", f.message);
@@ -66,8 +65,7 @@ fn a_down_upstream_is_the_proxys_502_not_ollama() {
     ));
     let cfg = support::ollama_config(&nginx.url(), "attempts = 2");
     let f = Client::new(&cfg)
-        .unwrap()
-        .ask(&[], "hello", &CancellationToken::new())
+        .ask(&[], "hello", &Token::new())
         .unwrap_err();
     assert_eq!(f.class, FailureClass::ProxyError);
     assert!(f.message.contains("502 Bad Gateway"), "{}", f.message);

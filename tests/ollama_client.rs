@@ -5,16 +5,16 @@ mod support;
 use std::time::{Duration, Instant};
 
 use support::fake_ollama::{FakeOllama, Reply, fixture};
-use tokio_util::sync::CancellationToken;
+use voicebox::cancel::Token;
 use voicebox::event::FailureClass;
 use voicebox::ollama::{Client, Message, Role};
 
 fn client(fake: &FakeOllama, extra: &str) -> Client {
-    Client::new(&support::ollama_config(&fake.url(), extra)).unwrap()
+    Client::new(&support::ollama_config(&fake.url(), extra))
 }
 
 fn ask(client: &Client) -> Result<voicebox::event::Answer, voicebox::event::Failure> {
-    client.ask(&[], "Why is the sky blue?", &CancellationToken::new())
+    client.ask(&[], "Why is the sky blue?", &Token::new())
 }
 
 #[test]
@@ -229,9 +229,7 @@ fn chat_sends_system_history_and_question() {
             content: "Hello.".into(),
         },
     ];
-    let answer = c
-        .ask(&history, "How are you?", &CancellationToken::new())
-        .unwrap();
+    let answer = c.ask(&history, "How are you?", &Token::new()).unwrap();
     assert_eq!(answer.text, "Hello! How are you today?");
     let req = &fake.requests()[0];
     assert_eq!(req.path, "/api/chat");
@@ -342,7 +340,7 @@ fn a_streaming_502_switches_to_non_streaming_for_good() {
 #[test]
 fn cancel_stops_before_and_between_attempts() {
     let fake = FakeOllama::start(vec![Reply::generate("no")]);
-    let token = CancellationToken::new();
+    let token = Token::new();
     token.cancel();
     let f = client(&fake, "").ask(&[], "hi", &token).unwrap_err();
     assert_eq!(f.class, FailureClass::Cancelled);
@@ -354,7 +352,7 @@ fn cancel_stops_before_and_between_attempts() {
         &fake,
         "backoff_initial_ms = 600000\nbackoff_max_ms = 600000\ndeadline_s = 3600",
     );
-    let token = CancellationToken::new();
+    let token = Token::new();
     let t2 = token.clone();
     let th = std::thread::spawn(move || c.ask(&[], "hi", &t2));
     assert_eq!(fake.wait_requests(1, Duration::from_secs(30)), 1);
@@ -367,7 +365,7 @@ fn cancel_stops_before_and_between_attempts() {
 #[test]
 fn a_down_server_is_unreachable_and_named() {
     let url = format!("http://127.0.0.1:{}", support::free_port());
-    let c = Client::new(&support::ollama_config(&url, "")).unwrap();
+    let c = Client::new(&support::ollama_config(&url, ""));
     let f = ask(&c).unwrap_err();
     assert_eq!(f.class, FailureClass::Unreachable);
     assert!(f.message.contains(&url), "{}", f.message);
@@ -414,9 +412,7 @@ fn check_reports_version_and_model() {
     );
 
     let url = format!("http://127.0.0.1:{}", support::free_port());
-    let h = Client::new(&support::ollama_config(&url, ""))
-        .unwrap()
-        .check();
+    let h = Client::new(&support::ollama_config(&url, "")).check();
     assert_eq!(h.version.unwrap_err().class, FailureClass::Unreachable);
     assert!(h.model.is_none());
 }

@@ -4,16 +4,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use tokio_util::sync::CancellationToken;
-
 use crate::audio::capture::Capture;
-use crate::audio::{earcons, wav};
+use crate::audio::earcons;
 use crate::button::{self, Button};
+use crate::cancel;
 use crate::config::Config;
 use crate::event::{Event, EventSender, TurnId};
-use crate::hook::KillSwitch;
-use crate::machine::{self, Action, Exchange, TurnSummary};
-use crate::ollama::{Client, Message, Role};
+use crate::machine::{self, Action, TurnSummary};
+use crate::ollama::{Client, Message};
 use crate::speech::pipeline::Speaker;
 use crate::speech::stt::Stt;
 
@@ -26,8 +24,8 @@ pub struct Devices {
     /// `None` when GPIO is unavailable (the control socket still works).
     pub button: Option<Button>,
     /// Cancel handles of in-flight STT runs and Ollama requests, by turn.
-    transcribing: HashMap<TurnId, KillSwitch>,
-    asking: HashMap<TurnId, CancellationToken>,
+    transcribing: HashMap<TurnId, cancel::Token>,
+    asking: HashMap<TurnId, cancel::Token>,
 }
 
 impl Devices {
@@ -44,7 +42,7 @@ impl Devices {
             capture: Capture::spawn(&config.audio, events.clone()),
             speaker: Speaker::spawn(config, Some(events.clone()))?,
             stt: Arc::new(Stt::new(&config.stt)),
-            ollama: Client::new(&config.ollama)?,
+            ollama: Client::new(&config.ollama),
             button,
             transcribing: HashMap::new(),
             asking: HashMap::new(),
@@ -53,7 +51,7 @@ impl Devices {
 
     /// Swaps the audio, STT and Ollama handles for ones built from `config` (called when idle).
     pub fn reconfigure(&mut self, config: &Config, events: &EventSender) -> anyhow::Result<()> {
-        let ollama = Client::new(&config.ollama)?;
+        let ollama = Client::new(&config.ollama);
         let speaker = Speaker::spawn(config, Some(events.clone()))?;
         self.capture = Capture::spawn(&config.audio, events.clone());
         self.speaker = speaker;
@@ -67,7 +65,7 @@ impl Devices {
         self.speaker.stop();
         self.capture.cancel();
         for (_, k) in self.transcribing.drain() {
-            k.kill();
+            k.cancel();
         }
         for (_, c) in self.asking.drain() {
             c.cancel();
@@ -83,19 +81,18 @@ impl Devices {
             Action::StopCapture { turn } => self.capture.stop(turn),
             Action::CancelCapture => self.capture.cancel(),
             Action::Transcribe { turn, recording } => {
-                let kill = KillSwitch::default();
-                self.transcribing.insert(turn, kill.clone());
+                let cancel = cancel::Token::new();
+                self.transcribing.insert(turn, cancel.clone());
                 let stt = Arc::clone(&self.stt);
                 let tx = events.clone();
                 spawn_worker("stt", move || {
-                    let wav = wav::encode_i16(&recording.clip);
-                    let result = stt.transcribe(&wav, &kill);
+                    let result = stt.transcribe(&recording.clip, &cancel);
                     let _ = tx.send(Event::Transcribed { turn, result });
                 });
             }
             Action::CancelTranscribe { turn } => {
                 if let Some(k) = self.transcribing.remove(&turn) {
-                    k.kill();
+                    k.cancel();
                 }
             }
             Action::Ask {
@@ -104,12 +101,12 @@ impl Devices {
                 history,
             } => {
                 self.transcribing.remove(&turn);
-                let cancel = CancellationToken::new();
+                let cancel = cancel::Token::new();
                 self.asking.insert(turn, cancel.clone());
                 let client = self.ollama.clone();
                 let tx = events.clone();
                 spawn_worker("ollama", move || {
-                    let result = client.ask(&messages(&history), &question, &cancel);
+                    let result = client.ask(&Message::from_history(&history), &question, &cancel);
                     let _ = tx.send(Event::Answered { turn, result });
                 });
             }
@@ -152,25 +149,6 @@ impl Devices {
     }
 }
 
-/// The remembered exchanges as chat messages, oldest first.
-fn messages(history: &[Exchange]) -> Vec<Message> {
-    history
-        .iter()
-        .flat_map(|e| {
-            [
-                Message {
-                    role: Role::User,
-                    content: e.question.clone(),
-                },
-                Message {
-                    role: Role::Assistant,
-                    content: e.answer.clone(),
-                },
-            ]
-        })
-        .collect()
-}
-
 /// Blocking work (a hook, an HTTP request) on its own short-lived thread, off the loop.
 fn spawn_worker(name: &str, f: impl FnOnce() + Send + 'static) {
     if let Err(e) = std::thread::Builder::new().name(name.into()).spawn(f) {
@@ -208,32 +186,5 @@ fn log_turn(s: &TurnSummary) {
         summary!(tracing::Level::DEBUG);
     } else {
         summary!(tracing::Level::INFO);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn history_becomes_alternating_chat_messages() {
-        let h = vec![
-            Exchange {
-                question: "q1".into(),
-                answer: "a1".into(),
-            },
-            Exchange {
-                question: "q2".into(),
-                answer: "a2".into(),
-            },
-        ];
-        let m = messages(&h);
-        let roles: Vec<Role> = m.iter().map(|m| m.role).collect();
-        assert_eq!(
-            roles,
-            [Role::User, Role::Assistant, Role::User, Role::Assistant]
-        );
-        assert_eq!(m[3].content, "a2");
-        assert!(messages(&[]).is_empty());
     }
 }

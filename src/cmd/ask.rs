@@ -1,19 +1,13 @@
 //! `voicebox ask TEXT`: one turn from text; the reply goes to stdout, then to the speaker.
 
-use anyhow::Context as _;
-use tokio_util::sync::CancellationToken;
-
+use crate::cancel;
 use crate::config::Config;
 use crate::ollama::Client;
 use crate::speech::pipeline::Speaker;
 
 pub fn ask(config: &Config, text: &str, speak: bool) -> anyhow::Result<()> {
-    let client = Client::new(&config.ollama).context("cannot set up the Ollama client")?;
     // Ctrl-C ends the process; nothing else cancels a one-shot question.
-    let cancel = CancellationToken::new();
-    let answer = client
-        .ask(&[], text, &cancel)
-        .map_err(|f| anyhow::anyhow!(f.message))?;
+    let answer = Client::new(&config.ollama).ask(&[], text, &cancel::Token::new())?;
     println!("{}", answer.text);
     if speak {
         // The reply is printed whole first (it arrived whole); speech then goes sentence by

@@ -1,14 +1,11 @@
 //! The blocking client: builds each request from the config, runs attempts with retries under
 //! one overall deadline, and logs what happened (never the bearer token).
 
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context as TaskContext, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use tokio_util::sync::CancellationToken;
-
+use crate::cancel;
 use crate::config;
 use crate::event::{Answer, Failure, FailureClass, ms};
 
@@ -44,7 +41,7 @@ pub(super) struct Reply1 {
 }
 
 impl Client {
-    pub fn new(cfg: &config::Ollama) -> anyhow::Result<Client> {
+    pub fn new(cfg: &config::Ollama) -> Client {
         // A forward proxy from the environment is a classic source of mystery 502s for a
         // server on the LAN, so it is used only when asked for.
         let proxy = if cfg.use_env_proxy {
@@ -59,14 +56,14 @@ impl Client {
             .user_agent(format!("voicebox/{}", env!("CARGO_PKG_VERSION")))
             .build()
             .new_agent();
-        Ok(Client {
+        Client {
             inner: Arc::new(Inner {
                 shown_url: strip_userinfo(&cfg.url),
                 cfg: cfg.clone(),
                 agent,
                 stream_off: AtomicBool::new(false),
             }),
-        })
+        }
     }
 
     /// Asks one question with the conversation so far. Blocking; retries per the config;
@@ -75,7 +72,7 @@ impl Client {
         &self,
         history: &[Message],
         question: &str,
-        cancel: &CancellationToken,
+        cancel: &cancel::Token,
     ) -> Result<Answer, Failure> {
         let cfg = &self.inner.cfg;
         let started = Instant::now();
@@ -117,7 +114,7 @@ impl Client {
             })
             .unwrap_or_default()
         };
-        let never = CancellationToken::new();
+        let never = cancel::Token::new();
         let (reply, attempts) = self.exchange("/api/generate", &body, &never, started)?;
         tracing::info!(
             attempts,
@@ -181,7 +178,7 @@ impl Client {
         &self,
         path: &str,
         body_for: &dyn Fn(bool) -> Vec<u8>,
-        cancel: &CancellationToken,
+        cancel: &cancel::Token,
         started: Instant,
     ) -> Result<(Reply1, u32), Failure> {
         let cfg = &self.inner.cfg;
@@ -250,7 +247,7 @@ impl Client {
                 "ollama attempt failed; retrying"
             );
             seen.push(problem);
-            if sleep_or_cancel(delay, cancel) {
+            if cancel.wait_timeout(delay) {
                 return Err(cancelled());
             }
         }
@@ -463,34 +460,6 @@ fn strip_userinfo(url: &str) -> String {
     }
 }
 
-/// Sleeps `d` unless `cancel` fires first (true = cancelled). The token's future is polled
-/// with a waker that unparks this thread, so there is no polling loop and no runtime needed.
-fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) -> bool {
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-        fn wake_by_ref(self: &Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = TaskContext::from_waker(&waker);
-    let mut cancelled = std::pin::pin!(cancel.cancelled());
-    let end = Instant::now() + d;
-    loop {
-        if cancelled.as_mut().poll(&mut cx).is_ready() {
-            return true;
-        }
-        let now = Instant::now();
-        if now >= end {
-            return false;
-        }
-        std::thread::park_timeout(end - now);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -505,18 +474,5 @@ mod tests {
         for (url, want) in cases {
             assert_eq!(strip_userinfo(url), want);
         }
-    }
-
-    #[test]
-    fn cancel_cuts_a_backoff_pause_short() {
-        let token = CancellationToken::new();
-        let t2 = token.clone();
-        let th = std::thread::spawn(move || sleep_or_cancel(Duration::from_secs(600), &t2));
-        token.cancel();
-        assert!(th.join().unwrap());
-        assert!(!sleep_or_cancel(
-            Duration::from_millis(1),
-            &CancellationToken::new()
-        ));
     }
 }

@@ -7,7 +7,7 @@ use super::devices::Devices;
 use crate::audio::earcons;
 use crate::button::{self, Button};
 use crate::cancel;
-use crate::event::{EventSender, TurnId};
+use crate::event::{Event, EventSender, TurnId};
 use crate::machine::{self, Action, TurnSummary};
 
 /// The devices, and the work in flight on them.
@@ -69,6 +69,16 @@ impl Driver {
         }
     }
 
+    /// A job posted its result, so its cancel handle has nothing left to stop, whatever the
+    /// machine does next (the next stage, a spoken failure, or nothing at all).
+    pub(super) fn finished(&mut self, event: &Event) {
+        match event {
+            Event::Transcribed { turn, .. } => self.jobs.forget(Job::Transcribe(*turn)),
+            Event::Answered { turn, .. } => self.jobs.forget(Job::Ask(*turn)),
+            _ => {}
+        }
+    }
+
     /// Stops everything in flight: audio, hooks, requests.
     pub(super) fn shutdown(&mut self) {
         self.devices.speaker.stop();
@@ -95,15 +105,11 @@ impl Driver {
                 question,
                 history,
             } => {
-                self.jobs.forget(Job::Transcribe(turn));
                 let cancel = self.jobs.start(Job::Ask(turn));
                 d.ollama.ask(turn, question, history, cancel, &self.events);
             }
             Action::CancelAsk { turn } => self.jobs.cancel(Job::Ask(turn)),
-            Action::Speak { turn, text } => {
-                self.jobs.forget(Job::Ask(turn));
-                d.speaker.speak(turn, text);
-            }
+            Action::Speak { turn, text } => d.speaker.speak(turn, text),
             Action::StopSpeaking => d.speaker.stop(),
             Action::Earcon(e) => d.speaker.earcon(match e {
                 machine::Earcon::Listening => earcons::Earcon::Listening,
@@ -114,7 +120,7 @@ impl Driver {
                 let tx = self.events.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(after).await;
-                    let _ = tx.send(crate::event::Event::Timer { turn, kind });
+                    let _ = tx.send(Event::Timer { turn, kind });
                 });
             }
             Action::Led(led) => {

@@ -114,6 +114,7 @@ impl App {
             Input::Event(None) => anyhow::bail!("the event channel closed: a device actor died"),
             Input::Event(Some(event)) => {
                 log_private(&event);
+                self.driver.finished(&event);
                 for action in self.machine.handle(event, now()) {
                     self.driver.dispatch(action);
                 }

@@ -4,6 +4,9 @@
 //! `Speaker` is an actor: one thread takes replies in turn and plays them; a worker thread per
 //! reply synthesizes ahead. `stop` cancels the token of every reply handed over so far (which
 //! kills in-flight synthesis) and silences playback.
+//!
+//! The speaker reports how speaking went (`SpeechReport`); what to do about a failure, such as
+//! playing the error earcon, is for its caller to decide.
 
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
@@ -97,6 +100,11 @@ impl Speaker {
     /// Plays an earcon now (behind whatever is already queued on the device).
     pub fn earcon(&self, earcon: Earcon) {
         drop(self.remote.play(earcon.clip(), Duration::ZERO));
+    }
+
+    /// Plays an earcon and waits until the device has taken it (for the CLI, which exits next).
+    pub fn earcon_and_wait(&self, earcon: Earcon) {
+        let _ = self.remote.play(earcon.clip(), Duration::ZERO).recv();
     }
 
     /// Silences playback at once, drops queued replies and kills in-flight synthesis.
@@ -282,13 +290,6 @@ impl Actor {
         let _ = worker.join();
 
         report.stopped = job.cancel.is_cancelled();
-        if !report.stopped && count > 0 && report.failed == count {
-            // Never leave the listener in silence: every sentence failed, so say so by sound.
-            let _ = self
-                .remote
-                .play(Earcon::Error.clip(), Duration::ZERO)
-                .recv();
-        }
         report.total_ms = ms(job.received.elapsed());
         report
     }

@@ -162,7 +162,7 @@ struct Actor {
 impl Actor {
     fn handle(&self, job: Job) {
         let report = self.speak(&job);
-        tracing::info!(
+        tracing::debug!(
             turn = job.turn,
             sentences = report.sentences,
             failed = report.failed,

@@ -1,7 +1,8 @@
 //! The Ollama client: one blocking request per question, retried with backoff under one
 //! deadline, every failure turned into a user-meaningful class with a one-line fix.
 //!
-//! - `client`  the `Client`: requests, the retry loop, the reply log line.
+//! - `client`  the `Client`: request bodies, the retry loop, the reply log line.
+//! - `http`    one HTTP exchange: the request, the reply or the `Problem` it came back as.
 //! - `health`  `voicebox check`: is the server reachable, is the model there.
 //! - `wire`    JSON request and (lenient) reply shapes.
 //! - `error`   classification of one failed attempt → retry or not, and the message.
@@ -14,6 +15,7 @@ mod backoff;
 mod client;
 mod error;
 mod health;
+mod http;
 mod stream;
 mod wire;
 

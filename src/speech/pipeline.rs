@@ -8,7 +8,7 @@
 //! The speaker reports how speaking went (`SpeechReport`); what to do about a failure, such as
 //! playing the error earcon, is for its caller to decide.
 
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -43,7 +43,7 @@ struct Settings {
 pub struct Speaker {
     tx: Option<mpsc::Sender<Job>>,
     /// The token of the jobs handed over since the last `stop`, which cancels and replaces it.
-    current: Arc<Mutex<cancel::Token>>,
+    current: Mutex<cancel::Token>,
     remote: Remote,
     thread: Option<JoinHandle<()>>,
     // Dropped after the thread is joined (field order): the thread plays through it.
@@ -75,7 +75,7 @@ impl Speaker {
             })?;
         Ok(Self {
             tx: Some(tx),
-            current: Arc::default(),
+            current: Mutex::default(),
             remote,
             thread: Some(thread),
             _playback: playback,

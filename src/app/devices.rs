@@ -1,8 +1,9 @@
 //! The devices the loop drives, one small trait per actor: the real ones implement them here,
 //! the loop's tests implement them with fakes that record each call.
 //!
-//! Every method returns at once; results come back as `Event`s. The blocking ones (STT, Ollama)
-//! run on a short-lived worker thread each and honour their `cancel::Token`.
+//! Every method returns at once; results come back as `Event`s. Capture and the speaker are
+//! actors built with the event sender; STT and Ollama have no thread of their own, so each call
+//! gets the sender and runs on a short-lived worker thread that honours its `cancel::Token`.
 
 use crate::audio::capture::Capture;
 use crate::audio::{Clip, earcons::Earcon};

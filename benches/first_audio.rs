@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use voicebox::audio::playback::Playback;
-use voicebox::hook::KillSwitch;
+use voicebox::cancel;
 use voicebox::speech::pipeline::Speaker;
 use voicebox::speech::tts::Tts;
 use voicebox::speech::{cleanup, sentences};
@@ -60,7 +60,7 @@ fn main() -> anyhow::Result<()> {
         std::thread::sleep(config.audio.linger + Duration::from_millis(100));
         let t0 = Instant::now();
         let clip = tts
-            .synthesize(&cleaned.replace('\n', " "), &KillSwitch::default())
+            .synthesize(&cleaned.replace('\n', " "), &cancel::Token::new())
             .map_err(|f| anyhow::anyhow!("{f}"))?;
         let hook_ms = t0.elapsed().as_secs_f64() * 1e3;
         let played = playback.play(clip, Duration::ZERO).recv()?;

@@ -110,6 +110,14 @@ pub struct SpeechReport {
     pub device_error: Option<String>,
 }
 
+impl SpeechReport {
+    /// There was something to say and the TTS hook failed for every sentence of it, so
+    /// nothing was heard (the one definition the machine and the CLI commands share).
+    pub fn every_sentence_failed(&self) -> bool {
+        self.sentences > 0 && self.failed >= self.sentences
+    }
+}
+
 /// What went wrong, in the classes a user hears (each has a `messages.*` sentence).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailureClass {
@@ -183,6 +191,8 @@ impl std::fmt::Display for Failure {
         f.write_str(&self.message)
     }
 }
+
+impl std::error::Error for Failure {}
 
 /// Milliseconds of a duration, saturating, for log fields.
 pub fn ms(d: Duration) -> u64 {

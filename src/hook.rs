@@ -4,9 +4,10 @@
 use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+use crate::cancel;
 
 /// How much of a hook's stderr is kept for the log line.
 const STDERR_KEEP: usize = 2048;
@@ -41,25 +42,6 @@ pub struct Output {
     pub elapsed: Duration,
 }
 
-/// Cancels a running hook from another thread: kills its process group. Cloning shares it.
-#[derive(Clone, Default, Debug)]
-pub struct KillSwitch {
-    pgid: Arc<AtomicI32>,
-    cancelled: Arc<AtomicBool>,
-}
-
-impl KillSwitch {
-    /// Kills the hook now running under this switch (if any) and every later one.
-    pub fn kill(&self) {
-        self.cancelled.store(true, Ordering::SeqCst);
-        kill_group(self.pgid.load(Ordering::SeqCst));
-    }
-
-    pub fn is_killed(&self) -> bool {
-        self.cancelled.load(Ordering::SeqCst)
-    }
-}
-
 /// One configured hook: argv, a per-run timeout and an output cap.
 #[derive(Debug, Clone)]
 pub struct Hook {
@@ -76,15 +58,15 @@ impl Hook {
 
     /// Runs the hook. `placeholder` is replaced by `value` inside arguments (as data: no shell
     /// ever sees it); `stdin` is written to the child's stdin. Blocks until the child exits,
-    /// the timeout passes or `kill` fires.
+    /// the timeout passes or `cancel` fires, which kills the hook's whole process group.
     pub fn run(
         &self,
         placeholder: Option<(&str, &str)>,
         stdin: Option<&[u8]>,
-        kill: &KillSwitch,
+        cancel: &cancel::Token,
     ) -> Result<Output, HookError> {
         let program = self.argv.first().cloned().unwrap_or_default();
-        if kill.is_killed() {
+        if cancel.is_cancelled() {
             return Err(HookError::Cancelled { program });
         }
         let args = self.argv[1..].iter().map(|a| match placeholder {
@@ -126,11 +108,9 @@ impl Hook {
                 source,
             })?;
         let pgid = child.id() as i32;
-        kill.pgid.store(pgid, Ordering::SeqCst);
-        // A kill that raced with the spawn must still take effect.
-        if kill.is_killed() {
-            kill_group(pgid);
-        }
+        // Runs at once if a cancel raced with the spawn. Unregistered only after the child is
+        // reaped: until then its pid, and so the group id, cannot be reused.
+        let kill_on_cancel = cancel.on_cancel(move || kill_group(pgid));
 
         let feeder = child
             .stdin
@@ -172,7 +152,7 @@ impl Hook {
         let timed_out = rx
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .is_err();
-        let (stdout, too_large) = if timed_out || kill.is_killed() {
+        let (stdout, too_large) = if timed_out || cancel.is_cancelled() {
             kill_group(pgid);
             reader.join().unwrap_or_default()
         } else {
@@ -184,7 +164,7 @@ impl Hook {
         };
         // stdout is closed; the child is exiting or killed. Waiting here also reaps it (no zombies).
         let status = wait_bounded(&mut child, deadline, pgid);
-        kill.pgid.store(0, Ordering::SeqCst);
+        drop(kill_on_cancel);
         if let Some(f) = feeder {
             let _ = f.join();
         }
@@ -193,7 +173,7 @@ impl Hook {
             .unwrap_or_default();
         let elapsed = started.elapsed();
 
-        if kill.is_killed() {
+        if cancel.is_cancelled() {
             return Err(HookError::Cancelled { program });
         }
         if timed_out || status.is_none() {
@@ -291,7 +271,7 @@ mod tests {
     #[test]
     fn stdin_goes_in_and_stdout_comes_out() {
         let out = hook(&["cat"], 5000)
-            .run(None, Some(b"hello"), &KillSwitch::default())
+            .run(None, Some(b"hello"), &cancel::Token::new())
             .unwrap();
         assert_eq!(out.stdout, b"hello");
     }
@@ -304,7 +284,7 @@ mod tests {
             dir.path().display()
         );
         let out = hook(&["printf", "%s", "{text}"], 5000)
-            .run(Some(("{text}", &evil)), None, &KillSwitch::default())
+            .run(Some(("{text}", &evil)), None, &cancel::Token::new())
             .unwrap();
         assert_eq!(String::from_utf8(out.stdout).unwrap(), evil);
         assert_eq!(
@@ -317,7 +297,7 @@ mod tests {
     #[test]
     fn failure_carries_status_and_stderr() {
         let e = hook(&["sh", "-c", "echo broken >&2; exit 3"], 5000)
-            .run(None, None, &KillSwitch::default())
+            .run(None, None, &cancel::Token::new())
             .unwrap_err();
         let msg = e.to_string();
         assert!(
@@ -331,19 +311,19 @@ mod tests {
         let started = Instant::now();
         // The grandchild `sleep` keeps stdout open; only a group kill ends it.
         let e = hook(&["sh", "-c", "sleep 30 & sleep 30"], 200)
-            .run(None, None, &KillSwitch::default())
+            .run(None, None, &cancel::Token::new())
             .unwrap_err();
         assert!(matches!(e, HookError::Timeout { .. }), "{e}");
         assert!(started.elapsed() < Duration::from_secs(5));
     }
 
     #[test]
-    fn kill_switch_cancels_from_another_thread() {
-        let k = KillSwitch::default();
+    fn a_cancel_from_another_thread_kills_the_hook() {
+        let k = cancel::Token::new();
         let k2 = k.clone();
         std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(100));
-            k2.kill();
+            k2.cancel();
         });
         let started = Instant::now();
         let e = hook(&["sleep", "30"], 20_000)
@@ -356,7 +336,7 @@ mod tests {
     #[test]
     fn missing_program_is_a_spawn_error() {
         let e = hook(&["/nonexistent/tts"], 1000)
-            .run(None, None, &KillSwitch::default())
+            .run(None, None, &cancel::Token::new())
             .unwrap_err();
         assert!(matches!(e, HookError::Spawn { .. }), "{e}");
     }
@@ -365,7 +345,7 @@ mod tests {
     fn output_is_capped() {
         let mut h = hook(&["head", "-c", "100000", "/dev/zero"], 5000);
         h.max_output = 1000;
-        let e = h.run(None, None, &KillSwitch::default()).unwrap_err();
+        let e = h.run(None, None, &cancel::Token::new()).unwrap_err();
         assert!(matches!(e, HookError::TooLarge { .. }), "{e}");
     }
 }

@@ -9,7 +9,9 @@
 //! - `logging`  journald under systemd, stderr otherwise.
 //! - `event`    the one closed `Event` enum and the plain data it carries.
 //! - `machine`  the pure state machine: `(Event, now) -> Vec<Action>`; every product decision.
-//! - `app`      the one `select!` loop: events → machine → actions → device handles.
+//! - `app`      the one `select!` loop: events → machine → actions → the device traits
+//!   (`app::Devices`); `cmd/run.rs` builds the real devices, the loop's tests fakes.
+//! - `cancel`   the cancel token of blocking work (hooks, Ollama requests, speech).
 //! - `shutdown` SIGTERM/SIGINT → one cancellation token; SIGHUP → reload.
 //! - `systemd`  sd_notify: READY, STATUS, WATCHDOG, STOPPING.
 //! - `hook`     runs TTS/STT helpers from argv arrays, with timeouts and process-group kills.
@@ -28,6 +30,7 @@
 pub mod app;
 pub mod audio;
 pub mod button;
+pub mod cancel;
 pub mod cli;
 pub mod cmd;
 pub mod config;

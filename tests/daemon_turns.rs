@@ -89,6 +89,16 @@ fn a_spoken_question_is_answered_through_nginx_after_two_502s() {
     assert!(num(&turn, "RECORD_MS") > 0);
     assert!(num(&turn, "TOTAL_MS") >= num(&turn, "STT_MS") + num(&turn, "OLLAMA_MS"));
     assert_eq!(field(&turn, "PRIORITY"), "5", "INFO");
+    // What a user reads about a turn at INFO: the reply line and the summary, nothing else
+    // (the retries are warnings, the rest is DEBUG).
+    let info: Vec<String> = d
+        .journal()
+        .iter()
+        .filter(|e| field(e, "PRIORITY") == "5")
+        .map(|e| field(e, "MESSAGE").to_string())
+        .filter(|m| !["voicebox ready", "control socket listening"].contains(&m.as_str()))
+        .collect();
+    assert_eq!(info, ["ollama reply", "turn"]);
 
     // Privacy: the transcript and the reply never appear at INFO or above.
     for e in d.journal() {

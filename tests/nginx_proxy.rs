@@ -11,7 +11,7 @@ use std::time::Duration;
 use support::config::Config;
 use support::fake_ollama::{FakeOllama, Reply};
 use support::nginx::Nginx;
-use tokio_util::sync::CancellationToken;
+use voicebox::cancel::Token;
 use voicebox::event::FailureClass;
 use voicebox::ollama::Client;
 
@@ -29,8 +29,8 @@ fn recovers_when_the_upstream_comes_up_between_attempts() {
         )
         .parse()
         .ollama;
-    let client = Client::new(&cfg).unwrap();
-    let asking = std::thread::spawn(move || client.ask(&[], "hello", &CancellationToken::new()));
+    let client = Client::new(&cfg);
+    let asking = std::thread::spawn(move || client.ask(&[], "hello", &Token::new()));
 
     // nginx logs the refused upstream connect before it answers the client with its 502.
     let refused = nginx.wait_log("connect() failed", Duration::from_secs(30));
@@ -56,8 +56,7 @@ fn a_proxy_timeout_is_too_slow_and_retried_once() {
         .parse()
         .ollama;
     let f = Client::new(&cfg)
-        .unwrap()
-        .ask(&[], "tell me a long story", &CancellationToken::new())
+        .ask(&[], "tell me a long story", &Token::new())
         .unwrap_err();
     assert_eq!(f.class, FailureClass::TooSlow, "{}", f.message);
     assert!(f.message.contains("504"), "{}", f.message);
@@ -76,8 +75,7 @@ fn a_down_upstream_is_the_proxys_502_not_ollama() {
         .parse()
         .ollama;
     let f = Client::new(&cfg)
-        .unwrap()
-        .ask(&[], "hello", &CancellationToken::new())
+        .ask(&[], "hello", &Token::new())
         .unwrap_err();
     assert_eq!(f.class, FailureClass::ProxyError);
     assert!(f.message.contains("502 Bad Gateway"), "{}", f.message);

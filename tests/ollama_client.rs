@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use support::config::Config;
 use support::fake_ollama::reply::fixture;
 use support::fake_ollama::{FakeOllama, Reply};
-use tokio_util::sync::CancellationToken;
+use voicebox::cancel::Token;
 use voicebox::event::FailureClass;
 use voicebox::ollama::{Client, Message, Role};
 
@@ -18,11 +18,10 @@ fn client(fake: &FakeOllama, extra: &str) -> Client {
             .parse()
             .ollama,
     )
-    .unwrap()
 }
 
 fn ask(client: &Client) -> Result<voicebox::event::Answer, voicebox::event::Failure> {
-    client.ask(&[], "Why is the sky blue?", &CancellationToken::new())
+    client.ask(&[], "Why is the sky blue?", &Token::new())
 }
 
 #[test]
@@ -237,9 +236,7 @@ fn chat_sends_system_history_and_question() {
             content: "Hello.".into(),
         },
     ];
-    let answer = c
-        .ask(&history, "How are you?", &CancellationToken::new())
-        .unwrap();
+    let answer = c.ask(&history, "How are you?", &Token::new()).unwrap();
     assert_eq!(answer.text, "Hello! How are you today?");
     let req = &fake.requests()[0];
     assert_eq!(req.path, "/api/chat");
@@ -350,7 +347,7 @@ fn a_streaming_502_switches_to_non_streaming_for_good() {
 #[test]
 fn cancel_stops_before_and_between_attempts() {
     let fake = FakeOllama::start(vec![Reply::generate("no")]);
-    let token = CancellationToken::new();
+    let token = Token::new();
     token.cancel();
     let f = client(&fake, "").ask(&[], "hi", &token).unwrap_err();
     assert_eq!(f.class, FailureClass::Cancelled);
@@ -362,7 +359,7 @@ fn cancel_stops_before_and_between_attempts() {
         &fake,
         "backoff_initial_ms = 600000\nbackoff_max_ms = 600000\ndeadline_s = 3600",
     );
-    let token = CancellationToken::new();
+    let token = Token::new();
     let t2 = token.clone();
     let th = std::thread::spawn(move || c.ask(&[], "hi", &t2));
     assert_eq!(fake.wait_requests(1, Duration::from_secs(30)), 1);
@@ -375,7 +372,7 @@ fn cancel_stops_before_and_between_attempts() {
 #[test]
 fn a_down_server_is_unreachable_and_named() {
     let url = format!("http://127.0.0.1:{}", support::free_port());
-    let c = Client::new(&Config::ollama(&url).parse().ollama).unwrap();
+    let c = Client::new(&Config::ollama(&url).parse().ollama);
     let f = ask(&c).unwrap_err();
     assert_eq!(f.class, FailureClass::Unreachable);
     assert!(f.message.contains(&url), "{}", f.message);
@@ -422,9 +419,7 @@ fn check_reports_version_and_model() {
     );
 
     let url = format!("http://127.0.0.1:{}", support::free_port());
-    let h = Client::new(&Config::ollama(&url).parse().ollama)
-        .unwrap()
-        .check();
+    let h = Client::new(&Config::ollama(&url).parse().ollama).check();
     assert_eq!(h.version.unwrap_err().class, FailureClass::Unreachable);
     assert!(h.model.is_none());
 }

@@ -28,7 +28,7 @@ fn stop_kills_synthesis_drops_the_reply_then_idles_closed_and_plays_earcons() {
         "tts-hang",
         &format!(
             r#"echo "start $1" >> {log}
-case "$1" in *hang*) sleep 60;; esac
+case "$1" in *hang*) sleep 60;; *fail*) echo no voice >&2; exit 1;; esac
 exec espeak-ng --stdout -- "$1""#,
             log = log.display()
         ),
@@ -102,6 +102,23 @@ exec espeak-ng --stdout -- "$1""#,
 
     earcons_play(&config);
     stop_silences_a_clip_mid_play(&config);
+    a_reply_nobody_heard_plays_nothing(&config);
+}
+
+/// The speaker only reports that every sentence failed: deciding to play the error earcon is
+/// the machine's (or the CLI's) job, so the daemon plays it once, not twice.
+fn a_reply_nobody_heard_plays_nothing(config: &voicebox::config::Config) {
+    let dir = tempfile::tempdir().unwrap();
+    // SAFETY: as above; the speaker below is the only audio user from here on.
+    unsafe { std::env::set_var("VOICEBOX_TEST_SPK", speaker_files(dir.path())) };
+    let speaker = Speaker::spawn(config, None).unwrap();
+    let report = speaker.speak_and_wait("Please fail here. And fail again.");
+    assert_eq!((report.sentences, report.failed), (2, 2), "{report:?}");
+    // Anything played is on the device once the output has lingered and closed.
+    std::thread::sleep(Duration::from_millis(500));
+    drop(speaker);
+    let heard = Audio::read(dir.path()).stretches();
+    assert!(heard.is_empty(), "the speaker played {heard:?} on its own");
 }
 
 /// The error earcon is one short sound (two beeps 80 ms apart count as one stretch).

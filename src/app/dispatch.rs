@@ -1,135 +1,123 @@
-//! Turns the machine's actions into calls on the device handles, and runs the blocking STT and
-//! Ollama calls on short-lived threads that post their results as events.
+//! Turns the machine's actions into calls on the devices, and keeps the cancel handle of each
+//! piece of blocking work (an STT run, an Ollama request) while it is in flight.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use tokio_util::sync::CancellationToken;
-
-use crate::audio::capture::Capture;
-use crate::audio::{earcons, wav};
+use super::devices::Devices;
+use crate::audio::earcons;
 use crate::button::{self, Button};
-use crate::config::Config;
+use crate::cancel;
 use crate::event::{Event, EventSender, TurnId};
-use crate::hook::KillSwitch;
-use crate::machine::{self, Action, Exchange, TurnSummary};
-use crate::ollama::{Client, Message, Role};
-use crate::speech::pipeline::Speaker;
-use crate::speech::stt::Stt;
+use crate::machine::{self, Action, TurnSummary};
 
-/// The device handles the loop drives. Dropping them stops their actors.
-pub struct Devices {
-    pub capture: Capture,
-    pub speaker: Speaker,
-    pub stt: Arc<Stt>,
-    pub ollama: Client,
+/// The devices, and the work in flight on them.
+pub(super) struct Driver {
+    pub(super) devices: Devices,
     /// `None` when GPIO is unavailable (the control socket still works).
-    pub button: Option<Button>,
-    /// Cancel handles of in-flight STT runs and Ollama requests, by turn.
-    transcribing: HashMap<TurnId, KillSwitch>,
-    asking: HashMap<TurnId, CancellationToken>,
+    pub(super) button: Option<Button>,
+    pub(super) jobs: Jobs,
+    events: EventSender,
 }
 
-impl Devices {
-    /// Builds every device from the config. GPIO problems are logged, not fatal.
-    pub fn new(config: &Config, events: &EventSender) -> anyhow::Result<Devices> {
-        let button = match Button::spawn(&config.button, events.clone()) {
-            Ok(b) => Some(b),
-            Err(why) => {
-                tracing::warn!("GPIO button unavailable, using the control socket only: {why}");
-                None
-            }
-        };
-        Ok(Devices {
-            capture: Capture::spawn(&config.audio, events.clone()),
-            speaker: Speaker::spawn(config, Some(events.clone()))?,
-            stt: Arc::new(Stt::new(&config.stt)),
-            ollama: Client::new(&config.ollama)?,
+/// Blocking work that can be cancelled, by the turn it belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Job {
+    Transcribe(TurnId),
+    Ask(TurnId),
+}
+
+/// The cancel handles of the jobs in flight.
+#[derive(Debug, Default)]
+pub(super) struct Jobs(HashMap<Job, cancel::Token>);
+
+impl Jobs {
+    fn start(&mut self, job: Job) -> cancel::Token {
+        let token = cancel::Token::new();
+        self.0.insert(job, token.clone());
+        token
+    }
+
+    fn cancel(&mut self, job: Job) {
+        if let Some(token) = self.0.remove(&job) {
+            token.cancel();
+        }
+    }
+
+    fn forget(&mut self, job: Job) {
+        self.0.remove(&job);
+    }
+
+    fn cancel_all(&mut self) {
+        for (_, token) in self.0.drain() {
+            token.cancel();
+        }
+    }
+
+    #[cfg(test)]
+    pub(super) fn in_flight(&self) -> Vec<Job> {
+        self.0.keys().copied().collect()
+    }
+}
+
+impl Driver {
+    pub(super) fn new(devices: Devices, button: Option<Button>, events: EventSender) -> Driver {
+        Driver {
+            devices,
             button,
-            transcribing: HashMap::new(),
-            asking: HashMap::new(),
-        })
+            jobs: Jobs::default(),
+            events,
+        }
     }
 
-    /// Swaps the audio, STT and Ollama handles for ones built from `config` (called when idle).
-    pub fn reconfigure(&mut self, config: &Config, events: &EventSender) -> anyhow::Result<()> {
-        let ollama = Client::new(&config.ollama)?;
-        let speaker = Speaker::spawn(config, Some(events.clone()))?;
-        self.capture = Capture::spawn(&config.audio, events.clone());
-        self.speaker = speaker;
-        self.stt = Arc::new(Stt::new(&config.stt));
-        self.ollama = ollama;
-        Ok(())
+    /// A job posted its result, so its cancel handle has nothing left to stop, whatever the
+    /// machine does next (the next stage, a spoken failure, or nothing at all).
+    pub(super) fn finished(&mut self, event: &Event) {
+        match event {
+            Event::Transcribed { turn, .. } => self.jobs.forget(Job::Transcribe(*turn)),
+            Event::Answered { turn, .. } => self.jobs.forget(Job::Ask(*turn)),
+            _ => {}
+        }
     }
 
-    /// Stops everything in flight: audio, hooks, requests. Handles drop with `self`.
-    pub fn shutdown(&mut self) {
-        self.speaker.stop();
-        self.capture.cancel();
-        for (_, k) in self.transcribing.drain() {
-            k.kill();
-        }
-        for (_, c) in self.asking.drain() {
-            c.cancel();
-        }
+    /// Stops everything in flight: audio, hooks, requests.
+    pub(super) fn shutdown(&mut self) {
+        self.devices.speaker.stop();
+        self.devices.microphone.cancel();
+        self.jobs.cancel_all();
         if let Some(b) = &self.button {
             b.set_led(button::Led::Idle);
         }
     }
 
-    pub fn dispatch(&mut self, action: Action, events: &EventSender) {
+    pub(super) fn dispatch(&mut self, action: Action) {
+        let d = &self.devices;
         match action {
-            Action::StartCapture { turn, detect_end } => self.capture.start(turn, detect_end),
-            Action::StopCapture { turn } => self.capture.stop(turn),
-            Action::CancelCapture => self.capture.cancel(),
+            Action::StartCapture { turn, detect_end } => d.microphone.start(turn, detect_end),
+            Action::StopCapture { turn } => d.microphone.stop(turn),
+            Action::CancelCapture => d.microphone.cancel(),
             Action::Transcribe { turn, recording } => {
-                let kill = KillSwitch::default();
-                self.transcribing.insert(turn, kill.clone());
-                let stt = Arc::clone(&self.stt);
-                let tx = events.clone();
-                spawn_worker("stt", move || {
-                    let wav = wav::encode_i16(&recording.clip);
-                    let result = stt.transcribe(&wav, &kill);
-                    let _ = tx.send(Event::Transcribed { turn, result });
-                });
+                let cancel = self.jobs.start(Job::Transcribe(turn));
+                d.stt.transcribe(turn, recording.clip, cancel, &self.events);
             }
-            Action::CancelTranscribe { turn } => {
-                if let Some(k) = self.transcribing.remove(&turn) {
-                    k.kill();
-                }
-            }
+            Action::CancelTranscribe { turn } => self.jobs.cancel(Job::Transcribe(turn)),
             Action::Ask {
                 turn,
                 question,
                 history,
             } => {
-                self.transcribing.remove(&turn);
-                let cancel = CancellationToken::new();
-                self.asking.insert(turn, cancel.clone());
-                let client = self.ollama.clone();
-                let tx = events.clone();
-                spawn_worker("ollama", move || {
-                    let result = client.ask(&messages(&history), &question, &cancel);
-                    let _ = tx.send(Event::Answered { turn, result });
-                });
+                let cancel = self.jobs.start(Job::Ask(turn));
+                d.ollama.ask(turn, question, history, cancel, &self.events);
             }
-            Action::CancelAsk { turn } => {
-                if let Some(c) = self.asking.remove(&turn) {
-                    c.cancel();
-                }
-            }
-            Action::Speak { turn, text } => {
-                self.asking.remove(&turn);
-                self.speaker.speak(turn, text);
-            }
-            Action::StopSpeaking => self.speaker.stop(),
-            Action::Earcon(e) => self.speaker.earcon(match e {
+            Action::CancelAsk { turn } => self.jobs.cancel(Job::Ask(turn)),
+            Action::Speak { turn, text } => d.speaker.speak(turn, text),
+            Action::StopSpeaking => d.speaker.stop(),
+            Action::Earcon(e) => d.speaker.earcon(match e {
                 machine::Earcon::Listening => earcons::Earcon::Listening,
                 machine::Earcon::Stopped => earcons::Earcon::Stopped,
                 machine::Earcon::Error => earcons::Earcon::Error,
             }),
             Action::StartTimer { turn, kind, after } => {
-                let tx = events.clone();
+                let tx = self.events.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(after).await;
                     let _ = tx.send(Event::Timer { turn, kind });
@@ -149,34 +137,6 @@ impl Devices {
             Action::LogTurn(s) => log_turn(&s),
             Action::ForgetConversation => tracing::info!("conversation forgotten"),
         }
-    }
-}
-
-/// The remembered exchanges as chat messages, oldest first.
-fn messages(history: &[Exchange]) -> Vec<Message> {
-    history
-        .iter()
-        .flat_map(|e| {
-            [
-                Message {
-                    role: Role::User,
-                    content: e.question.clone(),
-                },
-                Message {
-                    role: Role::Assistant,
-                    content: e.answer.clone(),
-                },
-            ]
-        })
-        .collect()
-}
-
-/// Blocking work (a hook, an HTTP request) on its own short-lived thread, off the loop.
-fn spawn_worker(name: &str, f: impl FnOnce() + Send + 'static) {
-    if let Err(e) = std::thread::Builder::new().name(name.into()).spawn(f) {
-        // The machine then waits for a result that never comes; a cancel or the next press
-        // recovers, and the log says why.
-        tracing::error!(error = %e, "cannot start a {name} thread");
     }
 }
 
@@ -208,32 +168,5 @@ fn log_turn(s: &TurnSummary) {
         summary!(tracing::Level::DEBUG);
     } else {
         summary!(tracing::Level::INFO);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn history_becomes_alternating_chat_messages() {
-        let h = vec![
-            Exchange {
-                question: "q1".into(),
-                answer: "a1".into(),
-            },
-            Exchange {
-                question: "q2".into(),
-                answer: "a2".into(),
-            },
-        ];
-        let m = messages(&h);
-        let roles: Vec<Role> = m.iter().map(|m| m.role).collect();
-        assert_eq!(
-            roles,
-            [Role::User, Role::Assistant, Role::User, Role::Assistant]
-        );
-        assert_eq!(m[3].content, "a2");
-        assert!(messages(&[]).is_empty());
     }
 }

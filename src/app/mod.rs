@@ -1,111 +1,192 @@
-//! The one loop: `select!` over events, reloads, the watchdog and shutdown; feed the machine;
-//! dispatch its actions to the device handles. `Instant::now()` is read here only.
+//! The one loop: wait for an event, a reload, the watchdog or shutdown; feed the machine;
+//! dispatch its actions to the devices. The clock is read here only (`now`).
+//!
+//! The loop builds no device itself: `cmd/run.rs` (the composition root) hands it a `rebuild`
+//! function that makes the real ones, the tests one that makes fakes.
 
+mod devices;
 mod dispatch;
+#[cfg(test)]
+mod tests;
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-pub use dispatch::Devices;
+pub use devices::{Devices, Loudspeaker, Microphone, Responder, Transcriber};
+use dispatch::Driver;
 
-use crate::config::{self, Config};
+use crate::button::Button;
+use crate::config::Config;
 use crate::event::{Event, EventReceiver, EventSender};
 use crate::machine::{Action, Machine, Settings, State};
 use crate::shutdown::Reloads;
 use crate::systemd;
 
-/// Everything the loop owns besides the machine.
-pub struct Loop {
-    pub devices: Devices,
+/// Re-reads the config (on SIGHUP).
+pub type Reload = Box<dyn FnMut() -> anyhow::Result<Config>>;
+/// Builds the devices for a config: at start-up, and when a reloaded config is applied.
+pub type Rebuild = Box<dyn FnMut(&Config) -> anyhow::Result<Devices>>;
+
+/// What the loop is built from.
+pub struct Parts {
+    pub config: Config,
+    pub rebuild: Rebuild,
+    pub reload: Reload,
+    /// Kept across reloads: GPIO changes take a restart.
+    pub button: Option<Button>,
     pub events_tx: EventSender,
     pub events: EventReceiver,
     pub reloads: Reloads,
+    /// The control socket's `status` line.
     pub status: watch::Sender<String>,
     pub shutdown: CancellationToken,
-    /// Re-read on SIGHUP.
-    pub config_path: PathBuf,
-    pub config: Config,
 }
 
-/// Runs until `shutdown` is cancelled. Returns an error only if the event channel breaks,
-/// which means a device actor died: systemd then restarts the daemon.
-pub async fn run(mut machine: Machine, mut l: Loop) -> anyhow::Result<()> {
-    let mut watchdog = systemd::watchdog_interval().map(tokio::time::interval);
-    let mut pending: Option<Config> = None;
-    let mut last_state = machine.state();
-    systemd::status(&status_line(last_state));
-    l.status.send_replace(machine.status_json());
+pub struct App {
+    machine: Machine,
+    driver: Driver,
+    config: Config,
+    /// A reloaded config waiting for the machine to be idle.
+    pending: Option<Config>,
+    rebuild: Rebuild,
+    reload: Reload,
+    events: EventReceiver,
+    reloads: Reloads,
+    status: watch::Sender<String>,
+    shutdown: CancellationToken,
+    watchdog: Option<tokio::time::Interval>,
+    last_state: State,
+}
 
-    loop {
-        tokio::select! {
-            _ = l.shutdown.cancelled() => break,
-            event = l.events.recv() => {
-                let Some(event) = event else {
-                    anyhow::bail!("the event channel closed: a device actor died");
-                };
-                log_private(&event);
-                let actions = machine.handle(event, Instant::now());
-                for action in actions {
-                    l.devices.dispatch(action, &l.events_tx);
-                }
-            }
-            Some(()) = l.reloads.recv() => {
-                systemd::reloading();
-                // The file the daemon started with: if it is gone now, keep the running config
-                // rather than fall back to the defaults.
-                match config::load(&config::Source::Explicit(l.config_path.clone())) {
-                    Ok(new) => {
-                        tracing::info!(config = %l.config_path.display(), "config re-read; applying it when idle");
-                        pending = Some(new);
-                    }
-                    Err(e) => tracing::error!("config reload failed, keeping the running config: {e}"),
-                }
-                systemd::ready();
-            }
+/// What woke the loop.
+enum Input {
+    Event(Option<Event>),
+    Reload,
+    Watchdog,
+    Shutdown,
+}
+
+impl App {
+    /// Builds the devices for `parts.config` and the machine. Call inside the runtime.
+    pub fn new(mut parts: Parts) -> anyhow::Result<App> {
+        let devices = (parts.rebuild)(&parts.config)?;
+        let machine = Machine::new(Settings::from_config(&parts.config));
+        Ok(App {
+            last_state: machine.state(),
+            machine,
+            driver: Driver::new(devices, parts.button, parts.events_tx),
+            config: parts.config,
+            pending: None,
+            rebuild: parts.rebuild,
+            reload: parts.reload,
+            events: parts.events,
+            reloads: parts.reloads,
+            status: parts.status,
+            shutdown: parts.shutdown,
+            watchdog: systemd::watchdog_interval().map(tokio::time::interval),
+        })
+    }
+
+    /// Runs until `shutdown` is cancelled, then ends the turn in progress. Returns an error
+    /// only if the event channel breaks, which means a device actor died: systemd then
+    /// restarts the daemon.
+    pub async fn run(&mut self) -> anyhow::Result<()> {
+        systemd::status(&status_line(self.last_state));
+        self.status.send_replace(self.machine.status_json());
+        while self.step().await? {}
+        self.finish();
+        Ok(())
+    }
+
+    /// Waits for one input and handles it; false once shutdown is requested.
+    async fn step(&mut self) -> anyhow::Result<bool> {
+        let input = tokio::select! {
+            _ = self.shutdown.cancelled() => Input::Shutdown,
+            event = self.events.recv() => Input::Event(event),
+            Some(()) = self.reloads.recv() => Input::Reload,
             // The watchdog is pinged from the loop itself, so a hung loop stops the pings.
-            _ = tick(&mut watchdog) => systemd::watchdog(),
+            _ = tick(&mut self.watchdog) => Input::Watchdog,
+        };
+        match input {
+            Input::Shutdown => return Ok(false),
+            Input::Event(None) => anyhow::bail!("the event channel closed: a device actor died"),
+            Input::Event(Some(event)) => {
+                log_private(&event);
+                self.driver.finished(&event);
+                for action in self.machine.handle(event, now()) {
+                    self.driver.dispatch(action);
+                }
+            }
+            Input::Reload => self.read_config(),
+            Input::Watchdog => systemd::watchdog(),
         }
 
-        // Device handles are swapped only between turns, so no reply is cut or lost.
-        if machine.state() == State::Idle
-            && let Some(new) = pending.take()
+        // Devices are swapped only between turns, so no reply is cut or lost.
+        if self.machine.state() == State::Idle
+            && let Some(new) = self.pending.take()
         {
-            apply(&mut machine, &mut l, new);
+            self.apply(new);
         }
-        let state = machine.state();
-        if state != last_state {
+        let state = self.machine.state();
+        if state != self.last_state {
             systemd::status(&status_line(state));
             if state == State::Idle {
                 crate::audio::release_heap();
             }
-            last_state = state;
+            self.last_state = state;
         }
-        l.status.send_replace(machine.status_json());
+        self.status.send_replace(self.machine.status_json());
+        Ok(true)
     }
 
-    systemd::stopping();
-    tracing::info!("shutting down");
-    // A turn cut short by shutdown still gets its summary line (as cancelled).
-    for summary in machine.finish_all(Instant::now()) {
-        l.devices.dispatch(Action::LogTurn(summary), &l.events_tx);
+    /// Shutdown: a turn cut short still gets its summary line (as cancelled), then everything
+    /// in flight stops.
+    fn finish(&mut self) {
+        systemd::stopping();
+        tracing::info!("shutting down");
+        for summary in self.machine.finish_all(now()) {
+            self.driver.dispatch(Action::LogTurn(summary));
+        }
+        self.driver.shutdown();
     }
-    l.devices.shutdown();
-    Ok(())
+
+    fn read_config(&mut self) {
+        systemd::reloading();
+        match (self.reload)() {
+            Ok(new) => {
+                let file = new
+                    .source
+                    .as_deref()
+                    .unwrap_or("<embedded defaults>".as_ref());
+                tracing::info!(config = %file.display(), "config re-read; applying it when idle");
+                self.pending = Some(new);
+            }
+            Err(e) => tracing::error!("config reload failed, keeping the running config: {e:#}"),
+        }
+        systemd::ready();
+    }
+
+    fn apply(&mut self, new: Config) {
+        if new.button != self.config.button || new.control != self.config.control {
+            tracing::warn!("changes to [button] and [control] take effect at the next restart");
+        }
+        match (self.rebuild)(&new) {
+            Ok(devices) => self.driver.devices = devices,
+            Err(e) => {
+                tracing::error!("cannot apply the new config, keeping the running one: {e:#}");
+                return;
+            }
+        }
+        self.machine.reconfigure(Settings::from_config(&new));
+        self.config = new;
+    }
 }
 
-fn apply(machine: &mut Machine, l: &mut Loop, new: Config) {
-    if new.button != l.config.button || new.control != l.config.control {
-        tracing::warn!("changes to [button] and [control] take effect at the next restart");
-    }
-    if let Err(e) = l.devices.reconfigure(&new, &l.events_tx) {
-        tracing::error!("cannot apply the new config, keeping the running one: {e:#}");
-        return;
-    }
-    machine.reconfigure(Settings::from_config(&new));
-    l.config = new;
+/// Tokio's clock, which the tests pause and advance; outside them it is the monotonic clock.
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
 }
 
 async fn tick(watchdog: &mut Option<tokio::time::Interval>) {

@@ -1,28 +1,21 @@
 //! `voicebox ask TEXT`: one turn from text; the reply goes to stdout, then to the speaker.
 
-use anyhow::Context as _;
-use tokio_util::sync::CancellationToken;
-
+use crate::cancel;
 use crate::config::Config;
 use crate::ollama::Client;
-use crate::speech::pipeline::Speaker;
 
 pub fn ask(config: &Config, text: &str, speak: bool) -> anyhow::Result<()> {
-    let client = Client::new(&config.ollama).context("cannot set up the Ollama client")?;
     // Ctrl-C ends the process; nothing else cancels a one-shot question.
-    let cancel = CancellationToken::new();
-    let answer = client
-        .ask(&[], text, &cancel)
-        .map_err(|f| anyhow::anyhow!(f.message))?;
+    let answer = Client::new(&config.ollama).ask(&[], text, &cancel::Token::new())?;
     println!("{}", answer.text);
     if speak {
         // The reply is printed whole first (it arrived whole); speech then goes sentence by
         // sentence, the first playing while the next is synthesized.
-        let report = Speaker::spawn(config, None)?.speak_and_wait(&answer.text);
+        let report = super::say::speak(config, &answer.text)?;
         if let Some(e) = report.device_error {
             anyhow::bail!("could not play the reply: {e}; use --no-speak to print only");
         }
-        if report.sentences > 0 && report.failed == report.sentences {
+        if report.every_sentence_failed() {
             anyhow::bail!(
                 "the TTS hook failed for every sentence; check tts.command with `voicebox check`"
             );

@@ -6,9 +6,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 use crate::audio::capture::{self, StopWhen};
-use crate::audio::wav;
+use crate::cancel;
 use crate::config::Config;
-use crate::hook::KillSwitch;
 use crate::speech::stt::Stt;
 
 pub fn listen(config: &Config, seconds: Option<f64>) -> anyhow::Result<()> {
@@ -34,7 +33,7 @@ pub fn listen(config: &Config, seconds: Option<f64>) -> anyhow::Result<()> {
         }
         None => StopWhen::After(audio.max_record),
     };
-    let rec = capture::record(audio, stop).map_err(|f| anyhow::anyhow!(f.message))?;
+    let rec = capture::record(audio, stop)?;
     if rec.overruns > 0 {
         tracing::warn!(overruns = rec.overruns, "audio was lost while recording");
     }
@@ -47,10 +46,8 @@ pub fn listen(config: &Config, seconds: Option<f64>) -> anyhow::Result<()> {
             audio.speech_threshold
         );
     }
-    let wav = wav::encode_i16(&rec.clip);
     let t = Stt::new(&config.stt)
-        .transcribe(&wav, &KillSwitch::default())
-        .map_err(|f| anyhow::anyhow!(f.message))
+        .transcribe(&rec.clip, &cancel::Token::new())
         .context("transcribing")?;
     tracing::info!(
         record_ms = rec.record_ms,

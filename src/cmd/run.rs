@@ -1,4 +1,5 @@
-//! `voicebox run`: the daemon. Builds the actors, serves the control socket, runs the loop.
+//! `voicebox run`: the daemon and its composition root. Builds the real devices, serves the
+//! control socket, runs the loop.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -7,9 +8,14 @@ use anyhow::Context as _;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::app::{self, Devices, Loop};
-use crate::config::Config;
-use crate::machine::{Machine, Settings};
+use crate::app::{App, Devices, Parts};
+use crate::audio::capture::Capture;
+use crate::button::Button;
+use crate::config::{self, Config};
+use crate::event::EventSender;
+use crate::ollama::Client;
+use crate::speech::pipeline::Speaker;
+use crate::speech::stt::Stt;
 use crate::{control, shutdown, systemd};
 
 pub fn run(config: Config, config_path: PathBuf) -> anyhow::Result<()> {
@@ -40,10 +46,34 @@ fn limit_arenas() {
 async fn daemon(config: Config, config_path: PathBuf) -> anyhow::Result<()> {
     let token = CancellationToken::new();
     let reloads = shutdown::listen(token.clone()).context("cannot install signal handlers")?;
-    let (events_tx, events) = mpsc::unbounded_channel();
-    let devices = Devices::new(&config, &events_tx)?;
-
     let (status_tx, status_rx) = watch::channel(String::new());
+    let (events_tx, events) = mpsc::unbounded_channel();
+    let button = match Button::spawn(&config.button, events_tx.clone()) {
+        Ok(b) => Some(b),
+        Err(why) => {
+            tracing::warn!("GPIO button unavailable, using the control socket only: {why}");
+            None
+        }
+    };
+    let mut app = App::new(Parts {
+        rebuild: {
+            let events = events_tx.clone();
+            Box::new(move |config: &Config| devices(config, &events))
+        },
+        // The file the daemon started with: if it is gone now, keep the running config rather
+        // than fall back to the defaults.
+        reload: {
+            let source = config::Source::Explicit(config_path);
+            Box::new(move || Ok(config::load(&source)?))
+        },
+        config: config.clone(),
+        button,
+        events_tx: events_tx.clone(),
+        events,
+        reloads,
+        status: status_tx,
+        shutdown: token.clone(),
+    })?;
     let socket = config.control.socket.clone();
     let listener = control::bind(&socket)?;
     let control = {
@@ -57,7 +87,7 @@ async fn daemon(config: Config, config_path: PathBuf) -> anyhow::Result<()> {
 
     if config.ollama.warm_up {
         // In the background: a cold model load must not delay readiness or the first press.
-        let client = devices.ollama.clone();
+        let client = Client::new(&config.ollama);
         std::thread::Builder::new()
             .name("warm-up".into())
             .spawn(move || match client.warm_up() {
@@ -76,23 +106,21 @@ async fn daemon(config: Config, config_path: PathBuf) -> anyhow::Result<()> {
         "voicebox ready"
     );
     systemd::ready();
-    let machine = Machine::new(Settings::from_config(&config));
-    let result = app::run(
-        machine,
-        Loop {
-            devices,
-            events_tx,
-            events,
-            reloads,
-            status: status_tx,
-            shutdown: token.clone(),
-            config_path,
-            config,
-        },
-    )
-    .await;
+    let result = app.run().await;
+    // Stops the device actors before the control socket goes.
+    drop(app);
     token.cancel();
     // The control task removes its socket file; bounded so a stuck client cannot hold us.
     let _ = tokio::time::timeout(Duration::from_secs(1), control).await;
     result
+}
+
+/// The real devices for `config`, at start-up and on every applied reload.
+fn devices(config: &Config, events: &EventSender) -> anyhow::Result<Devices> {
+    Ok(Devices {
+        microphone: Box::new(Capture::spawn(&config.audio, events.clone())),
+        speaker: Box::new(Speaker::spawn(config, Some(events.clone()))?),
+        stt: Box::new(Stt::new(&config.stt)),
+        ollama: Box::new(Client::new(&config.ollama)),
+    })
 }

@@ -2,22 +2,34 @@
 
 use anyhow::bail;
 
+use crate::audio::earcons::Earcon;
 use crate::config::Config;
+use crate::event::SpeechReport;
 use crate::speech::pipeline::Speaker;
 
 pub fn say(config: &Config, text: &str) -> anyhow::Result<()> {
-    let speaker = Speaker::spawn(config, None)?;
-    let report = speaker.speak_and_wait(text);
+    let report = speak(config, text)?;
     if let Some(e) = report.device_error {
         bail!("could not play audio: {e}");
     }
     if report.sentences == 0 {
         bail!("nothing to say: the text is empty once markdown, code and emoji are removed");
     }
-    if report.failed == report.sentences {
+    if report.every_sentence_failed() {
         bail!(
             "the TTS hook failed for every sentence (see the log above); check tts.command with `voicebox check`"
         );
     }
     Ok(())
+}
+
+/// Speaks `text` and waits for the report. When every sentence failed, the error earcon says so
+/// by sound, as the daemon does: the listener is never left in silence.
+pub(super) fn speak(config: &Config, text: &str) -> anyhow::Result<SpeechReport> {
+    let speaker = Speaker::spawn(config, None)?;
+    let report = speaker.speak_and_wait(text);
+    if report.every_sentence_failed() {
+        speaker.earcon_and_wait(Earcon::Error);
+    }
+    Ok(report)
 }

@@ -228,8 +228,6 @@ impl Machine {
         }
     }
 
-    /// One JSON line for the control socket's `status`:
-    /// `{"state":"idle","turn":3,"last_turn":3,"last_outcome":"answered","remembered":2}`.
     /// Ends the machine for shutdown: cancels the turn in progress and returns every summary
     /// not yet logged, including one still waiting for the speaker's report.
     pub fn finish_all(&mut self, now: Instant) -> Vec<TurnSummary> {
@@ -246,6 +244,8 @@ impl Machine {
         summaries
     }
 
+    /// One JSON line for the control socket's `status`:
+    /// `{"state":"idle","turn":3,"last_turn":3,"last_outcome":"answered","remembered":2}`.
     pub fn status_json(&self) -> String {
         let turn = match &self.phase {
             Phase::Idle => None,

@@ -145,8 +145,7 @@ impl Machine {
                 return;
             }
         };
-        let failed = report.device_error.is_some()
-            || (report.sentences > 0 && report.failed >= report.sentences);
+        let failed = report.device_error.is_some() || report.every_sentence_failed();
         let outcome = match speech {
             Speech::Reply { .. } if failed => Outcome::SpeechFailed,
             Speech::Reply { .. } if report.sentences == 0 && !report.stopped => {

@@ -1,25 +1,18 @@
-//! The blocking client: builds each request from the config, runs attempts with retries under
-//! one overall deadline, and logs what happened (never the bearer token).
+//! The blocking client: builds each request body from the config, runs attempts (`http.rs`)
+//! with retries under one overall deadline, and logs what happened (never the bearer token).
 
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context as TaskContext, Wake, Waker};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use tokio_util::sync::CancellationToken;
-
+use crate::cancel;
 use crate::config;
 use crate::event::{Answer, Failure, FailureClass, ms};
 
 use super::Message;
 use super::backoff::{self, Backoff};
-use super::error::{Body, Context, Problem, Retry};
-use super::stream;
-use super::wire::{ChatMessage, ChatRequest, Common, GenerateRequest, Reply};
-
-/// Error bodies are read only this far: enough for Ollama's JSON or a proxy page's title.
-const ERROR_BODY_CAP: u64 = 64 * 1024;
+use super::error::{Context, Problem, Retry};
+use super::wire::{ChatMessage, ChatRequest, Common, GenerateRequest};
 
 /// Cheap to clone: all clones share one connection pool and the streaming fallback flag.
 #[derive(Clone)]
@@ -44,7 +37,7 @@ pub(super) struct Reply1 {
 }
 
 impl Client {
-    pub fn new(cfg: &config::Ollama) -> anyhow::Result<Client> {
+    pub fn new(cfg: &config::Ollama) -> Client {
         // A forward proxy from the environment is a classic source of mystery 502s for a
         // server on the LAN, so it is used only when asked for.
         let proxy = if cfg.use_env_proxy {
@@ -59,14 +52,14 @@ impl Client {
             .user_agent(format!("voicebox/{}", env!("CARGO_PKG_VERSION")))
             .build()
             .new_agent();
-        Ok(Client {
+        Client {
             inner: Arc::new(Inner {
                 shown_url: strip_userinfo(&cfg.url),
                 cfg: cfg.clone(),
                 agent,
                 stream_off: AtomicBool::new(false),
             }),
-        })
+        }
     }
 
     /// Asks one question with the conversation so far. Blocking; retries per the config;
@@ -75,7 +68,7 @@ impl Client {
         &self,
         history: &[Message],
         question: &str,
-        cancel: &CancellationToken,
+        cancel: &cancel::Token,
     ) -> Result<Answer, Failure> {
         let cfg = &self.inner.cfg;
         let started = Instant::now();
@@ -117,7 +110,7 @@ impl Client {
             })
             .unwrap_or_default()
         };
-        let never = CancellationToken::new();
+        let never = cancel::Token::new();
         let (reply, attempts) = self.exchange("/api/generate", &body, &never, started)?;
         tracing::info!(
             attempts,
@@ -131,6 +124,10 @@ impl Client {
 
     pub(super) fn config(&self) -> &config::Ollama {
         &self.inner.cfg
+    }
+
+    pub(super) fn agent(&self) -> &ureq::Agent {
+        &self.inner.agent
     }
 
     /// The server URL as safe to show: any `user:pass@` removed.
@@ -181,7 +178,7 @@ impl Client {
         &self,
         path: &str,
         body_for: &dyn Fn(bool) -> Vec<u8>,
-        cancel: &CancellationToken,
+        cancel: &cancel::Token,
         started: Instant,
     ) -> Result<(Reply1, u32), Failure> {
         let cfg = &self.inner.cfg;
@@ -250,7 +247,7 @@ impl Client {
                 "ollama attempt failed; retrying"
             );
             seen.push(problem);
-            if sleep_or_cancel(delay, cancel) {
+            if cancel.wait_timeout(delay) {
                 return Err(cancelled());
             }
         }
@@ -263,189 +260,10 @@ impl Client {
             );
         }
     }
-
-    /// One HTTP exchange, bounded by `remaining`.
-    fn attempt(
-        &self,
-        path: &str,
-        body: &[u8],
-        streaming: bool,
-        remaining: Duration,
-    ) -> Result<Reply1, Problem> {
-        let cfg = &self.inner.cfg;
-        if remaining.is_zero() {
-            return Err(Problem::TimedOut(cfg.deadline));
-        }
-        let url = format!("{}{path}", cfg.url);
-        tracing::debug!(%url, streaming, bytes = body.len(), "ollama request");
-        // Non-streaming: nothing arrives until the answer is complete, so one per-attempt cap.
-        // Streaming: the cap is on the first byte and on each silence, the whole is the deadline.
-        let per_attempt = cfg.request_timeout.min(remaining);
-        let builder = self.inner.agent.post(&url).config();
-        let builder = if streaming {
-            builder
-                .timeout_global(Some(remaining))
-                .timeout_recv_response(Some(per_attempt))
-                .timeout_per_read(Some(cfg.request_timeout))
-        } else {
-            builder.timeout_global(Some(per_attempt))
-        };
-        let mut request = builder
-            .build()
-            .header("Content-Type", "application/json")
-            .header(
-                "Accept",
-                if streaming {
-                    "application/x-ndjson"
-                } else {
-                    "application/json"
-                },
-            );
-        if let Some(key) = &cfg.api_key {
-            request = request.header("Authorization", format!("Bearer {key}"));
-        }
-        let timed_out = if streaming { remaining } else { per_attempt };
-        let response = request
-            .send(body)
-            .map_err(|e| transport_problem(e, timed_out))?;
-        let (parts, body) = response.into_parts();
-        let content_type = header(&parts.headers, "content-type");
-        if !parts.status.is_success() {
-            return Err(status_problem(parts.status.as_u16(), &parts.headers, body));
-        }
-        let cap = cfg.max_reply_bytes;
-        if content_type.starts_with("application/x-ndjson") {
-            let s = stream::read(body.into_with_config().reader(), cap, |e| {
-                body_io_problem(ureq::Error::from(e), timed_out, cap)
-            })?;
-            return Ok(Reply1 {
-                text: s.text,
-                done_reason: s.done_reason,
-                model: None,
-            });
-        }
-        if !content_type.starts_with("application/json") {
-            return Err(Problem::BadBody(format!(
-                "expected JSON, got Content-Type \"{}\"",
-                super::error::one_line(&content_type)
-            )));
-        }
-        let bytes = body
-            .into_with_config()
-            .limit(cap as u64)
-            .read_to_vec()
-            .map_err(|e| body_io_problem(e, timed_out, cap))?;
-        let reply: Reply = serde_json::from_slice(&bytes)
-            .map_err(|e| Problem::BadBody(format!("not Ollama JSON: {e}")))?;
-        if let Some(err) = reply.error {
-            return Err(Problem::StreamError(super::error::one_line(&err)));
-        }
-        if !reply.looks_like_answer() {
-            return Err(Problem::BadBody("JSON without a response".into()));
-        }
-        Ok(Reply1 {
-            text: reply.text().to_string(),
-            done_reason: reply.done_reason,
-            model: reply.model,
-        })
-    }
-
-    /// `GET path` → the JSON body, one attempt (for `voicebox check`).
-    pub(super) fn get_json(&self, path: &str) -> Result<Vec<u8>, Problem> {
-        let cfg = &self.inner.cfg;
-        let timeout = cfg.request_timeout.min(Duration::from_secs(10));
-        let mut request = self
-            .inner
-            .agent
-            .get(format!("{}{path}", cfg.url))
-            .config()
-            .timeout_global(Some(timeout))
-            .build()
-            .header("Accept", "application/json");
-        if let Some(key) = &cfg.api_key {
-            request = request.header("Authorization", format!("Bearer {key}"));
-        }
-        let response = request.call().map_err(|e| transport_problem(e, timeout))?;
-        let (parts, body) = response.into_parts();
-        if !parts.status.is_success() {
-            return Err(status_problem(parts.status.as_u16(), &parts.headers, body));
-        }
-        body.into_with_config()
-            .limit(cfg.max_reply_bytes as u64)
-            .read_to_vec()
-            .map_err(|e| body_io_problem(e, timeout, cfg.max_reply_bytes))
-    }
 }
 
 fn cancelled() -> Failure {
     Failure::new(FailureClass::Cancelled, "cancelled")
-}
-
-fn header(headers: &ureq::http::HeaderMap, name: &str) -> String {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase()
-}
-
-fn status_problem(code: u16, headers: &ureq::http::HeaderMap, body: ureq::Body) -> Problem {
-    let content_type = header(headers, "content-type");
-    let retry_after = headers
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(backoff::parse_retry_after);
-    // The error body is evidence only; if it cannot be read, classify on the status alone.
-    let bytes = body
-        .into_with_config()
-        .limit(ERROR_BODY_CAP)
-        .read_to_vec()
-        .unwrap_or_default();
-    Problem::Status {
-        code,
-        body: Body::classify(Some(&content_type), &bytes),
-        retry_after,
-    }
-}
-
-/// Errors before a status line arrived.
-fn transport_problem(e: ureq::Error, timeout: Duration) -> Problem {
-    use std::io::ErrorKind as K;
-    match e {
-        ureq::Error::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve) => {
-            Problem::Unreachable("connect timed out (ollama.connect_timeout_ms)".into())
-        }
-        ureq::Error::Timeout(_) => Problem::TimedOut(timeout),
-        ureq::Error::HostNotFound => Problem::Unreachable("host not found".into()),
-        ureq::Error::Io(io) => match io.kind() {
-            K::ConnectionRefused => Problem::Unreachable("connection refused".into()),
-            K::TimedOut | K::WouldBlock => Problem::TimedOut(timeout),
-            K::ConnectionReset | K::ConnectionAborted | K::UnexpectedEof | K::BrokenPipe => {
-                Problem::Dropped(io.kind().to_string())
-            }
-            _ => Problem::Unreachable(super::error::one_line(&io.to_string())),
-        },
-        ureq::Error::Protocol(p) => Problem::BadBody(format!(
-            "not an HTTP reply: {}",
-            super::error::one_line(&p.to_string())
-        )),
-        other => Problem::Unreachable(super::error::one_line(&other.to_string())),
-    }
-}
-
-/// Errors while reading a 200's body.
-fn body_io_problem(e: ureq::Error, timeout: Duration, cap: usize) -> Problem {
-    match e {
-        ureq::Error::BodyExceedsLimit(_) => Problem::TooBig(cap),
-        ureq::Error::Timeout(_) => Problem::TimedOut(timeout),
-        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
-            Problem::TimedOut(timeout)
-        }
-        other => Problem::BadBody(format!(
-            "the body was cut off: {}",
-            super::error::one_line(&other.to_string())
-        )),
-    }
 }
 
 /// `http://user:secret@host` → `http://host`: credentials in the URL must not reach a log.
@@ -463,34 +281,6 @@ fn strip_userinfo(url: &str) -> String {
     }
 }
 
-/// Sleeps `d` unless `cancel` fires first (true = cancelled). The token's future is polled
-/// with a waker that unparks this thread, so there is no polling loop and no runtime needed.
-fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) -> bool {
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-        fn wake_by_ref(self: &Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = TaskContext::from_waker(&waker);
-    let mut cancelled = std::pin::pin!(cancel.cancelled());
-    let end = Instant::now() + d;
-    loop {
-        if cancelled.as_mut().poll(&mut cx).is_ready() {
-            return true;
-        }
-        let now = Instant::now();
-        if now >= end {
-            return false;
-        }
-        std::thread::park_timeout(end - now);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -505,18 +295,5 @@ mod tests {
         for (url, want) in cases {
             assert_eq!(strip_userinfo(url), want);
         }
-    }
-
-    #[test]
-    fn cancel_cuts_a_backoff_pause_short() {
-        let token = CancellationToken::new();
-        let t2 = token.clone();
-        let th = std::thread::spawn(move || sleep_or_cancel(Duration::from_secs(600), &t2));
-        token.cancel();
-        assert!(th.join().unwrap());
-        assert!(!sleep_or_cancel(
-            Duration::from_millis(1),
-            &CancellationToken::new()
-        ));
     }
 }

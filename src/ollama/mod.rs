@@ -1,30 +1,56 @@
 //! The Ollama client: one blocking request per question, retried with backoff under one
 //! deadline, every failure turned into a user-meaningful class with a one-line fix.
 //!
-//! - `client`  the `Client`: requests, the retry loop, the reply log line.
+//! - `client`  the `Client`: request bodies, the retry loop, the reply log line.
+//! - `http`    one HTTP exchange: the request, the reply or the `Problem` it came back as.
 //! - `health`  `voicebox check`: is the server reachable, is the model there.
 //! - `wire`    JSON request and (lenient) reply shapes.
 //! - `error`   classification of one failed attempt → retry or not, and the message.
 //! - `backoff` the pure retry schedule.
 //! - `stream`  the NDJSON reader for `ollama.stream = true`.
 //!
-//! This is the only module that uses ureq.
+//! ureq is the HTTP client here and in `speech::stt_http`; nothing else speaks HTTP.
 
 mod backoff;
 mod client;
 mod error;
 mod health;
+mod http;
 mod stream;
 mod wire;
 
 pub use client::Client;
 pub use health::Health;
 
+use crate::machine::Exchange;
+
 /// One remembered turn of the conversation, for `/api/chat`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     pub role: Role,
     pub content: String,
+}
+
+impl Message {
+    /// The machine's remembered exchanges as chat messages, oldest first: a user and an
+    /// assistant message for each.
+    pub fn from_history(history: &[Exchange]) -> Vec<Message> {
+        history
+            .iter()
+            .flat_map(|e| {
+                [
+                    Message {
+                        role: Role::User,
+                        content: e.question.clone(),
+                    },
+                    Message {
+                        role: Role::Assistant,
+                        content: e.answer.clone(),
+                    },
+                ]
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,5 +80,32 @@ pub mod fuzz_api {
     /// A streamed NDJSON body with a byte cap.
     pub fn ndjson(body: impl std::io::Read, cap: usize) {
         let _ = stream::read(body, cap, |e| error::Problem::Dropped(e.to_string()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_becomes_alternating_chat_messages() {
+        let h = vec![
+            Exchange {
+                question: "q1".into(),
+                answer: "a1".into(),
+            },
+            Exchange {
+                question: "q2".into(),
+                answer: "a2".into(),
+            },
+        ];
+        let m = Message::from_history(&h);
+        let roles: Vec<Role> = m.iter().map(|m| m.role).collect();
+        assert_eq!(
+            roles,
+            [Role::User, Role::Assistant, Role::User, Role::Assistant]
+        );
+        assert_eq!(m[3].content, "a2");
+        assert!(Message::from_history(&[]).is_empty());
     }
 }

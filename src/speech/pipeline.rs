@@ -2,10 +2,13 @@
 //! playback) → playback, in order. The first sentence plays as soon as it alone is synthesized.
 //!
 //! `Speaker` is an actor: one thread takes replies in turn and plays them; a worker thread per
-//! reply synthesizes ahead. `stop` reaches both at once (kill switch, playback generation).
+//! reply synthesizes ahead. `stop` cancels the token of every reply handed over so far (which
+//! kills in-flight synthesis) and silences playback.
+//!
+//! The speaker reports how speaking went (`SpeechReport`); what to do about a failure, such as
+//! playing the error earcon, is for its caller to decide.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -13,26 +16,19 @@ use super::tts::Tts;
 use super::{cleanup, sentences};
 use crate::audio::earcons::Earcon;
 use crate::audio::playback::{Playback, Remote};
+use crate::cancel;
 use crate::config::Config;
 use crate::event::{Event, EventSender, FailureClass, SpeechReport, TurnId, ms};
-use crate::hook::KillSwitch;
 
 struct Job {
     turn: TurnId,
     text: String,
-    generation: u64,
+    /// Cancelled by a `stop` after this job was handed over: a queued job is then dropped, a
+    /// playing one cut short.
+    cancel: cancel::Token,
     /// When the reply was handed over: the zero of `first_audio_ms` and `total_ms`.
     received: Instant,
     reply: Option<mpsc::Sender<SpeechReport>>,
-}
-
-/// State `stop` shares with the actor thread.
-#[derive(Default)]
-struct Shared {
-    /// Bumped by `stop`; a job started under an older value is abandoned.
-    generation: AtomicU64,
-    /// Kills the TTS hook of the reply being spoken.
-    kill: Mutex<KillSwitch>,
 }
 
 #[derive(Clone)]
@@ -46,7 +42,8 @@ struct Settings {
 /// Handle to the speaking actor; dropping it stops speech and ends the thread.
 pub struct Speaker {
     tx: Option<mpsc::Sender<Job>>,
-    shared: Arc<Shared>,
+    /// The token of the jobs handed over since the last `stop`, which cancels and replaces it.
+    current: Mutex<cancel::Token>,
     remote: Remote,
     thread: Option<JoinHandle<()>>,
     // Dropped after the thread is joined (field order): the thread plays through it.
@@ -57,7 +54,6 @@ impl Speaker {
     pub fn spawn(config: &Config, events: Option<EventSender>) -> anyhow::Result<Self> {
         let playback = Playback::spawn(&config.audio);
         let remote = playback.remote();
-        let shared = Arc::new(Shared::default());
         let (tx, rx) = mpsc::channel::<Job>();
         let actor = Actor {
             tts: Tts::new(&config.tts),
@@ -68,7 +64,6 @@ impl Speaker {
                 pause: config.audio.sentence_pause,
             },
             remote: remote.clone(),
-            shared: shared.clone(),
             events,
         };
         let thread = std::thread::Builder::new()
@@ -80,7 +75,7 @@ impl Speaker {
             })?;
         Ok(Self {
             tx: Some(tx),
-            shared,
+            current: Mutex::default(),
             remote,
             thread: Some(thread),
             _playback: playback,
@@ -107,20 +102,28 @@ impl Speaker {
         drop(self.remote.play(earcon.clip(), Duration::ZERO));
     }
 
+    /// Plays an earcon and waits until the device has taken it (for the CLI, which exits next).
+    pub fn earcon_and_wait(&self, earcon: Earcon) {
+        let _ = self.remote.play(earcon.clip(), Duration::ZERO).recv();
+    }
+
     /// Silences playback at once, drops queued replies and kills in-flight synthesis.
     pub fn stop(&self) {
-        self.shared.generation.fetch_add(1, Ordering::SeqCst);
-        if let Ok(k) = self.shared.kill.lock() {
-            k.kill();
-        }
+        let handed_over = std::mem::take(&mut *self.lock_current());
+        handed_over.cancel();
         self.remote.stop();
+    }
+
+    fn lock_current(&self) -> std::sync::MutexGuard<'_, cancel::Token> {
+        // Only a token is ever stored, so a poisoned lock still holds a usable one.
+        self.current.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn send(&self, turn: TurnId, text: String, reply: Option<mpsc::Sender<SpeechReport>>) {
         let job = Job {
             turn,
             text,
-            generation: self.shared.generation.load(Ordering::SeqCst),
+            cancel: self.lock_current().clone(),
             received: Instant::now(),
             reply,
         };
@@ -153,14 +156,13 @@ struct Actor {
     tts: Tts,
     settings: Settings,
     remote: Remote,
-    shared: Arc<Shared>,
     events: Option<EventSender>,
 }
 
 impl Actor {
     fn handle(&self, job: Job) {
         let report = self.speak(&job);
-        tracing::info!(
+        tracing::debug!(
             turn = job.turn,
             sentences = report.sentences,
             failed = report.failed,
@@ -184,45 +186,35 @@ impl Actor {
         }
     }
 
-    fn stale(&self, job: &Job) -> bool {
-        self.shared.generation.load(Ordering::SeqCst) != job.generation
-    }
-
     fn speak(&self, job: &Job) -> SpeechReport {
         let s = &self.settings;
         let mut report = SpeechReport::default();
         let sentences = sentences::split(&cleanup::for_speech(&job.text), s.min_chars, s.max_chars);
         report.sentences = sentences.len();
-        if self.stale(job) {
+        if job.cancel.is_cancelled() {
             report.stopped = true;
             return report;
         }
         let count = sentences.len();
-        let kill = KillSwitch::default();
-        if let Ok(mut k) = self.shared.kill.lock() {
-            *k = kill.clone();
-        }
-        // A stop between the check above and installing the switch must still kill.
-        if self.stale(job) {
-            kill.kill();
-        }
+        // Ends this reply's synthesis however the reply ends, without touching later replies.
+        let synthesis = job.cancel.child();
 
         // Bounded lookahead: the worker holds one finished sentence in hand and the channel
         // holds `lookahead - 1`, so at most `lookahead` wait behind the one playing.
         let (synth_tx, synth_rx) = mpsc::sync_channel::<Synth>(s.lookahead - 1);
         let worker = {
             let tts = self.tts.clone();
-            let kill = kill.clone();
+            let synthesis = synthesis.clone();
             std::thread::Builder::new()
                 .name("tts".into())
                 .spawn(move || {
                     for (index, text) in sentences.into_iter().enumerate() {
-                        if kill.is_killed() {
+                        if synthesis.is_cancelled() {
                             return;
                         }
                         let started = Instant::now();
                         let started_at = SystemTime::now();
-                        let result = tts.synthesize(&text, &kill);
+                        let result = tts.synthesize(&text, &synthesis);
                         let synth = Synth {
                             index,
                             result,
@@ -245,7 +237,7 @@ impl Actor {
         };
 
         for synth in &synth_rx {
-            if self.stale(job) {
+            if job.cancel.is_cancelled() {
                 break;
             }
             let clip = match synth.result {
@@ -293,18 +285,11 @@ impl Actor {
             }
         }
         // Whatever ended the loop, the worker must not synthesize on.
-        kill.kill();
+        synthesis.cancel();
         drop(synth_rx);
         let _ = worker.join();
 
-        report.stopped = self.stale(job);
-        if !report.stopped && count > 0 && report.failed == count {
-            // Never leave the listener in silence: every sentence failed, so say so by sound.
-            let _ = self
-                .remote
-                .play(Earcon::Error.clip(), Duration::ZERO)
-                .recv();
-        }
+        report.stopped = job.cancel.is_cancelled();
         report.total_ms = ms(job.received.elapsed());
         report
     }

@@ -1,13 +1,15 @@
-//! Speech to text: a 16 kHz mono WAV in, a transcript out, through the `stt.command` hook or an
-//! OpenAI-compatible HTTP endpoint (`stt.url`, see `stt_http.rs`).
+//! Speech to text: a recording in (sent as a 16-bit WAV), a transcript out, through the
+//! `stt.command` hook or an OpenAI-compatible HTTP endpoint (`stt.url`, see `stt_http.rs`).
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
 use super::stt_http;
+use crate::audio::{Clip, wav};
+use crate::cancel;
 use crate::config;
 use crate::event::{Failure, FailureClass, Transcript, ms};
-use crate::hook::{Hook, HookError, KillSwitch};
+use crate::hook::{Hook, HookError};
 
 /// Transcripts are short; a hook that prints more is broken.
 const MAX_TRANSCRIPT_BYTES: usize = 64 * 1024;
@@ -40,21 +42,26 @@ impl Stt {
         Stt { mode }
     }
 
-    /// Transcribes a WAV. An empty transcript is `DidntCatch`; a failing, slow or unreachable
-    /// recogniser is `SttFailed` (with its stderr or the HTTP error); a kill is `Cancelled`.
-    pub fn transcribe(&self, wav: &[u8], kill: &KillSwitch) -> Result<Transcript, Failure> {
+    /// Transcribes a recording. An empty transcript is `DidntCatch`; a failing, slow or
+    /// unreachable recogniser is `SttFailed` (with its stderr or the HTTP error); a cancel is
+    /// `Cancelled`.
+    pub fn transcribe(&self, clip: &Clip, cancel: &cancel::Token) -> Result<Transcript, Failure> {
+        self.transcribe_wav(&wav::encode_i16(clip), cancel)
+    }
+
+    fn transcribe_wav(&self, wav: &[u8], cancel: &cancel::Token) -> Result<Transcript, Failure> {
         let started = Instant::now();
         let raw = match &self.mode {
-            Mode::Command(hook) => run_hook(hook, wav, kill)?,
+            Mode::Command(hook) => run_hook(hook, wav, cancel)?,
             Mode::Http { url, timeout } => {
-                if kill.is_killed() {
+                if cancel.is_cancelled() {
                     return Err(Failure::new(
                         FailureClass::Cancelled,
                         "transcription cancelled",
                     ));
                 }
                 stt_http::transcribe(url, *timeout, wav)
-                    .map_err(|e| Failure::new(FailureClass::SttFailed, e))?
+                    .map_err(|e| Failure::new(FailureClass::SttFailed, e.to_string()))?
             }
         };
         let text = tidy(&raw);
@@ -71,14 +78,17 @@ impl Stt {
     }
 
     /// For `voicebox check`: the hook's program exists and starts, or the URL is set.
-    pub fn check(&self) -> Result<String, String> {
+    pub fn check(&self) -> Result<String, Failure> {
         match &self.mode {
             Mode::Http { url, .. } => Ok(format!("STT over HTTP: {url}")),
             Mode::Command(hook) => {
                 let program = hook.argv.first().cloned().unwrap_or_default();
                 let path = crate::hook::find_program(&program).ok_or_else(|| {
-                    format!(
-                        "STT hook `{program}` was not found on PATH; install it (Debian: pocketsphinx pocketsphinx-en-us) or fix stt.command"
+                    Failure::new(
+                        FailureClass::SttFailed,
+                        format!(
+                            "STT hook `{program}` was not found on PATH; install it (Debian: pocketsphinx pocketsphinx-en-us) or fix stt.command"
+                        ),
                     )
                 })?;
                 // Start it once with no input: a missing library or model shows up here.
@@ -87,8 +97,10 @@ impl Stt {
                     timeout: Duration::from_secs(5),
                     max_output: 1 << 20,
                 };
-                match probe.run(None, None, &KillSwitch::default()) {
-                    Err(e @ HookError::Spawn { .. }) => Err(e.to_string()),
+                match probe.run(None, None, &cancel::Token::new()) {
+                    Err(e @ HookError::Spawn { .. }) => {
+                        Err(Failure::new(FailureClass::SttFailed, e.to_string()))
+                    }
                     _ => Ok(format!("STT hook `{}` found", path.display())),
                 }
             }
@@ -101,7 +113,7 @@ fn tidy(raw: &str) -> String {
     raw.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn run_hook(hook: &Hook, wav: &[u8], kill: &KillSwitch) -> Result<String, Failure> {
+fn run_hook(hook: &Hook, wav: &[u8], cancel: &cancel::Token) -> Result<String, Failure> {
     let fail = |e: HookError| match e {
         HookError::Cancelled { .. } => Failure::new(FailureClass::Cancelled, e.to_string()),
         e => Failure::new(
@@ -120,9 +132,10 @@ fn run_hook(hook: &Hook, wav: &[u8], kill: &KillSwitch) -> Result<String, Failur
             )
         })?;
         let path = file.0.display().to_string();
-        hook.run(Some(("{wav}", &path)), None, kill).map_err(fail)?
+        hook.run(Some(("{wav}", &path)), None, cancel)
+            .map_err(fail)?
     } else {
-        hook.run(None, Some(wav), kill).map_err(fail)?
+        hook.run(None, Some(wav), cancel).map_err(fail)?
     };
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -178,12 +191,17 @@ mod tests {
     }
 
     #[test]
-    fn stdin_mode_gets_the_wav_and_stdout_is_trimmed() {
-        // The "recogniser" reports how many bytes it got.
+    fn stdin_mode_gets_the_recording_as_a_wav_and_stdout_is_trimmed() {
+        // The "recogniser" reports how many bytes it got: a 44-byte header and 2 per sample.
+        let clip = Clip {
+            samples: vec![0.0; 8],
+            rate: 16_000,
+            channels: 1,
+        };
         let t = stt(&["sh", "-c", "printf '  %s words\\n\\n' $(wc -c)"], 5000)
-            .transcribe(b"RIFF1234", &KillSwitch::default())
+            .transcribe(&clip, &cancel::Token::new())
             .unwrap();
-        assert_eq!(t.text, "8 words");
+        assert_eq!(t.text, "60 words");
     }
 
     #[test]
@@ -192,7 +210,7 @@ mod tests {
         let log = dir.path().join("path");
         let script = format!("cat \"$1\"; printf %s \"$1\" > {}", log.display());
         let t = stt(&["sh", "-c", &script, "sh", "{wav}"], 5000)
-            .transcribe(b"hello there", &KillSwitch::default())
+            .transcribe_wav(b"hello there", &cancel::Token::new())
             .unwrap();
         assert_eq!(t.text, "hello there");
         let used = std::fs::read_to_string(&log).unwrap();
@@ -229,7 +247,7 @@ mod tests {
             ),
         ] {
             let e = stt(argv, 300)
-                .transcribe(b"x", &KillSwitch::default())
+                .transcribe_wav(b"x", &cancel::Token::new())
                 .unwrap_err();
             assert_eq!(e.class, class, "{argv:?}: {e}");
             assert!(e.message.contains(needle), "{argv:?}: {e}");
@@ -237,10 +255,10 @@ mod tests {
     }
 
     #[test]
-    fn a_killed_switch_cancels() {
-        let k = KillSwitch::default();
-        k.kill();
-        let e = stt(&["cat"], 5000).transcribe(b"x", &k).unwrap_err();
+    fn a_cancelled_token_cancels() {
+        let k = cancel::Token::new();
+        k.cancel();
+        let e = stt(&["cat"], 5000).transcribe_wav(b"x", &k).unwrap_err();
         assert_eq!(e.class, FailureClass::Cancelled);
     }
 
@@ -249,7 +267,7 @@ mod tests {
         assert!(stt(&["sh"], 1000).check().is_ok());
         let e = stt(&["no-such-stt-program"], 1000).check().unwrap_err();
         assert!(
-            e.contains("no-such-stt-program") && e.contains("stt.command"),
+            e.message.contains("no-such-stt-program") && e.message.contains("stt.command"),
             "{e}"
         );
     }

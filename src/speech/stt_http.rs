@@ -9,8 +9,32 @@ use std::time::Duration;
 /// A transcription reply larger than this is not a transcript.
 const MAX_REPLY: u64 = 256 * 1024;
 
+/// Why a transcription over HTTP failed; each message names the URL and what to check.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("STT server {url} unreachable: {source}; check stt.url and that the server runs")]
+    Unreachable { url: String, source: ureq::Error },
+    #[error("STT server {url} sent an unreadable reply: {source}")]
+    Unreadable { url: String, source: std::io::Error },
+    #[error("STT server {url} answered HTTP {status}: {snippet}")]
+    Status {
+        url: String,
+        status: u16,
+        snippet: String,
+    },
+    #[error(
+        "STT server {url}: the reply is not JSON ({source}); is stt.url an OpenAI-compatible /v1/audio/transcriptions endpoint?"
+    )]
+    NotJson {
+        url: String,
+        source: serde_json::Error,
+    },
+    #[error("STT server {url}: the JSON reply has no \"text\" string")]
+    NoText { url: String },
+}
+
 /// Uploads `wav` as the `file` field and returns the `text` of the JSON reply.
-pub fn transcribe(url: &str, timeout: Duration, wav: &[u8]) -> Result<String, String> {
+pub fn transcribe(url: &str, timeout: Duration, wav: &[u8]) -> Result<String, Error> {
     let boundary = format!("voicebox-{:016x}", fastrand::u64(..));
     let body = multipart(&boundary, wav);
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -27,8 +51,9 @@ pub fn transcribe(url: &str, timeout: Duration, wav: &[u8]) -> Result<String, St
             format!("multipart/form-data; boundary={boundary}"),
         )
         .send(&body[..])
-        .map_err(|e| {
-            format!("STT server {url} unreachable: {e}; check stt.url and that the server runs")
+        .map_err(|source| Error::Unreachable {
+            url: url.to_string(),
+            source,
         })?;
     let status = resp.status().as_u16();
     let mut text = String::new();
@@ -36,15 +61,19 @@ pub fn transcribe(url: &str, timeout: Duration, wav: &[u8]) -> Result<String, St
         .as_reader()
         .take(MAX_REPLY)
         .read_to_string(&mut text)
-        .map_err(|e| format!("STT server {url} sent an unreadable reply: {e}"))?;
+        .map_err(|source| Error::Unreadable {
+            url: url.to_string(),
+            source,
+        })?;
     if !(200..300).contains(&status) {
         let snippet: String = text.chars().take(300).collect();
-        return Err(format!(
-            "STT server {url} answered HTTP {status}: {}",
-            snippet.trim()
-        ));
+        return Err(Error::Status {
+            url: url.to_string(),
+            status,
+            snippet: snippet.trim().to_string(),
+        });
     }
-    parse_reply(&text).map_err(|e| format!("STT server {url}: {e}"))
+    parse_reply(url, &text)
 }
 
 /// The multipart body: the WAV as `file`, and `response_format=json`.
@@ -66,14 +95,17 @@ fn multipart(boundary: &str, wav: &[u8]) -> Vec<u8> {
     b
 }
 
-fn parse_reply(body: &str) -> Result<String, String> {
-    let v: serde_json::Value = serde_json::from_str(body).map_err(|e| {
-        format!("the reply is not JSON ({e}); is stt.url an OpenAI-compatible /v1/audio/transcriptions endpoint?")
+fn parse_reply(url: &str, body: &str) -> Result<String, Error> {
+    let v: serde_json::Value = serde_json::from_str(body).map_err(|source| Error::NotJson {
+        url: url.to_string(),
+        source,
     })?;
     v.get("text")
         .and_then(|t| t.as_str())
         .map(str::to_string)
-        .ok_or_else(|| "the JSON reply has no \"text\" string".to_string())
+        .ok_or_else(|| Error::NoText {
+            url: url.to_string(),
+        })
 }
 
 #[cfg(test)]
@@ -144,7 +176,9 @@ mod tests {
     #[test]
     fn http_errors_and_bad_json_are_reported() {
         let (url, h) = serve_once(500, r#"{"error":"model not loaded"}"#);
-        let e = transcribe(&url, Duration::from_secs(5), b"x").unwrap_err();
+        let e = transcribe(&url, Duration::from_secs(5), b"x")
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("HTTP 500") && e.contains("model not loaded"),
             "{e}"
@@ -152,7 +186,7 @@ mod tests {
         h.join().unwrap();
         let (url, h) = serve_once(200, "<html>hello</html>");
         let e = transcribe(&url, Duration::from_secs(5), b"x").unwrap_err();
-        assert!(e.contains("not JSON"), "{e}");
+        assert!(matches!(e, Error::NotJson { .. }), "{e}");
         h.join().unwrap();
     }
 
@@ -169,14 +203,21 @@ mod tests {
             b"x",
         )
         .unwrap_err();
-        assert!(e.contains("unreachable"), "{e}");
+        assert!(matches!(e, Error::Unreachable { .. }), "{e}");
+        assert!(e.to_string().contains("unreachable"), "{e}");
     }
 
     #[test]
     fn reply_parsing_table() {
-        assert_eq!(parse_reply(r#"{"text":"hi"}"#).unwrap(), "hi");
-        assert!(parse_reply(r#"{"text":5}"#).is_err());
-        assert!(parse_reply(r#"{}"#).is_err());
-        assert!(parse_reply("").is_err());
+        assert_eq!(parse_reply("u", r#"{"text":"hi"}"#).unwrap(), "hi");
+        assert!(matches!(
+            parse_reply("u", r#"{"text":5}"#),
+            Err(Error::NoText { .. })
+        ));
+        assert!(matches!(
+            parse_reply("u", r#"{}"#),
+            Err(Error::NoText { .. })
+        ));
+        assert!(matches!(parse_reply("u", ""), Err(Error::NotJson { .. })));
     }
 }

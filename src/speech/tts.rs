@@ -4,9 +4,10 @@
 use std::time::Instant;
 
 use crate::audio::{Clip, wav};
+use crate::cancel;
 use crate::config::{self, TtsFormat};
 use crate::event::{Failure, FailureClass};
-use crate::hook::{Hook, HookError, KillSwitch};
+use crate::hook::{Hook, HookError};
 
 /// Placeholder in `tts.command` replaced by the sentence (as one argument).
 const PLACEHOLDER: &str = "{text}";
@@ -31,8 +32,8 @@ impl Tts {
         }
     }
 
-    /// Synthesizes one sentence. Blocks until the hook exits, times out or `kill` fires.
-    pub fn synthesize(&self, text: &str, kill: &KillSwitch) -> Result<Clip, Failure> {
+    /// Synthesizes one sentence. Blocks until the hook exits, times out or `cancel` fires.
+    pub fn synthesize(&self, text: &str, cancel: &cancel::Token) -> Result<Clip, Failure> {
         let out = if self.hook.uses(PLACEHOLDER) {
             // In argv, a leading "-" would be read as an option; a leading space is not
             // (getopt only looks at the first byte), and engines ignore it.
@@ -41,9 +42,9 @@ impl Tts {
             } else {
                 text.to_string()
             };
-            self.hook.run(Some((PLACEHOLDER, &arg)), None, kill)
+            self.hook.run(Some((PLACEHOLDER, &arg)), None, cancel)
         } else {
-            self.hook.run(None, Some(text.as_bytes()), kill)
+            self.hook.run(None, Some(text.as_bytes()), cancel)
         }
         .map_err(|e| match e {
             HookError::Cancelled { .. } => Failure::new(FailureClass::Cancelled, e.to_string()),
@@ -81,7 +82,7 @@ impl Tts {
     /// For `voicebox check`: synthesizes "ok" and confirms it is audible audio.
     pub fn check(&self) -> Result<String, Failure> {
         let started = Instant::now();
-        let clip = self.synthesize("ok", &KillSwitch::default())?;
+        let clip = self.synthesize("ok", &cancel::Token::new())?;
         if clip.rms() < 1e-4 {
             return Err(Failure::new(
                 FailureClass::AudioFailed,
@@ -119,9 +120,7 @@ mod tests {
     #[test]
     fn espeak_on_stdin_gives_audible_audio() {
         let t = tts(&["espeak-ng", "--stdout", "--stdin"], TtsFormat::Wav);
-        let clip = t
-            .synthesize("Hello there.", &KillSwitch::default())
-            .unwrap();
+        let clip = t.synthesize("Hello there.", &cancel::Token::new()).unwrap();
         assert_eq!((clip.rate, clip.channels), (22050, 1));
         assert!(clip.duration() > Duration::from_millis(300));
         assert!(clip.rms() > 0.01);
@@ -134,7 +133,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("x.wav");
         let text = format!("-w {} hi", target.display());
-        let clip = t.synthesize(&text, &KillSwitch::default()).unwrap();
+        let clip = t.synthesize(&text, &cancel::Token::new()).unwrap();
         assert!(
             clip.duration() > Duration::from_millis(500),
             "{:?}",
@@ -152,7 +151,7 @@ mod tests {
         };
         // 0x4000 = 0.5, twice.
         let t = tts(&["printf", "\\000\\100\\000\\100"], raw);
-        let clip = t.synthesize("x", &KillSwitch::default()).unwrap();
+        let clip = t.synthesize("x", &cancel::Token::new()).unwrap();
         assert_eq!(clip.samples, vec![0.5, 0.5]);
     }
 
@@ -162,14 +161,14 @@ mod tests {
             &["sh", "-c", "echo voice missing >&2; exit 1"],
             TtsFormat::Wav,
         )
-        .synthesize("x", &KillSwitch::default())
+        .synthesize("x", &cancel::Token::new())
         .unwrap_err();
         assert!(e.message.contains("voice missing"), "{e}");
         let e = tts(
             &["sh", "-c", "echo not audio; echo why >&2"],
             TtsFormat::Wav,
         )
-        .synthesize("x", &KillSwitch::default())
+        .synthesize("x", &cancel::Token::new())
         .unwrap_err();
         assert!(
             e.message.contains("unreadable audio") && e.message.contains("why"),
@@ -177,10 +176,10 @@ mod tests {
         );
         let mut slow = tts(&["sleep", "10"], TtsFormat::Wav);
         slow.hook.timeout = Duration::from_millis(100);
-        let e = slow.synthesize("x", &KillSwitch::default()).unwrap_err();
+        let e = slow.synthesize("x", &cancel::Token::new()).unwrap_err();
         assert_eq!(e.class, FailureClass::TooSlow, "{e}");
-        let k = KillSwitch::default();
-        k.kill();
+        let k = cancel::Token::new();
+        k.cancel();
         let e = tts(&["cat"], TtsFormat::Wav)
             .synthesize("x", &k)
             .unwrap_err();

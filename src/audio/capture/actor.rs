@@ -154,7 +154,7 @@ fn recording(
 
     let (mono, rate, overruns) = session.finish(end);
     let rec = make_recording(mono, rate, overruns, audio.speech_threshold);
-    tracing::info!(
+    tracing::debug!(
         record_ms = rec.record_ms,
         overruns = rec.overruns,
         has_speech = rec.has_speech,

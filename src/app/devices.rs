@@ -1,0 +1,118 @@
+//! The devices the loop drives, one small trait per actor: the real ones implement them here,
+//! the loop's tests implement them with fakes that record each call.
+//!
+//! Every method returns at once; results come back as `Event`s. Capture and the speaker are
+//! actors built with the event sender; STT and Ollama have no thread of their own, so each call
+//! gets the sender and runs on a short-lived worker thread that honours its `cancel::Token`.
+
+use crate::audio::capture::Capture;
+use crate::audio::{Clip, earcons::Earcon};
+use crate::cancel;
+use crate::event::{Event, EventSender, TurnId};
+use crate::machine::Exchange;
+use crate::ollama::{self, Message};
+use crate::speech::pipeline::Speaker;
+use crate::speech::stt::Stt;
+
+/// The devices rebuilt from the config at start-up and on reload. Dropping them stops their
+/// actors.
+pub struct Devices {
+    pub microphone: Box<dyn Microphone>,
+    pub speaker: Box<dyn Loudspeaker>,
+    pub stt: Box<dyn Transcriber>,
+    pub ollama: Box<dyn Responder>,
+}
+
+/// Records a turn: posts `CaptureStarted`, `SpeechEnded` and `Captured`.
+pub trait Microphone {
+    fn start(&self, turn: TurnId, detect_end: bool);
+    fn stop(&self, turn: TurnId);
+    /// Drops the recording; nothing is posted.
+    fn cancel(&self);
+}
+
+/// Speaks replies sentence by sentence (posts `Spoken`) and plays earcons.
+pub trait Loudspeaker {
+    fn speak(&self, turn: TurnId, text: String);
+    /// Silences speech at once; the reply being spoken still posts its `Spoken`.
+    fn stop(&self);
+    fn earcon(&self, earcon: Earcon);
+}
+
+/// Transcribes a recording; posts `Transcribed` unless the process ends first.
+pub trait Transcriber {
+    fn transcribe(&self, turn: TurnId, clip: Clip, cancel: cancel::Token, events: &EventSender);
+}
+
+/// Asks the model, with the remembered exchanges; posts `Answered`.
+pub trait Responder {
+    fn ask(
+        &self,
+        turn: TurnId,
+        question: String,
+        history: Vec<Exchange>,
+        cancel: cancel::Token,
+        events: &EventSender,
+    );
+}
+
+impl Microphone for Capture {
+    fn start(&self, turn: TurnId, detect_end: bool) {
+        Capture::start(self, turn, detect_end);
+    }
+    fn stop(&self, turn: TurnId) {
+        Capture::stop(self, turn);
+    }
+    fn cancel(&self) {
+        Capture::cancel(self);
+    }
+}
+
+impl Loudspeaker for Speaker {
+    fn speak(&self, turn: TurnId, text: String) {
+        Speaker::speak(self, turn, text);
+    }
+    fn stop(&self) {
+        Speaker::stop(self);
+    }
+    fn earcon(&self, earcon: Earcon) {
+        Speaker::earcon(self, earcon);
+    }
+}
+
+impl Transcriber for Stt {
+    fn transcribe(&self, turn: TurnId, clip: Clip, cancel: cancel::Token, events: &EventSender) {
+        let (stt, events) = (self.clone(), events.clone());
+        spawn_worker("stt", move || {
+            let result = stt.transcribe(&clip, &cancel);
+            let _ = events.send(Event::Transcribed { turn, result });
+        });
+    }
+}
+
+impl Responder for ollama::Client {
+    fn ask(
+        &self,
+        turn: TurnId,
+        question: String,
+        history: Vec<Exchange>,
+        cancel: cancel::Token,
+        events: &EventSender,
+    ) {
+        let (client, events) = (self.clone(), events.clone());
+        spawn_worker("ollama", move || {
+            let history = Message::from_history(&history);
+            let result = client.ask(&history, &question, &cancel);
+            let _ = events.send(Event::Answered { turn, result });
+        });
+    }
+}
+
+/// Blocking work (a hook, an HTTP request) on its own short-lived thread, off the loop.
+fn spawn_worker(name: &str, f: impl FnOnce() + Send + 'static) {
+    if let Err(e) = std::thread::Builder::new().name(name.into()).spawn(f) {
+        // The machine then waits for a result that never comes; a cancel or the next press
+        // recovers, and the log says why.
+        tracing::error!(error = %e, "cannot start a {name} thread");
+    }
+}

@@ -1,6 +1,8 @@
 //! Mutation fuzzing on the stable toolchain: every parser that outside bytes reach is fed
 //! seeded random mutations of a committed corpus (`tests/fuzz-corpus/<target>/`), and must not
-//! panic.
+//! panic. The audio path is covered end to end: capture frames (`capture`), a hook's WAV and raw
+//! PCM (`wav`, `raw`) and the resampler (`resample`), NaNs and infinities included; their
+//! targets also assert what comes out is sane (format, length, finite samples).
 //!
 //! This is a bounded randomized fuzzer, not a coverage-guided one (cargo-fuzz needs nightly; see
 //! BENCHMARKS.md). Mutations are the usual AFL-style set — bit flips, interesting bytes, block
@@ -31,6 +33,9 @@ struct Target {
     name: &'static str,
     dict: &'static [&'static [u8]],
     run: fn(&[u8]),
+    /// How many plain parses one execution costs: the default budget is divided by it (the
+    /// resampler builds FFT plans, slow in a debug build).
+    cost: u64,
 }
 
 fn corpus(name: &str) -> Vec<Vec<u8>> {
@@ -112,7 +117,7 @@ fn fuzz(t: &Target) {
     let seed = env_u64("VOICEBOX_FUZZ_SEED").unwrap_or(0x5eed_b0c5);
     let mut rng = fastrand::Rng::with_seed(seed ^ t.name.len() as u64);
     let secs = env_u64("VOICEBOX_FUZZ_SECS");
-    let execs = env_u64("VOICEBOX_FUZZ_EXECS").unwrap_or(DEFAULT_EXECS);
+    let execs = env_u64("VOICEBOX_FUZZ_EXECS").unwrap_or(DEFAULT_EXECS / t.cost);
     let deadline = secs.map(|s| Instant::now() + Duration::from_secs(s));
     let start = Instant::now();
     let mut n = 0u64;
@@ -208,10 +213,127 @@ fn ollama_ndjson(b: &[u8]) {
     voicebox::ollama::fuzz_api::ndjson(Trickle { data: b, step }, b.len() / 2);
 }
 
+/// What every clip decoded from outside must be: a sane format, whole frames, at most
+/// `MAX_SAMPLES`, every sample finite and within -1..=1.
+fn assert_sane(clip: &voicebox::audio::Clip) {
+    use voicebox::audio::{sane_format, wav::MAX_SAMPLES};
+    assert!(
+        sane_format(clip.rate, clip.channels).is_ok(),
+        "{} Hz × {}",
+        clip.rate,
+        clip.channels
+    );
+    assert!(clip.samples.len() <= MAX_SAMPLES);
+    assert_eq!(clip.samples.len() % usize::from(clip.channels), 0);
+    assert!(
+        clip.samples.iter().all(|s| (-1.0..=1.0).contains(s)),
+        "insane sample"
+    );
+}
+
+/// Little-endian numbers off the front of the input (zero when it runs out).
+struct Take<'a>(&'a [u8]);
+
+impl Take<'_> {
+    fn bytes<const N: usize>(&mut self) -> [u8; N] {
+        let mut out = [0u8; N];
+        let n = self.0.len().min(N);
+        out[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        out
+    }
+    fn u32(&mut self) -> u32 {
+        u32::from_le_bytes(self.bytes())
+    }
+    fn u16(&mut self) -> u16 {
+        u16::from_le_bytes(self.bytes())
+    }
+    fn u8(&mut self) -> u8 {
+        self.bytes::<1>()[0]
+    }
+    /// The rest as f32s: every bit pattern, NaNs and infinities included.
+    fn floats(&self) -> Vec<f32> {
+        self.0
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect()
+    }
+}
+
+/// Common rates most of the time, so the resampler's real paths are reached; any u32 else.
+fn rate(t: &mut Take) -> u32 {
+    const COMMON: [u32; 8] = [8000, 11025, 16000, 22050, 44100, 48000, 96000, 384000];
+    let raw = t.u32();
+    if raw.is_multiple_of(4) {
+        raw
+    } else {
+        COMMON[(raw as usize / 4) % COMMON.len()]
+    }
+}
+
 fn wav_decode(b: &[u8]) {
-    if let Ok(clip) = voicebox::audio::wav::decode(b) {
+    let max = std::time::Duration::from_millis((b.len() % 8) as u64 * 1000 + 500);
+    if let Ok(clip) = voicebox::audio::wav::decode(b, max) {
+        assert_sane(&clip);
         let _ = clip.rms();
     }
+}
+
+/// A TTS hook's raw PCM as `tts.format = "raw"` reads it: rate, channels and sample format from
+/// the input's first bytes (any value, as if the config allowed them), then the samples.
+fn raw_decode(b: &[u8]) {
+    use voicebox::config::SampleFormat;
+    let mut t = Take(b);
+    let (rate, channels) = (t.u32(), t.u16());
+    let format = if t.u8() % 2 == 0 {
+        SampleFormat::S16Le
+    } else {
+        SampleFormat::F32Le
+    };
+    let max = std::time::Duration::from_millis(u64::from(t.u16()));
+    if let Ok(clip) = voicebox::audio::wav::decode_raw(t.0, rate, channels, format, max) {
+        assert_sane(&clip);
+    }
+}
+
+/// The capture callback's per-frame step: f32 frames of any bits (a glitching card), any
+/// channel count, down-mixed to one sane sample each.
+fn capture_frames(b: &[u8]) {
+    let mut t = Take(b);
+    let channels = usize::from(t.u8() % 9).max(1);
+    for frame in t.floats().chunks_exact(channels) {
+        let mono = voicebox::audio::mix_frame(frame.iter().copied(), channels);
+        assert!((-1.0..=1.0).contains(&mono), "{frame:?} → {mono}");
+    }
+}
+
+/// A recording on its way to STT: any samples (non-finite too), any input and output rate,
+/// down-mixed, resampled and checked for speech.
+fn resample(b: &[u8]) {
+    use voicebox::audio::{Clip, energy, resample};
+    let mut t = Take(b);
+    let (from, to) = (rate(&mut t), rate(&mut t));
+    let channels = u16::from(t.u8() % 9);
+    let clip = Clip {
+        samples: t.floats(),
+        rate: from,
+        channels,
+    };
+    let out = resample::to_mono(&clip, to);
+    assert_eq!((out.rate, out.channels), (to, 1));
+    assert!(
+        out.samples.iter().all(|s| s.is_finite()),
+        "non-finite output"
+    );
+    // Linear interpolation and the FFT resampler both keep the duration (plus rounding).
+    let frames = clip.samples.len() / usize::from(channels.max(1));
+    let want = frames as u64 * u64::from(to) / u64::from(from.max(1));
+    assert!(
+        out.samples.len() as u64 <= want + 2,
+        "{} > {want}",
+        out.samples.len()
+    );
+    let _ = energy::has_speech(&out.samples, out.rate, 0.01);
 }
 
 fn control_line(b: &[u8]) {
@@ -220,12 +342,16 @@ fn control_line(b: &[u8]) {
 
 macro_rules! target {
     ($test:ident, $name:literal, $run:expr, $dict:expr) => {
+        target!($test, $name, $run, $dict, 1);
+    };
+    ($test:ident, $name:literal, $run:expr, $dict:expr, $cost:expr) => {
         #[test]
         fn $test() {
             fuzz(&Target {
                 name: $name,
                 dict: $dict,
                 run: $run,
+                cost: $cost,
             });
         }
     };
@@ -322,6 +448,47 @@ target!(
         b"\x03\x00",
         b"\x01\x00",
     ]
+);
+target!(
+    tts_raw_pcm,
+    "raw",
+    raw_decode,
+    &[
+        b"\x80\xbb\x00\x00",
+        b"\x00\x00\xc0\x7f",
+        b"\x00\x00\x80\x7f",
+        b"\x00\x00\x80\xff",
+        b"\xff\xff",
+        b"\x00\x80",
+    ]
+);
+target!(
+    capture_frame_mix,
+    "capture",
+    capture_frames,
+    &[
+        b"\x00\x00\xc0\x7f",
+        b"\x00\x00\x80\x7f",
+        b"\x00\x00\x80\xff",
+        b"\xff\xff\x7f\x7f",
+        b"\x00\x00\x80\x3f",
+    ]
+);
+target!(
+    resample_to_stt_rate,
+    "resample",
+    resample,
+    &[
+        b"\x00\x00\xc0\x7f",
+        b"\x00\x00\x80\x7f",
+        b"\x00\x00\x80\xff",
+        b"\x80\xbb\x00\x00",
+        b"\x44\xac\x00\x00",
+        b"\x00\x7d\x00\x00",
+        b"\x01\x00\x00\x00",
+        b"\xff\xff\xff\xff",
+    ],
+    10
 );
 target!(
     control_socket_line,

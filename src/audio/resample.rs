@@ -3,29 +3,52 @@
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Resampler};
 
-use super::Clip;
+use super::{Clip, RATES, sane};
 
 /// Frames per resampler chunk: large enough for a sharp FFT filter, small enough for a short
 /// startup delay (which `process_all` trims anyway).
 const CHUNK: usize = 1024;
+/// The largest `rate / gcd` the FFT resampler is used for (see `to_mono`).
+const MAX_FFT_STEP: u32 = 2000;
 
 /// Averages the channels of `clip` and resamples the result to `rate` Hz.
 ///
-/// Never fails: an empty clip or a zero rate gives an empty clip at `rate`, and should the
-/// resampler refuse the ratio, linear interpolation stands in (worse quality, same length).
+/// Never fails and never panics: samples are made `sane` on the way in (the FFT resampler
+/// panics on NaN); an empty clip, or a rate outside `audio::RATES` (whose ratio could size a
+/// buffer of gigabytes), gives an empty clip at `rate`; should the resampler refuse the ratio,
+/// linear interpolation stands in (worse quality, same length).
 pub fn to_mono(clip: &Clip, rate: u32) -> Clip {
-    let mono = down_mix(clip);
     let empty = Clip {
         samples: Vec::new(),
         rate,
         channels: 1,
     };
-    if mono.is_empty() || clip.rate == 0 || rate == 0 {
+    if !RATES.contains(&clip.rate) || !RATES.contains(&rate) {
+        tracing::warn!(
+            from = clip.rate,
+            to = rate,
+            "cannot resample between these rates"
+        );
+        return empty;
+    }
+    let mono = down_mix(clip);
+    if mono.is_empty() {
         return empty;
     }
     if clip.rate == rate {
         return Clip {
             samples: mono,
+            rate,
+            channels: 1,
+        };
+    }
+    // rubato's FFT lengths are multiples of `rate / gcd(from, to)`: fine for real rates
+    // (44100 → 16000 is 441 → 160) but a 384k-point FFT for, say, 383999 Hz, costing seconds
+    // of CPU. Such ratios get linear interpolation instead.
+    let gcd = gcd(clip.rate, rate);
+    if clip.rate / gcd > MAX_FFT_STEP || rate / gcd > MAX_FFT_STEP {
+        return Clip {
+            samples: linear(&mono, clip.rate, rate),
             rate,
             channels: 1,
         };
@@ -45,11 +68,11 @@ pub fn to_mono(clip: &Clip, rate: u32) -> Clip {
 fn down_mix(clip: &Clip) -> Vec<f32> {
     let ch = usize::from(clip.channels.max(1));
     if ch == 1 {
-        return clip.samples.clone();
+        return clip.samples.iter().copied().map(sane).collect();
     }
     clip.samples
         .chunks_exact(ch)
-        .map(|f| f.iter().sum::<f32>() / ch as f32)
+        .map(|f| super::mix_frame(f.iter().copied(), ch))
         .collect()
 }
 
@@ -61,6 +84,13 @@ fn resample_fft(mono: &[f32], from: u32, to: u32) -> Result<Vec<f32>, String> {
         .process_all(&input, mono.len(), None)
         .map_err(|e| e.to_string())?;
     Ok(out.take_data())
+}
+
+fn gcd(mut a: u32, mut b: u32) -> u32 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a.max(1)
 }
 
 fn linear(mono: &[f32], from: u32, to: u32) -> Vec<f32> {
@@ -189,10 +219,46 @@ mod tests {
     #[test]
     fn round_trip_through_the_wav_writer() {
         let out = to_mono(&tone(1000.0, 48000, 2, 1.0, 0.5), 16000);
-        let back = wav::decode(&wav::encode_i16(&out)).unwrap();
+        let back = wav::decode(&wav::encode_i16(&out), std::time::Duration::from_secs(60)).unwrap();
         assert_eq!((back.rate, back.channels), (16000, 1));
         assert_eq!(back.samples.len(), out.samples.len());
         assert!((zero_crossing_hz(&back) - 1000.0).abs() < 10.0);
         assert!((middle_rms(&back) - middle_rms(&out)).abs() < 1e-3);
+    }
+
+    #[test]
+    fn non_finite_samples_and_wild_rates_never_panic() {
+        let mut input = tone(1000.0, 48000, 2, 0.5, 0.5);
+        for (i, bad) in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1e30]
+            .iter()
+            .enumerate()
+        {
+            input.samples[1000 * (i + 1)] = *bad;
+        }
+        let out = to_mono(&input, 16000);
+        assert_eq!(out.samples.len(), 8000);
+        assert!(out.samples.iter().all(|s| s.is_finite()));
+        // A ratio of large coprime rates: linear interpolation, in well under a second.
+        let started = std::time::Instant::now();
+        let odd = Clip {
+            samples: vec![0.1; 38_400],
+            rate: 383_999,
+            channels: 1,
+        };
+        assert_eq!(to_mono(&odd, 16000).samples.len(), 1600);
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        for (from, to) in [
+            (1, 16000),
+            (u32::MAX, 16000),
+            (48000, 0),
+            (48000, 1_000_000_000),
+        ] {
+            let c = Clip {
+                samples: vec![0.1; 4800],
+                rate: from,
+                channels: 1,
+            };
+            assert!(to_mono(&c, to).samples.is_empty(), "{from} -> {to}");
+        }
     }
 }

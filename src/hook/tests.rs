@@ -145,7 +145,11 @@ fn a_helper_holding_stdout_cannot_stretch_the_timeout_or_a_cancel() {
         .run(None, None, &cancel::Token::new())
         .unwrap_err();
     assert!(matches!(e, HookError::Timeout { .. }), "{e}");
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 
     let (_dir, helper) = escapee();
     let script = format!("{} sleep 30", escaped(&helper.0, "sleep 30"));
@@ -160,7 +164,11 @@ fn a_helper_holding_stdout_cannot_stretch_the_timeout_or_a_cancel() {
         .run(None, None, &k)
         .unwrap_err();
     assert!(matches!(e, HookError::Cancelled { .. }), "{e}");
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -174,14 +182,21 @@ fn a_helper_holding_stdin_unread_cannot_block_the_feed() {
         .run(None, Some(&big), &cancel::Token::new())
         .unwrap();
     assert_eq!(out.stdout, b"heard\n");
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
 fn late_output_within_the_grace_is_kept() {
-    let out = hook(&["sh", "-c", "(sleep 0.1; printf late) & printf early"], 5000)
-        .run(None, None, &cancel::Token::new())
-        .unwrap();
+    let out = hook(
+        &["sh", "-c", "(sleep 0.1; printf late) & printf early"],
+        5000,
+    )
+    .run(None, None, &cancel::Token::new())
+    .unwrap();
     assert_eq!(out.stdout, b"earlylate");
 }
 
@@ -198,7 +213,12 @@ fn stragglers_of_the_hook_group_are_killed_when_it_is_done() {
     // within a moment.
     let dead = || {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let state = stat.rsplit(')').next().unwrap_or("").trim_start().to_string();
+        let state = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .to_string();
         (state.is_empty() || state.starts_with('Z')).then_some(())
     };
     let end = Instant::now() + Duration::from_secs(2);

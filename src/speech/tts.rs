@@ -1,7 +1,7 @@
 //! The TTS hook: one sentence of text in (stdin, or the argv element holding `{text}`), one
 //! `Clip` out (WAV read to EOF, or raw PCM as configured). Never a shell.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::audio::{Clip, wav};
 use crate::cancel;
@@ -11,8 +11,12 @@ use crate::hook::{Hook, HookError};
 
 /// Placeholder in `tts.command` replaced by the sentence (as one argument).
 const PLACEHOLDER: &str = "{text}";
-/// Bound on one sentence's audio: 64 MiB is minutes of 48 kHz stereo float.
-const MAX_AUDIO_BYTES: usize = 64 << 20;
+/// One sentence's audio at most: far longer than any sentence takes to say, so a hook that
+/// writes more is broken (or its header lies about the rate).
+const MAX_SENTENCE_AUDIO: Duration = Duration::from_secs(120);
+/// Bound on what the hook may write: the most samples a clip holds (`wav::MAX_SAMPLES`) as
+/// 32-bit PCM, plus room for headers.
+const MAX_AUDIO_BYTES: usize = wav::MAX_SAMPLES * 4 + (64 << 10);
 
 #[derive(Debug, Clone)]
 pub struct Tts {
@@ -55,12 +59,12 @@ impl Tts {
             ),
         })?;
         let decoded = match self.format {
-            TtsFormat::Wav => wav::decode(&out.stdout),
+            TtsFormat::Wav => wav::decode(&out.stdout, MAX_SENTENCE_AUDIO),
             TtsFormat::Raw {
                 rate,
                 channels,
                 format,
-            } => wav::decode_raw(&out.stdout, rate, channels, format),
+            } => wav::decode_raw(&out.stdout, rate, channels, format, MAX_SENTENCE_AUDIO),
         };
         decoded.map_err(|e| {
             let stderr = if out.stderr.is_empty() {
@@ -184,5 +188,27 @@ mod tests {
             .synthesize("x", &k)
             .unwrap_err();
         assert_eq!(e.class, FailureClass::Cancelled);
+    }
+
+    #[test]
+    fn a_lying_header_is_refused_naming_the_hook_and_the_accepted_formats() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bytes = wav::encode_i16(&Clip {
+            samples: vec![0.1; 1600],
+            rate: 16000,
+            channels: 1,
+        });
+        // 1 GHz, with a byte rate and block align to match so the header is consistent.
+        bytes[24..28].copy_from_slice(&1_000_000_000u32.to_le_bytes());
+        bytes[28..32].copy_from_slice(&2_000_000_000u32.to_le_bytes());
+        let file = dir.path().join("lie.wav");
+        std::fs::write(&file, &bytes).unwrap();
+        let e = tts(&["cat", file.to_str().unwrap()], TtsFormat::Wav)
+            .synthesize("x", &cancel::Token::new())
+            .unwrap_err();
+        assert_eq!(e.class, FailureClass::AudioFailed);
+        for words in ["`cat`", "1000000000 Hz", "4000–384000 Hz, 1–8 channels"] {
+            assert!(e.message.contains(words), "{words}: {e}");
+        }
     }
 }

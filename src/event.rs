@@ -178,11 +178,15 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// The message often quotes a hook's stderr or a server's words: control characters in it
+    /// are escaped (`\n`, `\u{1b}`), so it is one line, safe for the log and the terminal.
     pub fn new(class: FailureClass, message: impl Into<String>) -> Self {
-        Self {
-            class,
-            message: message.into(),
-        }
+        let message = message.into();
+        let message = match crate::printable::escaped(&message) {
+            std::borrow::Cow::Borrowed(_) => message,
+            std::borrow::Cow::Owned(escaped) => escaped,
+        };
+        Self { class, message }
     }
 }
 

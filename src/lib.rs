@@ -23,6 +23,8 @@
 //!   and playback (rodio) actors.
 //! - `button`   the GPIO button and LED (the only rppal user).
 //! - `control`  the control socket (`voicebox ctl`).
+//! - `url`      URLs with credentials kept apart: sent as HTTP Basic, shown as `user:***@`.
+//! - `printable` outside text made safe for the terminal and the log (control characters).
 //! - `cmd`      one file per subcommand.
 //! - (tests only) `testing`, helpers for tests that re-run their own binary. The stable
 //!   mutation fuzzer over every parser outside bytes reach is `tests/fuzz.rs`.
@@ -40,8 +42,10 @@ pub mod hook;
 pub mod logging;
 pub mod machine;
 pub mod ollama;
+pub mod printable;
 pub mod shutdown;
 pub mod speech;
 pub mod systemd;
 #[cfg(test)]
 mod testing;
+pub mod url;

@@ -21,6 +21,7 @@ use crate::button::Button;
 use crate::config::Config;
 use crate::event::{Event, EventReceiver, EventSender};
 use crate::machine::{Action, Machine, Settings, State};
+use crate::printable::escaped;
 use crate::shutdown::Reloads;
 use crate::systemd;
 
@@ -114,6 +115,7 @@ impl App {
             Input::Event(None) => anyhow::bail!("the event channel closed: a device actor died"),
             Input::Event(Some(event)) => {
                 log_private(&event);
+                log_failure(&event);
                 self.driver.finished(&event);
                 for action in self.machine.handle(event, now()) {
                     self.driver.dispatch(action);
@@ -205,6 +207,35 @@ fn status_line(state: State) -> String {
     )
 }
 
+/// A stage's failure, with its reason (a hook's stderr, a timeout, the server's words), once at
+/// WARN: the turn summary that follows only names the class. The stages themselves log only
+/// what happens on the way (a retry, an overrun), never the final failure again.
+fn log_failure(event: &Event) {
+    let (stage, turn, failure) = match event {
+        Event::Captured {
+            turn,
+            result: Err(f),
+        } => ("recording", turn, f),
+        Event::Transcribed {
+            turn,
+            result: Err(f),
+        } => ("speech recognition", turn, f),
+        Event::Answered {
+            turn,
+            result: Err(f),
+        } => ("the question", turn, f),
+        _ => return,
+    };
+    if failure.class != crate::event::FailureClass::Cancelled {
+        tracing::warn!(
+            turn,
+            outcome = failure.class.as_str(),
+            "{stage} failed: {}",
+            failure.message
+        );
+    }
+}
+
 /// Transcripts and replies are private: DEBUG only, never INFO.
 fn log_private(event: &Event) {
     match event {
@@ -214,13 +245,13 @@ fn log_private(event: &Event) {
             turn,
             result: Ok(t),
         } => {
-            tracing::debug!(turn, transcript = %t.text, "transcript")
+            tracing::debug!(turn, transcript = %escaped(&t.text), "transcript")
         }
         Event::Answered {
             turn,
             result: Ok(a),
         } => {
-            tracing::debug!(turn, reply = %a.text, "reply text")
+            tracing::debug!(turn, reply = %escaped(&a.text), "reply text")
         }
         _ => {}
     }

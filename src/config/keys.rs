@@ -5,16 +5,18 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::rules::{
-    Argv, Choice, Flag, Float, Int, JsonObject, Ms, OllamaUrl, Optional, Pin, Rule, Secret, Secs,
-    Socket, Text, Url,
+    Argv, Choice, Flag, Float, HttpUrl, Int, JsonObject, Ms, OllamaUrl, Optional, Pin, Rule,
+    Secret, Secs, Socket, Text,
 };
+use crate::url::Url;
 
 section! {
     /// `[ollama]`: the server, and how to ask it.
     #[derive(Clone, PartialEq)]
     pub struct Ollama from "ollama" via RawOllama {
-        /// Base URL without a trailing slash, e.g. `http://pi:11434` or `https://host/ollama`.
-        url: String = OllamaUrl,
+        /// Base URL without a trailing slash, e.g. `http://pi:11434` or `https://host/ollama`;
+        /// `http://user:pass@host` sends HTTP Basic authentication (and is shown redacted).
+        url: Url = OllamaUrl,
         model: String = Text::NonEmpty,
         endpoint: Endpoint = Choice(&[("generate", Endpoint::Generate), ("chat", Endpoint::Chat)]),
         attempts: u32 = Int(1, 20),
@@ -31,7 +33,10 @@ section! {
         system_prompt: String = Text::Any,
         max_reply_bytes: usize = Int(1024, 1 << 30),
         /// Secret: `Ollama`'s Debug impl redacts it, and nothing may log it.
-        api_key: Option<String> = Secret("OLLAMA_API_KEY"),
+        api_key: Option<String> = Secret {
+            env: "OLLAMA_API_KEY",
+            beside_credentials: url.authorization().is_some(),
+        },
         use_env_proxy: bool = Flag,
         warm_up: bool = Flag,
         /// The `options` object sent with each request, as JSON.
@@ -116,7 +121,7 @@ section! {
     #[derive(Debug, Clone, PartialEq)]
     pub struct Stt from "stt" via RawStt {
         command: Vec<String> = Argv,
-        url: Option<String> = Optional(Url),
+        url: Option<Url> = Optional(HttpUrl),
         #[key = "timeout_ms"] timeout: Duration = Ms(1, 600_000),
     }
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use super::host;
+use crate::url::Url;
 
 /// The environment, as a function so tests pass their own.
 pub(super) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -200,12 +201,13 @@ impl Rule<u8> for Pin {
     }
 }
 
-/// An http(s) URL, kept without its trailing slash.
-pub(super) struct Url;
+/// An http(s) URL, kept without its trailing slash; user info becomes Basic authentication
+/// and is never shown (`url::Url`).
+pub(super) struct HttpUrl;
 
-impl Rule<String> for Url {
+impl Rule<Url> for HttpUrl {
     type Raw = String;
-    fn check(&self, v: String) -> Result<String, String> {
+    fn check(&self, v: String) -> Result<Url, String> {
         host::parse_url(&v)
     }
 }
@@ -214,31 +216,57 @@ impl Rule<String> for Url {
 /// local default.
 pub(super) struct OllamaUrl;
 
-impl Rule<String> for OllamaUrl {
+impl Rule<Url> for OllamaUrl {
     type Raw = String;
-    fn check(&self, v: String) -> Result<String, String> {
+    fn check(&self, v: String) -> Result<Url, String> {
         host::parse_url(&v)
     }
-    fn absent(&self, env: Env) -> Result<String, String> {
+    fn absent(&self, env: Env) -> Result<Url, String> {
         match env("OLLAMA_HOST") {
             Some(h) => host::from_env(&h).map_err(|m| {
                 format!("{m} (from $OLLAMA_HOST); fix the variable or set ollama.url")
             }),
-            None => Ok(host::DEFAULT_URL.to_string()),
+            None => host::parse_url(host::DEFAULT_URL),
         }
     }
 }
 
-/// A token, from the file or else from the named environment variable; blank means none.
-pub(super) struct Secret(pub &'static str);
+/// A bearer token, from the file or else from the environment variable `env`; blank means none.
+/// It goes into a header, so a line break or other control character in it is a config error
+/// (not an "unreachable" server later); and since a request carries one `Authorization`
+/// header, so is a token beside a URL that has a user and password (`beside_credentials`).
+/// Messages never show the token.
+pub(super) struct Secret {
+    pub env: &'static str,
+    pub beside_credentials: bool,
+}
+
+impl Secret {
+    fn usable(&self, v: Option<String>, from: &str) -> Result<Option<String>, String> {
+        let Some(v) = v.filter(|k| !k.trim().is_empty()) else {
+            return Ok(None);
+        };
+        if v.chars().any(char::is_control) {
+            return Err(format!(
+                "{from} contains a line break or another control character; write the token on one line"
+            ));
+        }
+        if self.beside_credentials {
+            return Err(format!(
+                "{from} is set and ollama.url has a user and password too; a request carries one Authorization header, so remove one of them"
+            ));
+        }
+        Ok(Some(v))
+    }
+}
 
 impl Rule<Option<String>> for Secret {
     type Raw = String;
     fn check(&self, v: String) -> Result<Option<String>, String> {
-        Ok(Some(v).filter(|k| !k.trim().is_empty()))
+        self.usable(Some(v), "the token")
     }
     fn absent(&self, env: Env) -> Result<Option<String>, String> {
-        Ok(env(self.0).filter(|k| !k.trim().is_empty()))
+        self.usable(env(self.env), &format!("${}", self.env))
     }
 }
 

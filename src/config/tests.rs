@@ -25,7 +25,7 @@ fn the_shipped_file_parses_and_equals_the_empty_file() {
         shipped, empty,
         "every default must come from config/voicebox.toml"
     );
-    assert_eq!(shipped.ollama.url, DEFAULT_URL);
+    assert_eq!(shipped.ollama.url.to_string(), DEFAULT_URL);
     assert_eq!(shipped.ollama.attempts, 3);
     assert_eq!(shipped.ollama.backoff_initial, Duration::from_millis(500));
     assert!(!shipped.ollama.stream);
@@ -38,7 +38,7 @@ fn the_shipped_file_parses_and_equals_the_empty_file() {
 #[test]
 fn user_values_override_defaults() {
     let c = parse_str("[ollama]\nurl = \"https://box.lan/ollama/\"\nattempts = 5\n[button]\ngpio = 17\nmode = \"toggle\"\n").unwrap();
-    assert_eq!(c.ollama.url, "https://box.lan/ollama");
+    assert_eq!(c.ollama.url.to_string(), "https://box.lan/ollama");
     assert_eq!(c.ollama.attempts, 5);
     assert_eq!(c.ollama.model, "llama3.2");
     assert_eq!(c.button.gpio, Some(17));
@@ -134,7 +134,7 @@ fn ollama_host_and_api_key_come_from_the_environment() {
         _ => None,
     };
     let c = parse("", None, &env).unwrap();
-    assert_eq!(c.ollama.url, "http://10.0.0.5:11434");
+    assert_eq!(c.ollama.url.to_string(), "http://10.0.0.5:11434");
     assert_eq!(c.ollama.api_key.as_deref(), Some("sekrit"));
     assert!(
         !format!("{c:?}").contains("sekrit"),
@@ -148,9 +148,60 @@ fn ollama_host_and_api_key_come_from_the_environment() {
     )
     .unwrap();
     assert_eq!(
-        (c.ollama.url.as_str(), c.ollama.api_key.as_deref()),
+        (
+            c.ollama.url.to_string().as_str(),
+            c.ollama.api_key.as_deref()
+        ),
         ("http://a:1", Some("k2"))
     );
+}
+
+#[test]
+fn url_credentials_are_kept_apart_and_never_shown() {
+    let c = parse_str("[ollama]\nurl = \"http://me:hunter2@box.lan:8080/\"\n[stt]\nurl = \"https://s:hunter2@stt.lan/v1/audio/transcriptions\"\n").unwrap();
+    assert_eq!(c.ollama.url.base(), "http://box.lan:8080");
+    assert!(c.ollama.url.authorization().is_some());
+    assert!(
+        !format!("{c:?}").contains("hunter2"),
+        "Debug must redact: {c:?}"
+    );
+    // Errors in URL keys are located and never quote the password.
+    for text in [
+        "[ollama]\nurl = \"http://me:hunter2@box.lan:70000\"\n",
+        "[stt]\nurl = \"me:hunter2@box.lan\"\n",
+    ] {
+        let e = parse_str(text).unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+        assert!(
+            e.to_string().contains("me:***@") && !e.to_string().contains("hunter2"),
+            "{e}"
+        );
+    }
+    let env =
+        |k: &str| (k == "OLLAMA_HOST").then(|| "http://me:hunter2@10.0.0.5:99999".to_string());
+    let e = parse("", None, &env).unwrap_err();
+    assert!(
+        e.message.contains("OLLAMA_HOST") && !e.message.contains("hunter2"),
+        "{e}"
+    );
+}
+
+#[test]
+fn api_key_is_one_line_and_not_beside_url_credentials() {
+    let e = parse_str("[ollama]\napi_key = \"sek\\nrit\"\n").unwrap_err();
+    assert_eq!((e.key.as_str(), e.line), ("ollama.api_key", 2), "{e}");
+    assert!(
+        e.message.contains("line break") && !e.message.contains("sek"),
+        "{e}"
+    );
+    let env = |k: &str| (k == "OLLAMA_API_KEY").then(|| "token\r\n".to_string());
+    let e = parse("", None, &env).unwrap_err();
+    assert!(
+        e.message.contains("$OLLAMA_API_KEY") && e.message.contains("line break"),
+        "{e}"
+    );
+    let e = parse_str("[ollama]\nurl = \"http://u:p@h\"\napi_key = \"k\"\n").unwrap_err();
+    assert!(e.message.contains("one Authorization header"), "{e}");
 }
 
 #[test]

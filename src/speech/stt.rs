@@ -10,6 +10,7 @@ use crate::cancel;
 use crate::config;
 use crate::event::{Failure, FailureClass, Transcript, ms};
 use crate::hook::{Hook, HookError};
+use crate::url::Url;
 
 /// Transcripts are short; a hook that prints more is broken.
 const MAX_TRANSCRIPT_BYTES: usize = 64 * 1024;
@@ -22,7 +23,7 @@ pub struct Stt {
 #[derive(Debug, Clone)]
 enum Mode {
     Command(Hook),
-    Http { url: String, timeout: Duration },
+    Http { url: Url, timeout: Duration },
 }
 
 impl Stt {

@@ -6,12 +6,23 @@
 use std::io::Read;
 use std::time::Duration;
 
+use crate::url::Url;
+
 /// A transcription reply larger than this is not a transcript.
 const MAX_REPLY: u64 = 256 * 1024;
 
-/// Why a transcription over HTTP failed; each message names the URL and what to check.
+/// Why a transcription over HTTP failed; each message names the URL as shown (its password as
+/// `***`) and what to check.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error(
+        "STT server {url} answered {status} redirecting to {location}; voicebox does not follow redirects (the upload would be lost or sent elsewhere), so set stt.url to the server's real address"
+    )]
+    Redirected {
+        url: String,
+        status: u16,
+        location: String,
+    },
     #[error("STT server {url} unreachable: {source}; check stt.url and that the server runs")]
     Unreachable { url: String, source: ureq::Error },
     #[error("STT server {url} sent an unreadable reply: {source}")]
@@ -34,7 +45,7 @@ pub enum Error {
 }
 
 /// Uploads `wav` as the `file` field and returns the `text` of the JSON reply.
-pub fn transcribe(url: &str, timeout: Duration, wav: &[u8]) -> Result<String, Error> {
+pub fn transcribe(url: &Url, timeout: Duration, wav: &[u8]) -> Result<String, Error> {
     let boundary = format!("voicebox-{:016x}", fastrand::u64(..));
     let body = multipart(&boundary, wav);
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -42,20 +53,37 @@ pub fn transcribe(url: &str, timeout: Duration, wav: &[u8]) -> Result<String, Er
         .http_status_as_error(false)
         // A LAN server: never route it through a stray $HTTP_PROXY.
         .proxy(None)
+        .max_redirects(0)
         .build()
         .into();
-    let mut resp = agent
-        .post(url)
-        .header(
-            "Content-Type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
+    let mut request = agent.post(url.base()).header(
+        "Content-Type",
+        format!("multipart/form-data; boundary={boundary}"),
+    );
+    if let Some(auth) = url.authorization() {
+        request = request.header("Authorization", auth);
+    }
+    let mut resp = request
         .send(&body[..])
         .map_err(|source| Error::Unreachable {
             url: url.to_string(),
             source,
         })?;
     let status = resp.status().as_u16();
+    if (300..400).contains(&status) {
+        let location = resp
+            .headers()
+            .get("location")
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        return Err(Error::Redirected {
+            url: url.to_string(),
+            status,
+            location: crate::printable::one_line(&crate::url::redact(
+                location.as_deref().unwrap_or("(no Location header)"),
+            ))
+            .into_owned(),
+        });
+    }
     let mut text = String::new();
     resp.body_mut()
         .as_reader()
@@ -95,7 +123,7 @@ fn multipart(boundary: &str, wav: &[u8]) -> Vec<u8> {
     b
 }
 
-fn parse_reply(url: &str, body: &str) -> Result<String, Error> {
+fn parse_reply(url: &Url, body: &str) -> Result<String, Error> {
     let v: serde_json::Value = serde_json::from_str(body).map_err(|source| Error::NotJson {
         url: url.to_string(),
         source,
@@ -119,9 +147,23 @@ mod tests {
     fn serve_once(
         status: u16,
         reply: &'static str,
-    ) -> (String, std::thread::JoinHandle<(String, Vec<u8>)>) {
+    ) -> (Url, std::thread::JoinHandle<(String, Vec<u8>)>) {
+        serve_once_with(status, "", reply, "")
+    }
+
+    /// `serve_once` with extra response header lines and user info in the URL.
+    fn serve_once_with(
+        status: u16,
+        headers: &'static str,
+        reply: &'static str,
+        userinfo: &str,
+    ) -> (Url, std::thread::JoinHandle<(String, Vec<u8>)>) {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/v1/audio/transcriptions", l.local_addr().unwrap());
+        let url = format!(
+            "http://{userinfo}{}/v1/audio/transcriptions",
+            l.local_addr().unwrap()
+        );
+        let url = Url::parse(&url).unwrap();
         let h = std::thread::spawn(move || {
             let (s, _) = l.accept().unwrap();
             let mut r = BufReader::new(s.try_clone().unwrap());
@@ -143,7 +185,7 @@ mod tests {
             let mut s = s;
             write!(
                 s,
-                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                "HTTP/1.1 {status} X\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
                 reply.len()
             )
             .unwrap();
@@ -198,7 +240,7 @@ mod tests {
             .unwrap()
             .port();
         let e = transcribe(
-            &format!("http://127.0.0.1:{port}/x"),
+            &Url::parse(&format!("http://127.0.0.1:{port}/x")).unwrap(),
             Duration::from_secs(5),
             b"x",
         )
@@ -209,15 +251,44 @@ mod tests {
 
     #[test]
     fn reply_parsing_table() {
-        assert_eq!(parse_reply("u", r#"{"text":"hi"}"#).unwrap(), "hi");
+        let u = &Url::parse("http://u").unwrap();
+        assert_eq!(parse_reply(u, r#"{"text":"hi"}"#).unwrap(), "hi");
         assert!(matches!(
-            parse_reply("u", r#"{"text":5}"#),
+            parse_reply(u, r#"{"text":5}"#),
             Err(Error::NoText { .. })
         ));
-        assert!(matches!(
-            parse_reply("u", r#"{}"#),
-            Err(Error::NoText { .. })
-        ));
-        assert!(matches!(parse_reply("u", ""), Err(Error::NotJson { .. })));
+        assert!(matches!(parse_reply(u, r#"{}"#), Err(Error::NoText { .. })));
+        assert!(matches!(parse_reply(u, ""), Err(Error::NotJson { .. })));
+    }
+
+    #[test]
+    fn user_info_is_sent_as_basic_auth_and_never_shown() {
+        let (url, h) = serve_once_with(500, "", r#"{"error":"x"}"#, "stt:hunter2@");
+        let e = transcribe(&url, Duration::from_secs(5), b"x")
+            .unwrap_err()
+            .to_string();
+        let (head, _) = h.join().unwrap();
+        // base64("stt:hunter2")
+        assert!(head.contains("Basic c3R0Omh1bnRlcjI="), "{head}");
+        assert!(head.starts_with("POST /v1/audio/transcriptions "), "{head}");
+        assert!(e.contains("stt:***@") && !e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn a_redirect_is_reported_with_its_location_not_followed() {
+        let (url, h) = serve_once_with(
+            307,
+            "Location: http://elsewhere.example/v1/audio/transcriptions\r\n",
+            "",
+            "",
+        );
+        let e = transcribe(&url, Duration::from_secs(5), b"x").unwrap_err();
+        h.join().unwrap();
+        assert!(matches!(e, Error::Redirected { status: 307, .. }), "{e}");
+        let e = e.to_string();
+        assert!(
+            e.contains("http://elsewhere.example/v1/audio/transcriptions") && e.contains("stt.url"),
+            "{e}"
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! hook scripts, the daemon as a child process and the real or fake servers around it.
 //! Each test binary uses a different subset, hence the dead-code allowance.
 //!
+//! - `cli`         the binary run once as a user runs it (`ask`, `check`, `listen`).
 //! - `config`      test configs built key by key (`Config::ollama`, `::daemon`, `::speaker`).
 //! - `sound`       the test sound card: microphone inputs, what reached the speaker.
 //! - `daemon`      `voicebox run` as a child, driven through its control socket.
@@ -11,6 +12,7 @@
 //! - `journald`    a real systemd-journald, read back with `journalctl`.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod fake_ollama;

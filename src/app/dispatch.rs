@@ -136,6 +136,7 @@ impl Driver {
             }
             Action::LogTurn(s) => log_turn(&s),
             Action::ForgetConversation => tracing::info!("conversation forgotten"),
+            Action::Ignored(why) => tracing::info!("{why}"),
         }
     }
 }

@@ -113,11 +113,21 @@ impl App {
         match input {
             Input::Shutdown => return Ok(false),
             Input::Event(None) => anyhow::bail!("the event channel closed: a device actor died"),
-            Input::Event(Some(event)) => {
+            Input::Event(Some(mut event)) => {
                 log_private(&event);
                 log_failure(&event);
                 self.driver.finished(&event);
-                for action in self.machine.handle(event, now()) {
+                let reply = event.take_reply();
+                let actions = self.machine.handle(event, now());
+                if let Some(reply) = reply {
+                    let ignored = actions.iter().find_map(|a| match a {
+                        Action::Ignored(why) => Some(why.to_string()),
+                        _ => None,
+                    });
+                    // The client may have gone; the command was handled either way.
+                    let _ = reply.send(ignored.map_or(Ok(()), Err));
+                }
+                for action in actions {
                     self.driver.dispatch(action);
                 }
             }

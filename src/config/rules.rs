@@ -285,24 +285,32 @@ impl Rule<PathBuf> for Socket {
         Ok(PathBuf::from(p))
     }
     fn absent(&self, env: Env) -> Result<PathBuf, String> {
-        Ok(default_socket(env))
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        Ok(default_socket(env, unsafe { libc::geteuid() }))
     }
 }
 
-/// Under systemd the unit's `RuntimeDirectory`; on a laptop the user's runtime dir.
-fn default_socket(env: Env) -> PathBuf {
+/// Under systemd the unit's `RuntimeDirectory`; for root (`sudo voicebox ctl`, where sudo has
+/// dropped `$XDG_RUNTIME_DIR`) the system service's socket; otherwise the user's runtime dir,
+/// `$XDG_RUNTIME_DIR` or else `/run/user/UID`, which logind makes private to the user. Never a
+/// guessable name in a directory everyone can write, where another user could plant a socket.
+pub(super) fn default_socket(env: Env, uid: u32) -> PathBuf {
     if let Some(dir) = env("RUNTIME_DIRECTORY").filter(|d| !d.is_empty()) {
         // systemd may pass several colon-separated directories; the first is ours.
         let first = dir.split(':').next().unwrap_or(&dir).to_string();
         return Path::new(&first).join("control.sock");
     }
+    if uid == 0 {
+        return PathBuf::from(SERVICE_SOCKET);
+    }
     if let Some(dir) = env("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
         return Path::new(&dir).join("voicebox.sock");
     }
-    // SAFETY: getuid has no preconditions and cannot fail.
-    let uid = unsafe { libc::getuid() };
-    PathBuf::from(format!("/tmp/voicebox-{uid}.sock"))
+    PathBuf::from(format!("/run/user/{uid}/voicebox.sock"))
 }
+
+/// The system service's socket (`RuntimeDirectory=voicebox` in the unit).
+pub(super) const SERVICE_SOCKET: &str = "/run/voicebox/control.sock";
 
 /// A TOML table passed on as a JSON object (Ollama's `options`).
 pub(super) struct JsonObject;

@@ -205,23 +205,37 @@ fn api_key_is_one_line_and_not_beside_url_credentials() {
 }
 
 #[test]
-fn control_socket_default_follows_the_runtime_dir() {
-    let systemd = |k: &str| (k == "RUNTIME_DIRECTORY").then(|| "/run/voicebox".to_string());
-    assert_eq!(
-        parse("", None, &systemd).unwrap().control.socket,
-        Path::new("/run/voicebox/control.sock")
-    );
-    let laptop = |k: &str| (k == "XDG_RUNTIME_DIR").then(|| "/run/user/1000".to_string());
+fn control_socket_default_is_never_a_guessable_path_in_a_shared_dir() {
+    // (environment, effective uid, socket)
+    let systemd: &[(&str, &str)] = &[("RUNTIME_DIRECTORY", "/run/voicebox:/run/other")];
+    let laptop: &[(&str, &str)] = &[("XDG_RUNTIME_DIR", "/run/user/1000")];
+    let root_login: &[(&str, &str)] = &[("XDG_RUNTIME_DIR", "/run/user/0")];
+    for (env, uid, want) in [
+        (systemd, 998, "/run/voicebox/control.sock"),
+        (laptop, 1000, "/run/user/1000/voicebox.sock"),
+        // ssh without a login session: logind's directory all the same, never /tmp.
+        (&[][..], 1000, "/run/user/1000/voicebox.sock"),
+        // `sudo voicebox ctl` (sudo drops $XDG_RUNTIME_DIR) and root's own login shell alike
+        // reach the system service's socket.
+        (&[][..], 0, "/run/voicebox/control.sock"),
+        (root_login, 0, "/run/voicebox/control.sock"),
+    ] {
+        let lookup = |k: &str| {
+            env.iter()
+                .find(|(key, _)| *key == k)
+                .map(|(_, v)| v.to_string())
+        };
+        assert_eq!(
+            rules::default_socket(&lookup, uid),
+            Path::new(want),
+            "{env:?} uid {uid}"
+        );
+    }
+    // What `parse` uses, for this process.
+    let laptop = |k: &str| (k == "RUNTIME_DIRECTORY").then(|| "/run/x".to_string());
     assert_eq!(
         parse("", None, &laptop).unwrap().control.socket,
-        Path::new("/run/user/1000/voicebox.sock")
-    );
-    assert!(
-        parse("", None, &no_env)
-            .unwrap()
-            .control
-            .socket
-            .starts_with("/tmp")
+        Path::new("/run/x/control.sock")
     );
 }
 

@@ -89,6 +89,8 @@ pub enum Action {
     LogTurn(TurnSummary),
     /// The conversation memory was cleared (idle timeout or long press); log it.
     ForgetConversation,
+    /// The gesture did nothing, for this reason: logged, and the control socket's answer.
+    Ignored(&'static str),
 }
 
 /// How a turn ended.

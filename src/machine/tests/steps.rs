@@ -107,6 +107,8 @@ fn short(a: &Action) -> String {
         Action::Led(l) => format!("led {l:?}"),
         Action::LogTurn(s) => format!("log {} {}", s.turn_id, s.outcome.as_str()),
         Action::ForgetConversation => "forget".into(),
+        // The reason up to its colon: "ignored press".
+        Action::Ignored(why) => format!("ignored {}", why.split(' ').next().unwrap_or("")),
     }
 }
 
@@ -184,10 +186,10 @@ pub fn event(text: &str) -> Event {
     match name {
         "press" => Event::Button { pressed: true },
         "release" => Event::Button { pressed: false },
-        "ctl-press" => Event::Control(ControlCommand::Press),
-        "ctl-release" => Event::Control(ControlCommand::Release),
-        "tap" => Event::Control(ControlCommand::Tap),
-        "cancel" => Event::Control(ControlCommand::Cancel),
+        "ctl-press" => Event::control(ControlCommand::Press),
+        "ctl-release" => Event::control(ControlCommand::Release),
+        "tap" => Event::control(ControlCommand::Tap),
+        "cancel" => Event::control(ControlCommand::Cancel),
         "started" => Event::CaptureStarted { turn: turn() },
         "speech-ended" => Event::SpeechEnded { turn: turn() },
         "captured" => Event::Captured {

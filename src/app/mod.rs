@@ -236,11 +236,13 @@ fn log_failure(event: &Event) {
         } => ("the question", turn, f),
         _ => return,
     };
+    // The message names what failed and what to do ("speech recognition failed: hook ...").
     if failure.class != crate::event::FailureClass::Cancelled {
         tracing::warn!(
             turn,
+            stage,
             outcome = failure.class.as_str(),
-            "{stage} failed: {}",
+            "{}",
             failure.message
         );
     }

@@ -3,7 +3,8 @@
 //! too slow, too loud or cancelled.
 //!
 //! The deadline holds whatever the hook's descendants do: a helper that escaped into its own
-//! session and holds stdout open neither keeps the caller waiting nor hides the hook's exit.
+//! session and holds stdout open neither keeps the caller waiting nor hides the hook's exit,
+//! and it inherits none of the daemon's other descriptors to hold instead.
 
 mod pipes;
 
@@ -104,7 +105,8 @@ impl Hook {
             });
         };
         let started = Instant::now();
-        let mut child = Command::new(&path)
+        let mut command = Command::new(&path);
+        command
             .args(args)
             .stdin(if stdin.is_some() {
                 Stdio::piped()
@@ -120,12 +122,19 @@ impl Hook {
             // READY/WATCHDOG on its behalf.
             .env_remove("NOTIFY_SOCKET")
             .env_remove("WATCHDOG_USEC")
-            .env_remove("WATCHDOG_PID")
-            .spawn()
-            .map_err(|source| HookError::Spawn {
-                program: program.clone(),
-                source,
-            })?;
+            .env_remove("WATCHDOG_PID");
+        // SAFETY: the closure runs in the forked child before exec and makes only
+        // async-signal-safe system calls.
+        unsafe {
+            command.pre_exec(|| {
+                inherit_nothing();
+                Ok(())
+            });
+        }
+        let mut child = command.spawn().map_err(|source| HookError::Spawn {
+            program: program.clone(),
+            source,
+        })?;
         let pid = child.id() as i32;
         // Runs at once if a cancel raced with the spawn. Unregistered only after the child is
         // reaped: until then its pid, and so the group id, cannot be reused.
@@ -204,6 +213,29 @@ pub fn find_program(program: &str) -> Option<std::path::PathBuf> {
     std::env::split_paths(&paths)
         .map(|d| d.join(program))
         .find(|p| executable(p))
+}
+
+/// Marks every descriptor above stderr close-on-exec in the forked child, so the hook (and any
+/// helper it leaves behind) holds nothing of the daemon's: descriptors that libraries open
+/// without `O_CLOEXEC` (alsa-lib's pipe to its `file` plugin's writer, a sound device) would
+/// otherwise stay open for as long as the helper lives. Marked, not closed: std's own pipe
+/// that reports a failed exec must stay open until the exec. Async-signal-safe.
+fn inherit_nothing() {
+    // SAFETY: close_range and fcntl only change descriptor flags.
+    unsafe {
+        let marked = libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        );
+        if marked != 0 {
+            // Kernels before 5.11: one by one, up to a bound no daemon of this size reaches.
+            for fd in 3..4096 {
+                libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+            }
+        }
+    }
 }
 
 /// SIGKILL to the hook's process group and to the hook itself (which may have left the group).

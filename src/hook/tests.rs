@@ -239,3 +239,22 @@ fn a_timeout_says_what_the_hook_said() {
         "{msg}"
     );
 }
+
+#[test]
+fn the_hook_inherits_no_descriptor_of_the_daemon() {
+    // As alsa-lib does: a descriptor opened without O_CLOEXEC.
+    // SAFETY: dup of our own stderr; closed below.
+    let leaked = unsafe { libc::dup(2) };
+    assert!(leaked > 2);
+    let out = hook(&["sh", "-c", "ls /proc/$$/fd"], 5000)
+        .run(None, None, &cancel::Token::new())
+        .unwrap();
+    // SAFETY: closing the descriptor dup'ed above.
+    unsafe { libc::close(leaked) };
+    let fds: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    assert!(!fds.contains(&leaked.to_string()), "{leaked} in {fds:?}");
+    assert!(fds.contains(&"1".to_string()), "{fds:?}");
+}

@@ -39,6 +39,17 @@ pub fn tone_mic(dir: &Path) -> PathBuf {
     )
 }
 
+/// A glitching card: every `every`-th sample of a `MIC_FORMAT` file becomes NaN, +inf or -inf
+/// in turn (a raw f32 stream can carry any bits).
+pub fn glitch(raw: &Path, every: usize) {
+    let mut bytes = std::fs::read(raw).unwrap();
+    let bad = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY];
+    for (n, sample) in bytes.chunks_exact_mut(4).step_by(every).enumerate() {
+        sample.copy_from_slice(&bad[n % bad.len()].to_le_bytes());
+    }
+    std::fs::write(raw, bytes).unwrap();
+}
+
 /// sox turns `input` (plus `effects`) into `dir/mic.raw` in `MIC_FORMAT`.
 fn mic_from_sox(dir: &Path, input: &[&str], effects: &[&str]) -> PathBuf {
     let (format, rate, channels) = MIC_FORMAT;

@@ -2,9 +2,12 @@
 //! fake Ollama) is driven through its control socket for many turns while the server side
 //! injects, at random with a fixed seed, real nginx 502 (reset, close, garbage upstream) and 504
 //! (upstream hang) pages, 503 + Retry-After, responses that trickle past the client's deadline,
-//! truncated and garbage bodies, 404 model-missing and bodies over `max_reply_bytes`; the TTS
-//! hook sometimes hangs past its timeout or exits 1; and presses land at random moments
-//! (listening, thinking, speaking).
+//! truncated and garbage bodies, 404 model-missing and bodies over `max_reply_bytes`; hostile
+//! hooks: the TTS hook sometimes hangs past its timeout, exits 1, leaves a helper in its own
+//! session holding its output, writes a WAV whose header claims 50 MHz and 10 channels, or one
+//! full of NaN and infinities, and the STT hook leaves such helpers too; the microphone delivers
+//! NaN and infinities (a glitching card); and presses land at random moments (listening,
+//! thinking, speaking).
 //!
 //! It asserts that the daemon never dies, that every turn ends with a turn summary whose outcome
 //! is an answer, a spoken error class or our own interruption, that RSS after the run is within
@@ -98,18 +101,89 @@ fn fault_of(pick: u8, rng: &mut fastrand::Rng) -> (&'static str, Reply) {
     }
 }
 
-/// A TTS hook that hangs past its timeout on every 13th call and fails on every 9th; else
-/// espeak-ng. The counter file makes the pattern depend on the call order only.
+/// A TTS hook that hangs past its timeout on every 13th call, fails on every 9th, writes audio
+/// whose header lies (50 MHz, 10 channels) on every 11th and NaN-laden audio on every 5th, and
+/// leaves a helper in its own session holding its stdout on every 7th; else espeak-ng. The
+/// counter file makes the pattern depend on the call order only.
 fn tts_hook(dir: &Path) -> PathBuf {
+    let (lie, nan) = hostile_wavs(dir);
     let body = format!(
         "c={dir}/tts.count\n\
          n=$(( $(cat \"$c\" 2>/dev/null || echo 0) + 1 )); echo $n > \"$c\"\n\
          if [ $((n % 13)) = 0 ]; then exec sleep 30; fi\n\
          if [ $((n % 9)) = 0 ]; then cat > /dev/null; echo 'tts: injected failure' >&2; exit 1; fi\n\
+         if [ $((n % 11)) = 0 ]; then cat > /dev/null; exec cat {lie}; fi\n\
+         if [ $((n % 5)) = 0 ]; then cat > /dev/null; exec cat {nan}; fi\n\
+         if [ $((n % 7)) = 0 ]; then\n{helper}\nfi\n\
          exec espeak-ng --stdout --stdin",
-        dir = dir.display()
+        dir = dir.display(),
+        lie = lie.display(),
+        nan = nan.display(),
+        helper = helper(dir),
     );
     support::script(dir, "tts.sh", &body)
+}
+
+/// An STT hook that "hears" the question, leaving a helper holding its stdout every 3rd run.
+fn stt_hook(dir: &Path) -> PathBuf {
+    let body = format!(
+        "c={dir}/stt.count\n\
+         n=$(( $(cat \"$c\" 2>/dev/null || echo 0) + 1 )); echo $n > \"$c\"\n\
+         if [ $((n % 3)) = 0 ]; then\n{helper}\nfi\n\
+         cat > /dev/null; echo what is the capital of france",
+        dir = dir.display(),
+        helper = helper(dir),
+    );
+    support::script(dir, "stt.sh", &body)
+}
+
+/// Shell that starts a "daemon" in its own session holding the hook's pipes for 5 s, its pid
+/// noted in `DIR/helpers` (it is nobody's child: the soak kills any still alive at the end).
+fn helper(dir: &Path) -> String {
+    format!(
+        "setsid sh -c 'echo $$ >> {}/helpers; exec sleep 5' &",
+        dir.display()
+    )
+}
+
+/// Two float WAVs of 0.3 s: one whose (consistent) header claims 50 MHz and 10 channels, one
+/// with NaN, +inf and -inf among its samples.
+fn hostile_wavs(dir: &Path) -> (PathBuf, PathBuf) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 22050,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let nan = dir.join("nan.wav");
+    let mut w = hound::WavWriter::create(&nan, spec).unwrap();
+    let bad = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY];
+    for i in 0..6600usize {
+        let tone = 0.3 * (i as f32 * 440.0 * std::f32::consts::TAU / 22050.0).sin();
+        w.write_sample(if i % 100 < 3 { bad[i % 3] } else { tone })
+            .unwrap();
+    }
+    w.finalize().unwrap();
+    let mut bytes = std::fs::read(&nan).unwrap();
+    bytes[22..24].copy_from_slice(&10u16.to_le_bytes());
+    bytes[24..28].copy_from_slice(&50_000_000u32.to_le_bytes());
+    bytes[28..32].copy_from_slice(&2_000_000_000u32.to_le_bytes());
+    bytes[32..34].copy_from_slice(&40u16.to_le_bytes());
+    let lie = dir.join("lie.wav");
+    std::fs::write(&lie, bytes).unwrap();
+    (lie, nan)
+}
+
+/// Kills the helpers still alive (their pids in `DIR/helpers`).
+fn kill_helpers(dir: &Path) -> usize {
+    let pids = std::fs::read_to_string(dir.join("helpers")).unwrap_or_default();
+    for pid in pids.lines().filter_map(|p| p.trim().parse::<i32>().ok()) {
+        // SAFETY: signalling this test's own helper by pid.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+    }
+    pids.lines().count()
 }
 
 /// What /proc says about the daemon at rest.
@@ -214,10 +288,13 @@ fn soak_under_faults() {
         .set(
             "stt",
             "command",
-            &Config::fixed_stt("what is the capital of france"),
+            &Config::argv(&[stt_hook(dir.path()).to_str().unwrap()]),
         )
         .set("button", "mode", "\"toggle\"");
-    let mut launch = Launch::new(&support::sound::tone_mic(dir.path()))
+    // A glitching card: NaN, +inf and -inf every 997 samples.
+    let mic = support::sound::tone_mic(dir.path());
+    support::sound::glitch(&mic, 997);
+    let mut launch = Launch::new(&mic)
         .text_log()
         .env("RUST_LOG", "info")
         .env("VOICEBOX_TEST_SPK", spk.to_str().unwrap());
@@ -273,6 +350,7 @@ fn soak_under_faults() {
     }
     let baseline = baseline.unwrap();
     let after = settle(&mut d, &spk, nginx.port, Some(baseline.threads));
+    let helpers = kill_helpers(dir.path());
     let spk_len = std::fs::metadata(&spk).map(|m| m.len()).unwrap_or(0);
     std::thread::sleep(Duration::from_millis(1000));
     let spk_len_later = std::fs::metadata(&spk).map(|m| m.len()).unwrap_or(0);
@@ -323,7 +401,7 @@ fn soak_under_faults() {
     println!(
         "soak: turns={} answers={answers} spoken_errors={spoken_errors} interrupted_by_us={ours} \
          tts_failed={speech_failed} crashes=0 panics={panics} rss_drift={:+.2}MiB fd_drift={fd_drift:+} pooled_http={} \
-         thread_drift={:+} zombies={} in {:.0}s",
+         thread_drift={:+} zombies={} hook_helpers={helpers} in {:.0}s",
         ids.len(),
         rss_drift as f64 / 1024.0,
         after.pooled,

@@ -137,6 +137,7 @@ impl Driver {
             Action::LogTurn(s) => log_turn(&s),
             Action::ForgetConversation => tracing::info!("conversation forgotten"),
             Action::Ignored(why) => tracing::info!("{why}"),
+            Action::Warn(why) => tracing::warn!("{why}"),
         }
     }
 }

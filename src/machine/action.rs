@@ -91,6 +91,9 @@ pub enum Action {
     ForgetConversation,
     /// The gesture did nothing, for this reason: logged, and the control socket's answer.
     Ignored(&'static str),
+    /// Why a turn failed when the machine itself decided it (no speech heard, an empty reply):
+    /// logged once at WARN, like a stage's failure.
+    Warn(String),
 }
 
 /// How a turn ended.

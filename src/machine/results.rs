@@ -43,6 +43,17 @@ impl Machine {
             return self.finish(turn, Outcome::Forgotten, Led::Idle, now, out);
         }
         if !recording.has_speech || recording.clip.duration() < self.settings.min_record {
+            out.push(Action::Warn(if recording.has_speech {
+                format!(
+                    "the recording was {} ms, shorter than audio.min_record_ms",
+                    recording.record_ms
+                )
+            } else {
+                format!(
+                    "no speech heard in {} ms of audio (nothing above audio.speech_threshold); if someone spoke, check the microphone and its level",
+                    recording.record_ms
+                )
+            }));
             return self.say_failure(turn, FailureClass::DidntCatch, now, out);
         }
         out.push(Action::Transcribe {
@@ -73,6 +84,7 @@ impl Machine {
         turn.stt_ms = Some(transcript.stt_ms);
         let question = transcript.text.trim();
         if question.is_empty() {
+            out.push(Action::Warn("speech recognition returned no words".into()));
             return self.say_failure(turn, FailureClass::DidntCatch, now, out);
         }
         turn.transcript_chars = question.chars().count();
@@ -109,6 +121,7 @@ impl Machine {
         turn.attempts = answer.attempts;
         turn.response_chars = answer.text.chars().count();
         if answer.text.trim().is_empty() {
+            out.push(Action::Warn("the model's reply was empty".into()));
             return self.say_failure(turn, FailureClass::BadReply, now, out);
         }
         out.push(Action::Speak {
@@ -150,6 +163,10 @@ impl Machine {
             Speech::Reply { .. } if failed => Outcome::SpeechFailed,
             Speech::Reply { .. } if report.sentences == 0 && !report.stopped => {
                 // Nothing speakable survived cleanup (only code or emoji): say so.
+                out.push(Action::Warn(
+                    "nothing in the model's reply could be spoken (only code, emoji or markup)"
+                        .into(),
+                ));
                 return self.say_failure(turn, FailureClass::BadReply, now, out);
             }
             Speech::Reply { question, answer } => {

@@ -38,7 +38,7 @@ const GESTURES: &[Row] = &[
     ("hold: exactly min_press counts as a press", HOLD, "press@0 release@120", "stop 1; led Thinking", Listening),
     ("hold: a long hold is talking, no long-press timer", HOLD, "press@0 release@5000", "stop 1; led Thinking", Listening),
     ("hold: a long silent hold forgets the conversation", HOLD, "press@0 release@2500 captured(1,2.8s,silent)@2800", "forget; earcon Stopped; log 1 forgotten; led Idle", Idle),
-    ("hold: a short silent hold is 'didn't catch that'", HOLD, "press@0 release@1000 captured(1,1.3s,silent)@1300", "speak 1 <didnt_catch>; led Error", Speaking),
+    ("hold: a short silent hold is 'didn't catch that'", HOLD, "press@0 release@1000 captured(1,1.3s,silent)@1300", "warn no speech; speak 1 <didnt_catch>; led Error", Speaking),
     ("hold: a second press without release is ignored, and says so", HOLD, "press@0 press@300", "ignored press", Listening),
     ("hold: release without a press is ignored, and says so", HOLD, "release@0", "ignored release", Idle),
     ("hold: a press held just under max_record still blocks the next", HOLD, "ctl-press@0 press@29999", "ignored press", Listening),
@@ -109,13 +109,13 @@ fn cancel_from_every_state_is_quiet() {
 }
 
 /// A silent or too-short recording, or an empty transcript, speaks "didn't catch that"
-/// without asking Ollama (and the first two without calling STT).
+/// without asking Ollama (and the first two without calling STT), and says why at WARN.
 #[rustfmt::skip]
 const DIDNT_CATCH: &[Row] = &[
-    ("silent recording", HOLD, "press@0 release@1000 captured(1,1.5s,silent)@1300", "speak 1 <didnt_catch>; led Error", Speaking),
-    ("shorter than min_record (300 ms)", HOLD, "press@0 release@1000 captured(1,0.2s)@1300", "speak 1 <didnt_catch>; led Error", Speaking),
-    ("blank transcript", HOLD, r#"press@0 release@1000 captured(1)@1300 transcribed(1,"  \n")@2000"#, "speak 1 <didnt_catch>; led Error", Speaking),
-    ("empty transcript", HOLD, r#"press@0 release@1000 captured(1)@1300 transcribed(1,"")@2000"#, "speak 1 <didnt_catch>; led Error", Speaking),
+    ("silent recording", HOLD, "press@0 release@1000 captured(1,1.5s,silent)@1300", "warn no speech; speak 1 <didnt_catch>; led Error", Speaking),
+    ("shorter than min_record (300 ms)", HOLD, "press@0 release@1000 captured(1,0.2s)@1300", "warn the recording; speak 1 <didnt_catch>; led Error", Speaking),
+    ("blank transcript", HOLD, r#"press@0 release@1000 captured(1)@1300 transcribed(1,"  \n")@2000"#, "warn speech recognition; speak 1 <didnt_catch>; led Error", Speaking),
+    ("empty transcript", HOLD, r#"press@0 release@1000 captured(1)@1300 transcribed(1,"")@2000"#, "warn speech recognition; speak 1 <didnt_catch>; led Error", Speaking),
 ];
 
 #[test]
@@ -129,7 +129,8 @@ fn didnt_catch_without_stt() {
 const SPEECH_OUTPUT: &[Row] = &[
     ("every sentence of the reply failed", HOLD, "hold:speaking spoken(1,sentences=2,failed=2)@6000", "earcon Error; log 1 speech_failed; led Error", Idle),
     ("the output device failed for the reply", HOLD, "hold:speaking spoken(1,device_error)@6000", "earcon Error; log 1 speech_failed; led Error", Idle),
-    ("nothing speakable in the reply", HOLD, "hold:speaking spoken(1,sentences=0)@6000", "speak 1 <bad_reply>; led Error", Speaking),
+    ("an empty reply", HOLD, r#"hold:thinking answered(1,"")@9000"#, "warn the model's; speak 1 <bad_reply>; led Error", Speaking),
+    ("nothing speakable in the reply", HOLD, "hold:speaking spoken(1,sentences=0)@6000", "warn nothing in; speak 1 <bad_reply>; led Error", Speaking),
     ("some sentences failed: still answered", HOLD, "hold:speaking spoken(1,sentences=3,failed=1)@6000", "log 1 answered; led Idle; timer ForgetConversation 1 300000", Idle),
     ("every sentence of a failure message failed", HOLD, "press@0 release@1000 captured(1,1s,silent)@1300 spoken(1,sentences=2,failed=2)@2000", "earcon Error; log 1 speech_failed; led Error", Idle),
     ("the output device failed for a failure message", HOLD, "press@0 release@1000 captured(1,1s,silent)@1300 spoken(1,device_error)@2000", "earcon Error; log 1 speech_failed; led Error", Idle),

@@ -109,6 +109,11 @@ fn short(a: &Action) -> String {
         Action::ForgetConversation => "forget".into(),
         // The reason up to its colon: "ignored press".
         Action::Ignored(why) => format!("ignored {}", why.split(' ').next().unwrap_or("")),
+        // The reason's first words: "warn no speech".
+        Action::Warn(why) => {
+            let words: Vec<&str> = why.split(' ').take(2).collect();
+            format!("warn {}", words.join(" "))
+        }
     }
 }
 

@@ -4,30 +4,14 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use support::Helpers;
 use support::config::Config;
 use support::daemon::Daemon;
 use support::fake_ollama::{FakeOllama, Reply};
 use support::sound::{glitch, tone_mic};
-
-/// Kills the helpers a hostile hook left behind (their pids, one a line): they are in sessions
-/// of their own, nobody's children.
-struct Helpers(PathBuf);
-
-impl Drop for Helpers {
-    fn drop(&mut self) {
-        for pid in std::fs::read_to_string(&self.0).unwrap_or_default().lines() {
-            if let Ok(pid) = pid.trim().parse::<i32>() {
-                // SAFETY: signalling this test's own helper by pid.
-                unsafe {
-                    libc::kill(pid, libc::SIGKILL);
-                }
-            }
-        }
-    }
-}
 
 /// A daemon whose STT hook is the script `body`, asking `fake`.
 fn daemon(dir: &Path, fake: &FakeOllama, stt: &str, timeout_ms: u64, mic: &Path) -> Daemon {
@@ -67,16 +51,16 @@ fn a_failed_transcription_is_logged_once_with_the_hooks_words() {
 #[test]
 fn a_transcription_deadline_holds_whatever_the_hooks_helpers_do() {
     let dir = tempfile::tempdir().unwrap();
-    let helpers = Helpers(dir.path().join("helpers"));
+    let helpers = Helpers::new(dir.path());
     let fake = FakeOllama::start(vec![Reply::chat("Fine.")]);
     // Each run leaves a helper in its own session holding stdout; the first run then hangs,
     // the second answers at once.
     let stt = format!(
-        "setsid sh -c 'echo $$ >> {helpers}; exec sleep 60' &\n\
+        "{helper}\n\
          cat > /dev/null\n\
          if [ ! -e {dir}/hung ]; then touch {dir}/hung; echo 'waiting for the GPU' >&2; sleep 60; fi\n\
          echo hello there",
-        helpers = helpers.0.display(),
+        helper = helpers.start(60),
         dir = dir.path().display()
     );
     let d = daemon(dir.path(), &fake, &stt, 1500, &tone_mic(dir.path()));

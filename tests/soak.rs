@@ -22,6 +22,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use support::Helpers;
 use support::config::Config;
 use support::daemon::{Daemon, Launch};
 use support::fake_ollama::{FakeOllama, Reply};
@@ -105,7 +106,7 @@ fn fault_of(pick: u8, rng: &mut fastrand::Rng) -> (&'static str, Reply) {
 /// whose header lies (50 MHz, 10 channels) on every 11th and NaN-laden audio on every 5th, and
 /// leaves a helper in its own session holding its stdout on every 7th; else espeak-ng. The
 /// counter file makes the pattern depend on the call order only.
-fn tts_hook(dir: &Path) -> PathBuf {
+fn tts_hook(dir: &Path, helpers: &Helpers) -> PathBuf {
     let (lie, nan) = hostile_wavs(dir);
     let body = format!(
         "c={dir}/tts.count\n\
@@ -119,31 +120,22 @@ fn tts_hook(dir: &Path) -> PathBuf {
         dir = dir.display(),
         lie = lie.display(),
         nan = nan.display(),
-        helper = helper(dir),
+        helper = helpers.start(5),
     );
     support::script(dir, "tts.sh", &body)
 }
 
 /// An STT hook that "hears" the question, leaving a helper holding its stdout every 3rd run.
-fn stt_hook(dir: &Path) -> PathBuf {
+fn stt_hook(dir: &Path, helpers: &Helpers) -> PathBuf {
     let body = format!(
         "c={dir}/stt.count\n\
          n=$(( $(cat \"$c\" 2>/dev/null || echo 0) + 1 )); echo $n > \"$c\"\n\
          if [ $((n % 3)) = 0 ]; then\n{helper}\nfi\n\
          cat > /dev/null; echo what is the capital of france",
         dir = dir.display(),
-        helper = helper(dir),
+        helper = helpers.start(5),
     );
     support::script(dir, "stt.sh", &body)
-}
-
-/// Shell that starts a "daemon" in its own session holding the hook's pipes for 5 s, its pid
-/// noted in `DIR/helpers` (it is nobody's child: the soak kills any still alive at the end).
-fn helper(dir: &Path) -> String {
-    format!(
-        "setsid sh -c 'echo $$ >> {}/helpers; exec sleep 5' &",
-        dir.display()
-    )
 }
 
 /// Two float WAVs of 0.3 s: one whose (consistent) header claims 50 MHz and 10 channels, one
@@ -172,18 +164,6 @@ fn hostile_wavs(dir: &Path) -> (PathBuf, PathBuf) {
     let lie = dir.join("lie.wav");
     std::fs::write(&lie, bytes).unwrap();
     (lie, nan)
-}
-
-/// Kills the helpers still alive (their pids in `DIR/helpers`).
-fn kill_helpers(dir: &Path) -> usize {
-    let pids = std::fs::read_to_string(dir.join("helpers")).unwrap_or_default();
-    for pid in pids.lines().filter_map(|p| p.trim().parse::<i32>().ok()) {
-        // SAFETY: signalling this test's own helper by pid.
-        unsafe {
-            libc::kill(pid, libc::SIGKILL);
-        }
-    }
-    pids.lines().count()
 }
 
 /// What /proc says about the daemon at rest.
@@ -270,6 +250,8 @@ fn soak_under_faults() {
     ));
 
     let dir = tempfile::tempdir().unwrap();
+    // Hook helpers still alive at the end are killed when this drops.
+    let helpers = Helpers::new(dir.path());
     // A plain file, not the `out_*.raw` pipe: whether the daemon holds it open is the check
     // that the output device closed.
     let spk = dir.path().join("spk.raw");
@@ -282,13 +264,13 @@ fn soak_under_faults() {
         .set(
             "tts",
             "command",
-            &Config::argv(&[tts_hook(dir.path()).to_str().unwrap()]),
+            &Config::argv(&[tts_hook(dir.path(), &helpers).to_str().unwrap()]),
         )
         .set("tts", "timeout_ms", "800")
         .set(
             "stt",
             "command",
-            &Config::argv(&[stt_hook(dir.path()).to_str().unwrap()]),
+            &Config::argv(&[stt_hook(dir.path(), &helpers).to_str().unwrap()]),
         )
         .set("button", "mode", "\"toggle\"");
     // A glitching card: NaN, +inf and -inf every 997 samples.
@@ -350,7 +332,7 @@ fn soak_under_faults() {
     }
     let baseline = baseline.unwrap();
     let after = settle(&mut d, &spk, nginx.port, Some(baseline.threads));
-    let helpers = kill_helpers(dir.path());
+    let started_helpers = helpers.count();
     let spk_len = std::fs::metadata(&spk).map(|m| m.len()).unwrap_or(0);
     std::thread::sleep(Duration::from_millis(1000));
     let spk_len_later = std::fs::metadata(&spk).map(|m| m.len()).unwrap_or(0);
@@ -401,7 +383,7 @@ fn soak_under_faults() {
     println!(
         "soak: turns={} answers={answers} spoken_errors={spoken_errors} interrupted_by_us={ours} \
          tts_failed={speech_failed} crashes=0 panics={panics} rss_drift={:+.2}MiB fd_drift={fd_drift:+} pooled_http={} \
-         thread_drift={:+} zombies={} hook_helpers={helpers} in {:.0}s",
+         thread_drift={:+} zombies={} hook_helpers={started_helpers} in {:.0}s",
         ids.len(),
         rss_drift as f64 / 1024.0,
         after.pooled,

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 use support::config::Config;
 use support::sound::{Audio, speaker_files};
-use support::{log_field, script};
+use support::{Helpers, log_field, script};
 
 const ESPEAK: &[&str] = &["espeak-ng", "--stdout", "--stdin"];
 
@@ -271,35 +271,15 @@ fn a_missing_output_device_is_a_clear_error() {
     assert!(run.stderr.contains("audio.output_device"), "{}", run.stderr);
 }
 
-/// Kills the helpers a hostile hook left behind (their pids, one a line, in `pids`): they are
-/// in sessions of their own, nobody's children any more.
-struct Helpers(std::path::PathBuf);
-
-impl Drop for Helpers {
-    fn drop(&mut self) {
-        for pid in std::fs::read_to_string(&self.0).unwrap_or_default().lines() {
-            if let Ok(pid) = pid.trim().parse::<i32>() {
-                // SAFETY: signalling this test's own helper by pid.
-                unsafe {
-                    libc::kill(pid, libc::SIGKILL);
-                }
-            }
-        }
-    }
-}
-
 #[test]
 fn a_helper_that_keeps_the_hook_output_open_does_not_mute_the_speaker() {
     let dir = tempfile::tempdir().unwrap();
-    let helpers = Helpers(dir.path().join("helpers"));
+    let helpers = Helpers::new(dir.path());
     // Each call leaves a "daemon" in its own session holding the hook's stdout for a minute.
     let hook = script(
         dir.path(),
         "tts-daemonizing",
-        &format!(
-            "setsid sh -c 'echo $$ >> {}; exec sleep 60' &\nexec espeak-ng --stdout --stdin",
-            helpers.0.display()
-        ),
+        &format!("{}\nexec espeak-ng --stdout --stdin", helpers.start(60)),
     );
     let cfg = Config::speaker(&[hook.to_str().unwrap()])
         .lines("tts", "timeout_ms = 20000")
@@ -319,11 +299,7 @@ fn a_helper_that_keeps_the_hook_output_open_does_not_mute_the_speaker() {
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(
-        std::fs::read_to_string(&helpers.0).unwrap().lines().count(),
-        3,
-        "one helper per sentence"
-    );
+    assert_eq!(helpers.count(), 3, "one helper per sentence");
 }
 
 #[test]

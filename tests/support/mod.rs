@@ -42,6 +42,48 @@ pub fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
     path
 }
 
+/// Helpers a hostile hook leaves behind in sessions of their own, holding the hook's pipes:
+/// nobody's children, so they are killed (by the pids they note in `file`) when this drops.
+pub struct Helpers {
+    pub file: PathBuf,
+}
+
+impl Helpers {
+    pub fn new(dir: &Path) -> Helpers {
+        Helpers {
+            file: dir.join("helpers"),
+        }
+    }
+
+    /// Shell that starts one such helper, sleeping `secs` with the hook's pipes open.
+    pub fn start(&self, secs: u32) -> String {
+        format!(
+            "setsid sh -c 'echo $$ >> {}; exec sleep {secs}' &",
+            self.file.display()
+        )
+    }
+
+    /// How many were started so far.
+    pub fn count(&self) -> usize {
+        std::fs::read_to_string(&self.file)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    }
+}
+
+impl Drop for Helpers {
+    fn drop(&mut self) {
+        let pids = std::fs::read_to_string(&self.file).unwrap_or_default();
+        for pid in pids.lines().filter_map(|p| p.trim().parse::<i32>().ok()) {
+            // SAFETY: signalling a helper this test started, by pid.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
 /// A loopback port nobody listens on (bound, read back, released).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

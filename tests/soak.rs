@@ -194,9 +194,10 @@ fn rest(pid: u32, spk: &Path, server_port: u16) -> Rest {
     }
 }
 
-/// Waits (bounded) until the daemon is idle with no children, no open output device and
-/// `threads` threads (helper threads end a little after their work), then samples it.
-fn settle(d: &mut Daemon, spk: &Path, port: u16, threads: Option<i64>) -> Rest {
+/// Waits (bounded) until the daemon is idle with no children, no open output device and, if
+/// given, the `like` sample's threads and fds (helper threads end, and sockets and pipes close,
+/// a little after their work; a leak does not go away in 20 s), then samples it.
+fn settle(d: &mut Daemon, spk: &Path, port: u16, like: Option<&Rest>) -> Rest {
     assert!(
         d.reaches("idle", Duration::from_secs(30)),
         "not idle\n{}",
@@ -206,7 +207,8 @@ fn settle(d: &mut Daemon, spk: &Path, port: u16, threads: Option<i64>) -> Rest {
     loop {
         let r = rest(d.pid, spk, port);
         let quiet = r.children.is_empty() && !r.spk_open;
-        if quiet && threads.is_none_or(|t| t == r.threads) || Instant::now() > end {
+        let same = like.is_none_or(|b| b.threads == r.threads && b.fds == r.fds);
+        if quiet && same || Instant::now() > end {
             return r;
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -331,7 +333,7 @@ fn soak_under_faults() {
         );
     }
     let baseline = baseline.unwrap();
-    let after = settle(&mut d, &spk, nginx.port, Some(baseline.threads));
+    let after = settle(&mut d, &spk, nginx.port, Some(&baseline));
     let started_helpers = helpers.count();
     let spk_len = std::fs::metadata(&spk).map(|m| m.len()).unwrap_or(0);
     std::thread::sleep(Duration::from_millis(1000));

@@ -1,10 +1,13 @@
 //! STT over HTTP: one multipart upload to an OpenAI-compatible `/v1/audio/transcriptions`
-//! endpoint (whisper.cpp's server, faster-whisper servers), `{"text": ...}` back.
+//! endpoint (speaches, faster-whisper servers) or whisper.cpp's `/inference`, which take the
+//! same form (`file`, `response_format=json`, optional `model`) and answer `{"text": ...}`.
 //!
-//! The second ureq user besides `ollama`: the request is small and blocking, like Ollama's.
+//! A ureq user besides `ollama`: the request is small and blocking, like Ollama's.
 
 use std::io::Read;
 use std::time::Duration;
+
+use crate::ollama::one_line;
 
 /// A transcription reply larger than this is not a transcript.
 const MAX_REPLY: u64 = 256 * 1024;
@@ -33,28 +36,112 @@ pub enum Error {
     NoText { url: String },
 }
 
-/// Uploads `wav` as the `file` field and returns the `text` of the JSON reply.
-pub fn transcribe(url: &str, timeout: Duration, wav: &[u8]) -> Result<String, Error> {
-    let boundary = format!("voicebox-{:016x}", fastrand::u64(..));
-    let body = multipart(&boundary, wav);
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        // A LAN server: never route it through a stray $HTTP_PROXY.
-        .proxy(None)
-        .build()
-        .into();
-    let mut resp = agent
-        .post(url)
-        .header(
-            "Content-Type",
-            format!("multipart/form-data; boundary={boundary}"),
+/// One configured endpoint (`stt.url` with an http(s) scheme).
+#[derive(Clone)]
+pub struct Endpoint {
+    pub url: String,
+    /// Sent as the `model` field when set (OpenAI's API requires one; whisper.cpp ignores it).
+    pub model: Option<String>,
+    /// Bearer token; never logged (the hand-written Debug leaves it out).
+    pub api_key: Option<String>,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("url", &shown(&self.url))
+            .field("model", &self.model)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Endpoint {
+    /// Uploads `wav` as the `file` field and returns the `text` of the JSON reply.
+    pub fn transcribe(&self, wav: &[u8]) -> Result<String, Error> {
+        let url = shown(&self.url);
+        let boundary = format!("voicebox-{:016x}", fastrand::u64(..));
+        let body = multipart(&boundary, wav, self.model.as_deref());
+        let mut request = agent(self.connect_timeout, self.timeout)
+            .post(&self.url)
+            .header(
+                "Content-Type",
+                format!("multipart/form-data; boundary={boundary}"),
+            );
+        if let Some(key) = &self.api_key {
+            request = request.header("Authorization", format!("Bearer {key}"));
+        }
+        let resp = request
+            .send(&body[..])
+            .map_err(|source| Error::Unreachable {
+                url: url.clone(),
+                source,
+            })?;
+        read_reply(&url, resp)
+    }
+
+    /// For `voicebox check`: the endpoint answers at all. A GET is enough to tell a wrong host
+    /// (unreachable), a wrong path (404) and wrong credentials (401/403) from a live endpoint,
+    /// which refuses the GET (405) or takes it, without spending a transcription.
+    pub fn check(&self) -> Result<String, Error> {
+        let url = shown(&self.url);
+        let mut request = agent(
+            self.connect_timeout,
+            self.connect_timeout.max(Duration::from_secs(5)),
         )
-        .send(&body[..])
-        .map_err(|source| Error::Unreachable {
-            url: url.to_string(),
+        .get(&self.url);
+        if let Some(key) = &self.api_key {
+            request = request.header("Authorization", format!("Bearer {key}"));
+        }
+        let resp = request.call().map_err(|source| Error::Unreachable {
+            url: url.clone(),
             source,
         })?;
+        match resp.status().as_u16() {
+            404 => Err(Error::Status {
+                url,
+                status: 404,
+                snippet: "no such endpoint; stt.url must be the whole path, e.g. …/v1/audio/transcriptions or …/inference".into(),
+            }),
+            s @ (401 | 403) => Err(Error::Status {
+                url,
+                status: s,
+                snippet: "the credentials were refused; check stt.api_key (or $VOICEBOX_STT_API_KEY) or the user:password in stt.url".into(),
+            }),
+            s => Ok(format!("STT over HTTP: {url} answers (HTTP {s} to a GET)")),
+        }
+    }
+}
+
+/// A blocking client for one request: no proxy (a LAN server must never go through a stray
+/// `$HTTP_PROXY`), statuses as values.
+fn agent(connect: Duration, overall: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_connect(Some(connect))
+        .timeout_global(Some(overall))
+        .http_status_as_error(false)
+        .proxy(None)
+        .user_agent(format!("voicebox/{}", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into()
+}
+
+/// The URL as shown in messages and logs: any `user:password@` left out.
+pub(super) fn shown(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = rest.find('/').unwrap_or(rest.len());
+            match rest[..end].rfind('@') {
+                Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+                None => url.to_string(),
+            }
+        }
+        None => url.to_string(),
+    }
+}
+
+fn read_reply(url: &str, mut resp: ureq::http::Response<ureq::Body>) -> Result<String, Error> {
     let status = resp.status().as_u16();
     let mut text = String::new();
     resp.body_mut()
@@ -66,18 +153,23 @@ pub fn transcribe(url: &str, timeout: Duration, wav: &[u8]) -> Result<String, Er
             source,
         })?;
     if !(200..300).contains(&status) {
-        let snippet: String = text.chars().take(300).collect();
+        let mut snippet = one_line(&text);
+        if status == 401 || status == 403 {
+            snippet.push_str(
+                "; check stt.api_key (or $VOICEBOX_STT_API_KEY) or the user:password in stt.url",
+            );
+        }
         return Err(Error::Status {
             url: url.to_string(),
             status,
-            snippet: snippet.trim().to_string(),
+            snippet,
         });
     }
     parse_reply(url, &text)
 }
 
-/// The multipart body: the WAV as `file`, and `response_format=json`.
-fn multipart(boundary: &str, wav: &[u8]) -> Vec<u8> {
+/// The multipart body: the WAV as `file`, `response_format=json`, and `model` when set.
+fn multipart(boundary: &str, wav: &[u8], model: Option<&str>) -> Vec<u8> {
     let mut b = Vec::with_capacity(wav.len() + 512);
     b.extend_from_slice(
         format!(
@@ -86,12 +178,17 @@ fn multipart(boundary: &str, wav: &[u8]) -> Vec<u8> {
         .as_bytes(),
     );
     b.extend_from_slice(wav);
-    b.extend_from_slice(
-        format!(
-            "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"response_format\"\r\n\r\njson\r\n--{boundary}--\r\n"
-        )
-        .as_bytes(),
-    );
+    let mut fields = vec![("response_format", "json")];
+    fields.extend(model.map(|m| ("model", m)));
+    for (name, value) in fields {
+        b.extend_from_slice(
+            format!(
+                "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}"
+            )
+            .as_bytes(),
+        );
+    }
+    b.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     b
 }
 
@@ -150,6 +247,66 @@ mod tests {
             (head, body)
         });
         (url, h)
+    }
+
+    fn endpoint(url: &str) -> Endpoint {
+        Endpoint {
+            url: url.to_string(),
+            model: None,
+            api_key: None,
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(5),
+        }
+    }
+
+    fn transcribe(url: &str, _timeout: Duration, wav: &[u8]) -> Result<String, Error> {
+        endpoint(url).transcribe(wav)
+    }
+
+    #[test]
+    fn whisper_cpp_inference_with_model_and_token() {
+        // whisper.cpp's server answers /inference with the segment text, spaces and newline
+        // included; the model field and the bearer token go along when configured.
+        let (url, h) = serve_once(200, "{\"text\":\" hello there\\n\"}\n");
+        let url = url.replace("/v1/audio/transcriptions", "/inference");
+        let mut e = endpoint(&url);
+        e.model = Some("ggml-base.en".into());
+        e.api_key = Some("sekrit".into());
+        assert_eq!(e.transcribe(b"RIFF").unwrap(), " hello there\n");
+        let (head, body) = h.join().unwrap();
+        assert!(head.starts_with("POST /inference "), "{head}");
+        assert!(head.contains("Bearer sekrit"), "{head}");
+        let body = String::from_utf8_lossy(&body);
+        assert!(
+            body.contains("name=\"model\"\r\n\r\nggml-base.en\r\n"),
+            "{body}"
+        );
+        assert!(
+            !format!("{e:?}").contains("sekrit"),
+            "Debug shows the token"
+        );
+    }
+
+    #[test]
+    fn credentials_in_the_url_are_never_shown() {
+        assert_eq!(
+            shown("http://u:secret@pi:8080/inference"),
+            "http://pi:8080/inference"
+        );
+        assert_eq!(shown("https://pi/a@b"), "https://pi/a@b");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let e = transcribe(
+            &format!("http://u:secret@127.0.0.1:{port}/x"),
+            Duration::from_secs(5),
+            b"x",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!e.contains("secret") && e.contains("127.0.0.1"), "{e}");
     }
 
     #[test]

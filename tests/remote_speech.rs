@@ -15,7 +15,8 @@ use support::sound::{Audio, speaker_files, spoken_mic};
 use support::speech_servers::Server;
 
 const QUESTION: &str = "what is the capital of france";
-const THREE: &str = "The weather is fine today. I will water the garden. Then we can have lunch outside.";
+const THREE: &str =
+    "The weather is fine today. I will water the garden. Then we can have lunch outside.";
 
 struct Run {
     output: Output,
@@ -60,18 +61,40 @@ fn listen_transcribes_over_wyoming_plain_and_streamed_transcripts() {
         config.set("stt", "url", &stt.wyoming_url());
         let run = voicebox(dir, &config, Some(&mic), &["listen", "--seconds", "4"]);
         assert!(run.output.status.success(), "{flags:?}: {}", run.stderr);
-        assert_eq!(run.stdout, format!("{QUESTION}\n"), "{flags:?}: {}", run.stderr);
+        assert_eq!(
+            run.stdout,
+            format!("{QUESTION}\n"),
+            "{flags:?}: {}",
+            run.stderr
+        );
 
         // The protocol's order, the audio as 16 kHz 16-bit mono, all of the recording sent.
         assert_eq!(
             stt.sequence(),
-            ["transcribe", "audio-start", "audio-chunk", "audio-stop", "decoded", "disconnected"],
+            [
+                "transcribe",
+                "audio-start",
+                "audio-chunk",
+                "audio-stop",
+                "decoded",
+                "disconnected"
+            ],
             "{flags:?}"
         );
         let start = &stt.received("audio-start")[0]["data"];
-        assert_eq!((start["rate"].as_u64(), start["width"].as_u64(), start["channels"].as_u64()),
-            (Some(16000), Some(2), Some(1)));
-        let bytes: u64 = stt.received("audio-chunk").iter().map(|c| c["bytes"].as_u64().unwrap()).sum();
+        assert_eq!(
+            (
+                start["rate"].as_u64(),
+                start["width"].as_u64(),
+                start["channels"].as_u64()
+            ),
+            (Some(16000), Some(2), Some(1))
+        );
+        let bytes: u64 = stt
+            .received("audio-chunk")
+            .iter()
+            .map(|c| c["bytes"].as_u64().unwrap())
+            .sum();
         assert_eq!(bytes, 4 * 16000 * 2, "four seconds of audio");
     }
 }
@@ -92,7 +115,11 @@ fn say_speaks_three_sentences_with_one_synthesize_each() {
         .collect();
     assert_eq!(
         texts,
-        ["The weather is fine today.", "I will water the garden.", "Then we can have lunch outside."]
+        [
+            "The weather is fine today.",
+            "I will water the garden.",
+            "Then we can have lunch outside."
+        ]
     );
     let spoken = Audio::read(dir).speech();
     assert_eq!(spoken.len(), 3, "stretches {spoken:?}\n{}", run.stderr);
@@ -124,14 +151,27 @@ fn an_openai_speech_server_speaks_wav_and_pcm() {
                 "voice": "alloy", "response_format": format})
         );
         let spoken = Audio::read(dir).speech();
-        assert_eq!(spoken.len(), 3, "{format}: stretches {spoken:?}\n{}", run.stderr);
-        assert!(!run.stderr.contains("sekrit"), "the token was logged:\n{}", run.stderr);
+        assert_eq!(
+            spoken.len(),
+            3,
+            "{format}: stretches {spoken:?}\n{}",
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains("sekrit"),
+            "the token was logged:\n{}",
+            run.stderr
+        );
 
         // A wrong token is refused, said so, and never shown.
         config.set("tts", "api_key", "\"wrong-token\"");
         let run = voicebox(dir, &config, None, &["say", "Hello there."]);
         assert!(!run.output.status.success());
-        assert!(run.stderr.contains("HTTP 401") && run.stderr.contains("tts.api_key"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("HTTP 401") && run.stderr.contains("tts.api_key"),
+            "{}",
+            run.stderr
+        );
         assert!(!run.stderr.contains("wrong-token"), "{}", run.stderr);
     }
 }
@@ -149,11 +189,23 @@ fn a_tts_server_that_stalls_mid_sentence_times_out_and_is_reported() {
     let run = voicebox(dir, &config, None, &["say", "Hello there."]);
     assert!(!run.output.status.success());
     assert!(started.elapsed().as_secs() < 30, "{:?}", started.elapsed());
-    assert!(run.stderr.contains("did not answer within 1500 ms"), "{}", run.stderr);
-    assert!(run.stderr.contains("failed for every sentence"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("did not answer within 1500 ms"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("failed for every sentence"),
+        "{}",
+        run.stderr
+    );
     // Only the error earcon was played: a short chirp, no speech.
     assert!(Audio::read(dir).speech().is_empty());
-    assert_eq!(tts.wait_for("disconnected", 1).len(), 1, "the connection was closed");
+    assert_eq!(
+        tts.wait_for("disconnected", 1).len(),
+        1,
+        "the connection was closed"
+    );
 }
 
 #[test]

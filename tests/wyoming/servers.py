@@ -9,12 +9,12 @@ The Wyoming ones are built with the official `wyoming` package (AsyncEventHandle
 classes), run by tests/wyoming/venv's python. Each listens on a free loopback port and prints
 "port N" once it does. Every event or request received is appended to FILE as one JSON line
 with its arrival time, so a test can see what arrived, in which order and when; a connection
-closed by the client is logged as {"type": "disconnected"}.
+closed by the client is logged as {"type": "disconnected"}, and TTS logs each audio-stop it sent.
 
 STT hears as a streaming recogniser does: pocketsphinx starts at audio-start and gets each chunk
 as it arrives, so it decodes while the user speaks; only the tail is left after audio-stop.
 --stream answers with transcript-start/-chunk/-stop (protocol 1.7) before the plain transcript;
---stall answers nothing after audio-stop. TTS sends espeak-ng's audio in 1024-sample chunks;
+--stall hears nothing and answers nothing after audio-stop. TTS sends espeak-ng's audio in 1024-sample chunks;
 --pace sends them in real time, --stall stops after the first chunk.
 """
 
@@ -97,18 +97,20 @@ def wyoming_server(args):
                 if (start.rate, start.width, start.channels) != (16000, 2, 1):
                     await self.write_event(Event("error", {"text": "want 16 kHz 16-bit mono"}))
                     return
-                self.recogniser = await asyncio.create_subprocess_exec(
-                    *POCKETSPHINX, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+                if not args.stall:
+                    self.recogniser = await asyncio.create_subprocess_exec(
+                        *POCKETSPHINX, stdin=asyncio.subprocess.PIPE,
+                        stdout=asyncio.subprocess.PIPE)
             elif AudioChunk.is_type(event.type) and self.recogniser:
                 self.recogniser.stdin.write(AudioChunk.from_event(event).audio)
                 await self.recogniser.stdin.drain()
+            elif AudioStop.is_type(event.type) and args.stall:
+                await self.until_hung_up()
             elif AudioStop.is_type(event.type) and self.recogniser:
                 self.recogniser.stdin.close()
                 text = (await self.recogniser.stdout.read()).decode().strip()
                 await self.recogniser.wait()
                 log(args.log, {"type": "decoded", "text": text})
-                if args.stall:
-                    return await self.until_hung_up()
                 if args.stream:
                     await self.write_event(TranscriptStart(language="en").event())
                     for word in text.split():
@@ -131,6 +133,7 @@ def wyoming_server(args):
                     if self.reader.at_eof():
                         return
             await self.write_event(AudioStop().event())
+            log(args.log, {"type": "audio-stop-sent"})
 
         async def until_hung_up(self):
             # Stalled: no answer, but the client hanging up is still noticed (and logged).

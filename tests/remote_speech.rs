@@ -108,13 +108,8 @@ fn say_speaks_three_sentences_with_one_synthesize_each() {
     config.set("tts", "url", &tts.wyoming_url());
     let run = voicebox(dir, &config, None, &["say", THREE]);
     assert!(run.output.status.success(), "{}", run.stderr);
-    let texts: Vec<String> = tts
-        .received("synthesize")
-        .iter()
-        .map(|e| e["data"]["text"].as_str().unwrap().to_string())
-        .collect();
     assert_eq!(
-        texts,
+        tts.synthesized(),
         [
             "The weather is fine today.",
             "I will water the garden.",

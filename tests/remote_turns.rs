@@ -47,13 +47,8 @@ fn a_spoken_question_is_answered_with_both_directions_remote() {
         asked["messages"].as_array().unwrap().last().unwrap()["content"],
         QUESTION
     );
-    let texts: Vec<String> = tts
-        .received("synthesize")
-        .iter()
-        .map(|e| e["data"]["text"].as_str().unwrap().to_string())
-        .collect();
     assert_eq!(
-        texts,
+        tts.synthesized(),
         [
             "Paris is the capital of France.",
             "It lies on the river Seine.",

@@ -288,28 +288,6 @@ mod tests {
     }
 
     #[test]
-    fn credentials_in_the_url_are_never_shown() {
-        assert_eq!(
-            shown("http://u:secret@pi:8080/inference"),
-            "http://pi:8080/inference"
-        );
-        assert_eq!(shown("https://pi/a@b"), "https://pi/a@b");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let e = transcribe(
-            &format!("http://u:secret@127.0.0.1:{port}/x"),
-            Duration::from_secs(5),
-            b"x",
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(!e.contains("secret") && e.contains("127.0.0.1"), "{e}");
-    }
-
-    #[test]
     fn uploads_multipart_file_and_reads_text() {
         let (url, h) = serve_once(200, r#"{"text":" what is the capital of france\n"}"#);
         let wav = b"RIFF\x00\x01binary\r\n--not-a-boundary";
@@ -331,6 +309,23 @@ mod tests {
     }
 
     #[test]
+    fn check_tells_a_live_endpoint_from_a_wrong_path_and_wrong_credentials() {
+        let (url, h) = serve_once(405, r#"{"error":"method not allowed"}"#);
+        let ok = endpoint(&url).check().unwrap();
+        assert!(ok.contains("answers (HTTP 405"), "{ok}");
+        assert!(h.join().unwrap().0.starts_with("GET "));
+        for (status, hint) in [(404, "whole path"), (401, "stt.api_key")] {
+            let (url, h) = serve_once(status, "{}");
+            let e = endpoint(&url).check().unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("HTTP {status}")) && e.contains(hint),
+                "{e}"
+            );
+            h.join().unwrap();
+        }
+    }
+
+    #[test]
     fn http_errors_and_bad_json_are_reported() {
         let (url, h) = serve_once(500, r#"{"error":"model not loaded"}"#);
         let e = transcribe(&url, Duration::from_secs(5), b"x")
@@ -348,20 +343,27 @@ mod tests {
     }
 
     #[test]
-    fn unreachable_server_is_an_error() {
+    fn unreachable_server_is_an_error_that_never_shows_credentials() {
+        assert_eq!(
+            shown("http://u:secret@pi:8080/inference"),
+            "http://pi:8080/inference"
+        );
+        assert_eq!(shown("https://pi/a@b"), "https://pi/a@b");
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
         let e = transcribe(
-            &format!("http://127.0.0.1:{port}/x"),
+            &format!("http://u:secret@127.0.0.1:{port}/x"),
             Duration::from_secs(5),
             b"x",
         )
         .unwrap_err();
         assert!(matches!(e, Error::Unreachable { .. }), "{e}");
-        assert!(e.to_string().contains("unreachable"), "{e}");
+        let e = e.to_string();
+        assert!(e.contains("unreachable") && e.contains("127.0.0.1"), "{e}");
+        assert!(!e.contains("secret"), "{e}");
     }
 
     #[test]

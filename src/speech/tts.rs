@@ -137,7 +137,11 @@ impl Tts {
                 .map_err(|e| Failure::new(FailureClass::AudioFailed, format!("TTS: {e}")))?;
                 format!("Wyoming tcp://{addr} offers {offers}; ")
             }
-            Backend::Http(endpoint) => format!("{endpoint:?}: "),
+            Backend::Http(endpoint) => format!(
+                "OpenAI-compatible {} (model {}): ",
+                super::stt_http::shown(&endpoint.url),
+                endpoint.model
+            ),
             Backend::Command { .. } => String::new(),
         };
         let started = Instant::now();

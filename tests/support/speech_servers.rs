@@ -89,6 +89,14 @@ impl Server {
             .collect()
     }
 
+    /// The text of each `synthesize` received, in order.
+    pub fn synthesized(&self) -> Vec<String> {
+        self.received("synthesize")
+            .iter()
+            .map(|e| e["data"]["text"].as_str().unwrap_or("?").to_string())
+            .collect()
+    }
+
     /// Waits until `count` entries of `kind` were received; panics after `PATIENCE`.
     pub fn wait_for(&self, kind: &str, count: usize) -> Vec<serde_json::Value> {
         poll(PATIENCE, Duration::from_millis(20), || {

@@ -9,7 +9,7 @@
 //! `cargo test --benches` runs one each, as a smoke test.
 
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod support;
 
 use std::process::Command;

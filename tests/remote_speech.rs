@@ -172,6 +172,33 @@ fn an_openai_speech_server_speaks_wav_and_pcm() {
 }
 
 #[test]
+fn credentials_in_a_speech_url_go_as_basic_auth_and_are_never_shown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let server = Server::start(dir, "openai", &[]);
+    let url = server
+        .speech_url()
+        .replace("http://", "http://reader:pa55word@");
+    let mut config = Config::speaker(&["false"]);
+    config.set("tts", "url", &url);
+    let run = voicebox(dir, &config, None, &["say", "Hello there."]);
+    assert!(run.output.status.success(), "{}", run.stderr);
+    // base64("reader:pa55word")
+    assert_eq!(
+        server.received("request")[0]["authorization"],
+        "Basic cmVhZGVyOnBhNTV3b3Jk"
+    );
+    assert!(!run.stderr.contains("pa55word"), "{}", run.stderr);
+    let run = voicebox(dir, &config, None, &["check"]);
+    assert!(!run.stdout.contains("pa55word"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("OpenAI-compatible http://127.0.0.1:"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
 fn a_tts_server_that_stalls_mid_sentence_times_out_and_is_reported() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();

@@ -118,13 +118,37 @@ impl std::fmt::Debug for Tts {
     }
 }
 
-/// Where `stt.url` / `tts.url` point; the scheme picked the protocol.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where `stt.url` / `tts.url` point; the scheme picked the protocol. Debug leaves out any
+/// `user:password@`.
+#[derive(Clone, PartialEq, Eq)]
 pub enum SpeechServer {
     /// `tcp://host:port`: `host:port` of a Wyoming server.
     Wyoming(String),
     /// `http(s)://…`: the whole endpoint URL, without a trailing slash.
     Http(String),
+}
+
+impl std::fmt::Debug for SpeechServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SpeechServer::Wyoming(addr) => write!(f, "Wyoming(tcp://{addr})"),
+            SpeechServer::Http(url) => write!(f, "Http({})", without_credentials(url)),
+        }
+    }
+}
+
+/// A URL as it may be shown in messages and logs: any `user:password@` left out.
+pub fn without_credentials(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = rest.find('/').unwrap_or(rest.len());
+            match rest[..end].rfind('@') {
+                Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+                None => url.to_string(),
+            }
+        }
+        None => url.to_string(),
+    }
 }
 
 /// The audio an OpenAI-compatible speech endpoint is asked for.

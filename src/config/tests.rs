@@ -203,8 +203,18 @@ fn speech_tokens_come_from_the_file_or_the_environment_and_are_never_shown() {
         !shown.contains("sekrit"),
         "Debug must redact the tokens: {shown}"
     );
-    let c = parse("[tts]\napi_key = \"from-file\"\n", None, &env).unwrap();
+    let c = parse(
+        "[tts]\napi_key = \"from-file\"\nurl = \"http://u:pa55@box:8880/v1/audio/speech\"\n",
+        None,
+        &env,
+    )
+    .unwrap();
     assert_eq!(c.tts.api_key.as_deref(), Some("from-file"));
+    let shown = format!("{c:?}");
+    assert!(
+        !shown.contains("pa55") && shown.contains("http://box:8880/v1/audio/speech"),
+        "{shown}"
+    );
 }
 
 #[test]

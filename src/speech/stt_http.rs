@@ -127,19 +127,8 @@ fn agent(connect: Duration, overall: Duration) -> ureq::Agent {
         .into()
 }
 
-/// The URL as shown in messages and logs: any `user:password@` left out.
-pub(super) fn shown(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let end = rest.find('/').unwrap_or(rest.len());
-            match rest[..end].rfind('@') {
-                Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
-                None => url.to_string(),
-            }
-        }
-        None => url.to_string(),
-    }
-}
+/// The URL as shown in messages and logs.
+pub(super) use crate::config::without_credentials as shown;
 
 fn read_reply(url: &str, mut resp: ureq::http::Response<ureq::Body>) -> Result<String, Error> {
     let status = resp.status().as_u16();

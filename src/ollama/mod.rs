@@ -9,7 +9,8 @@
 //! - `backoff` the pure retry schedule.
 //! - `stream`  the NDJSON reader for `ollama.stream = true`.
 //!
-//! ureq is the HTTP client here and in `speech::stt_http`; nothing else speaks HTTP.
+//! ureq is the HTTP client here and in `speech::stt_http` and `speech::openai_tts`; nothing
+//! else speaks HTTP.
 
 mod backoff;
 mod client;

@@ -10,7 +10,7 @@ use std::io::Read;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use super::stt_http::shown;
+use super::stt_http::{agent, shown};
 use crate::audio::{Clip, wav};
 use crate::cancel;
 use crate::config::{SampleFormat, SpeechFormat};
@@ -118,14 +118,7 @@ impl Endpoint {
     /// The request and its body, read in pieces so that `hang_up` is seen between them.
     fn fetch(&self, body: &serde_json::Value, hang_up: &cancel::Token) -> Result<Vec<u8>, Error> {
         let url = shown(&self.url);
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_connect(Some(self.connect_timeout))
-            .timeout_global(Some(self.timeout))
-            .http_status_as_error(false)
-            .proxy(None)
-            .user_agent(format!("voicebox/{}", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+        let agent = agent(self.connect_timeout, self.timeout);
         let mut request = agent
             .post(&self.url)
             .header("Content-Type", "application/json");

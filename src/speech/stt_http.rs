@@ -114,9 +114,9 @@ impl Endpoint {
     }
 }
 
-/// A blocking client for one request: no proxy (a LAN server must never go through a stray
-/// `$HTTP_PROXY`), statuses as values.
-fn agent(connect: Duration, overall: Duration) -> ureq::Agent {
+/// A blocking client for one request to a speech server: no proxy (a LAN server must never go
+/// through a stray `$HTTP_PROXY`), statuses as values.
+pub(super) fn agent(connect: Duration, overall: Duration) -> ureq::Agent {
     ureq::Agent::config_builder()
         .timeout_connect(Some(connect))
         .timeout_global(Some(overall))

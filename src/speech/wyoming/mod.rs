@@ -13,6 +13,8 @@ pub mod codec;
 mod conn;
 pub mod info;
 pub mod stt;
+#[cfg(test)]
+mod tests;
 pub mod tts;
 
 pub use conn::Error;

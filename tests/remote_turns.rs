@@ -116,10 +116,13 @@ fn audio_reaches_the_stt_server_while_the_button_is_still_held() {
     let released = unix(SystemTime::now());
     d.send("release");
     assert_eq!(d.wait_turn_end(1), "answered", "{}", d.journal_text());
+    // Recognised (this test is about timing; a paced FIFO under a loaded machine now and then
+    // costs pocketsphinx a small word, so only the gist is required here).
     let asked = fake.requests()[0].json();
-    assert_eq!(
-        asked["messages"].as_array().unwrap().last().unwrap()["content"],
-        QUESTION
+    let question = asked["messages"].as_array().unwrap().last().unwrap()["content"].clone();
+    assert!(
+        question.as_str().unwrap().contains("capital of france"),
+        "{question}"
     );
 
     // By the server's clock: most chunks came before the release, audio-stop after it.

@@ -125,6 +125,15 @@ impl Url {
     pub fn authorization(&self) -> Option<&str> {
         self.authorization.as_deref()
     }
+
+    /// The `Authorization` header of a request to this URL: `Bearer token` when a token is
+    /// configured, else the user info's Basic (the config refuses both at once).
+    pub fn authorization_with(&self, token: Option<&str>) -> Option<String> {
+        match token {
+            Some(t) => Some(format!("Bearer {t}")),
+            None => self.authorization.clone(),
+        }
+    }
 }
 
 impl fmt::Display for Url {

@@ -308,7 +308,7 @@ fn capture_frames(b: &[u8]) {
 }
 
 /// A recording on its way to STT: any samples (non-finite too), any input and output rate,
-/// down-mixed, resampled and checked for speech.
+/// down-mixed, resampled (whole and as a live stream) and checked for speech.
 fn resample(b: &[u8]) {
     use voicebox::audio::{Clip, energy, resample};
     let mut t = Take(b);
@@ -334,6 +334,31 @@ fn resample(b: &[u8]) {
         out.samples.len()
     );
     let _ = energy::has_speech(&out.samples, out.rate, 0.01);
+    // The live path: the same samples as mono, resampled as they arrive, in three pieces.
+    let mono = &clip.samples;
+    let mut live = resample::Stream::new(from, to);
+    let mut streamed = Vec::new();
+    for piece in mono.chunks(mono.len() / 3 + 1) {
+        streamed.extend(live.push(piece));
+    }
+    streamed.extend(live.finish());
+    assert!(streamed.iter().all(|s| s.is_finite()), "non-finite stream");
+    let want = mono.len() as u64 * u64::from(to) / u64::from(from.max(1));
+    assert!(
+        streamed.len() as u64 <= want + 2,
+        "{} > {want}",
+        streamed.len()
+    );
+}
+
+/// A Wyoming server's byte stream, in small reads, read event by event to its end or first error.
+fn wyoming_events(b: &[u8]) {
+    use voicebox::speech::wyoming::codec;
+    let step = b.len() % 13 + 1;
+    let mut r = std::io::BufReader::new(Trickle { data: b, step });
+    while let Ok(Some(e)) = codec::read(&mut r) {
+        let _ = (e.text("text"), e.number("rate"), e.encode().len());
+    }
 }
 
 fn control_line(b: &[u8]) {
@@ -489,6 +514,23 @@ target!(
         b"\xff\xff\xff\xff",
     ],
     10
+);
+target!(
+    wyoming_stream,
+    "wyoming",
+    wyoming_events,
+    &[
+        b"\n",
+        b"{\"type\": \"",
+        b"\"data_length\": ",
+        b"\"payload_length\": ",
+        b"\"data\": {",
+        b"18446744073709551615",
+        b"-1",
+        b"1e9",
+        b"null",
+        b"\"\\ud800\"",
+    ]
 );
 target!(
     control_socket_line,

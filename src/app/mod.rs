@@ -130,6 +130,7 @@ impl App {
                 for action in actions {
                     self.driver.dispatch(action);
                 }
+                self.driver.settle();
             }
             Input::Reload => self.read_config(),
             Input::Watchdog => systemd::watchdog(),

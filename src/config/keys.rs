@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::rules::{
-    Argv, Choice, Flag, Float, HttpUrl, Int, JsonObject, Ms, OllamaUrl, Optional, Pin, Rule,
-    Secret, Secs, Socket, Text,
+    Argv, Choice, Flag, Float, Int, JsonObject, Ms, OllamaUrl, Optional, Pin, Rule, Secret, Secs,
+    Socket, SpeechUrl, Text,
 };
 use crate::url::Url;
 
@@ -35,7 +35,7 @@ section! {
         /// Secret: `Ollama`'s Debug impl redacts it, and nothing may log it.
         api_key: Option<String> = Secret {
             env: "OLLAMA_API_KEY",
-            beside_credentials: url.authorization().is_some(),
+            beside_credentials: url.authorization().map(|_| "ollama.url"),
         },
         use_env_proxy: bool = Flag,
         warm_up: bool = Flag,
@@ -74,8 +74,8 @@ section! {
 }
 
 section! {
-    /// `[tts]`: the text-to-speech hook and the audio it writes.
-    #[derive(Debug, Clone, PartialEq)]
+    /// `[tts]`: the text-to-speech hook or server, and the audio it gives.
+    #[derive(Clone, PartialEq)]
     pub struct Tts from "tts" via RawTts
     reads {
         raw_rate: u32 = Int(4000, 192_000),
@@ -93,11 +93,65 @@ section! {
                 format: raw_sample_format,
             }),
         ]),
+        /// A Wyoming or OpenAI-compatible server instead of the command.
+        url: Option<SpeechServer> = Optional(SpeechUrl),
+        /// OpenAI-compatible servers only: the `model` of `/v1/audio/speech`.
+        model: String = Text::NonEmpty,
+        /// OpenAI-compatible servers only: `wav`, or `pcm` (24 kHz 16-bit mono).
+        response_format: SpeechFormat =
+            Choice(&[("wav", SpeechFormat::Wav), ("pcm", SpeechFormat::Pcm)]),
+        /// Secret: the hand-written Debug redacts it, and nothing may log it.
+        api_key: Option<String> = Secret {
+            env: "VOICEBOX_TTS_API_KEY",
+            beside_credentials: SpeechServer::credentials(&url).map(|_| "tts.url"),
+        },
+        #[key = "connect_timeout_ms"] connect_timeout: Duration = Ms(1, 600_000),
         #[key = "timeout_ms"] timeout: Duration = Ms(1, 600_000),
         lookahead: usize = Int(1, 16),
         max_sentence_chars: usize = Int(20, 10_000),
         min_sentence_chars: usize = Int(0, 1000),
     }
+}
+
+impl std::fmt::Debug for Tts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tts")
+            .field("command", &self.command)
+            .field("format", &self.format)
+            .field("url", &self.url)
+            .field("model", &self.model)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where `stt.url` / `tts.url` point; the scheme picked the protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpeechServer {
+    /// `tcp://host:port`: `host:port` of a Wyoming server.
+    Wyoming(String),
+    /// `http(s)://…`: the whole endpoint URL, without a trailing slash; its user info goes as
+    /// Basic authentication and is never shown.
+    Http(Url),
+}
+
+impl SpeechServer {
+    /// The Basic credentials of a configured server's URL, if it has any.
+    pub fn credentials(server: &Option<SpeechServer>) -> Option<&str> {
+        match server {
+            Some(SpeechServer::Http(url)) => url.authorization(),
+            _ => None,
+        }
+    }
+}
+
+/// The audio an OpenAI-compatible speech endpoint is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpeechFormat {
+    Wav,
+    /// Headerless 24 kHz 16-bit mono little-endian, as OpenAI defines `pcm`.
+    Pcm,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,11 +172,35 @@ pub enum SampleFormat {
 
 section! {
     /// `[stt]`: the speech-to-text hook or server.
-    #[derive(Debug, Clone, PartialEq)]
+    #[derive(Clone, PartialEq)]
     pub struct Stt from "stt" via RawStt {
         command: Vec<String> = Argv,
-        url: Option<Url> = Optional(HttpUrl),
+        /// A Wyoming or OpenAI-compatible server instead of the command.
+        url: Option<SpeechServer> = Optional(SpeechUrl),
+        /// The model to ask for: Wyoming `transcribe` `name`, the upload's `model` field.
+        model: Option<String> = Optional(Text::NonEmpty),
+        /// Secret: the hand-written Debug redacts it, and nothing may log it.
+        api_key: Option<String> = Secret {
+            env: "VOICEBOX_STT_API_KEY",
+            beside_credentials: SpeechServer::credentials(&url).map(|_| "stt.url"),
+        },
+        /// Wyoming: send the audio while it is recorded (false: all of it after the release).
+        stream: bool = Flag,
+        #[key = "connect_timeout_ms"] connect_timeout: Duration = Ms(1, 600_000),
         #[key = "timeout_ms"] timeout: Duration = Ms(1, 600_000),
+    }
+}
+
+impl std::fmt::Debug for Stt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stt")
+            .field("command", &self.command)
+            .field("url", &self.url)
+            .field("model", &self.model)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("stream", &self.stream)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
     }
 }
 

@@ -157,6 +157,78 @@ fn ollama_host_and_api_key_come_from_the_environment() {
 }
 
 #[test]
+fn speech_urls_pick_the_protocol_by_scheme() {
+    let c = parse_str(
+        "[stt]\nurl = \"tcp://192.168.1.20:10300/\"\n[tts]\nurl = \"https://box.lan/v1/audio/speech/\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        c.stt.url,
+        Some(SpeechServer::Wyoming("192.168.1.20:10300".into()))
+    );
+    let Some(SpeechServer::Http(url)) = &c.tts.url else {
+        panic!("{:?}", c.tts.url);
+    };
+    assert_eq!(url.base(), "https://box.lan/v1/audio/speech");
+    assert_eq!(
+        parse_str("").unwrap().stt.url,
+        None,
+        "absent: the command hook"
+    );
+    for (url, hint) in [
+        ("tcp://box.lan", "needs a host and a port"),
+        ("tcp://:10300", "needs a host and a port"),
+        ("tcp://box:0", "from 1 to 65535"),
+        ("tcp://box:99999", "from 1 to 65535"),
+        ("tcp://u:p@box:10300", "no authentication"),
+        ("tcp://box:10300/x", "has a path"),
+        ("udp://box:10300", "tcp://host:port"),
+        ("box:10300", "no scheme"),
+    ] {
+        let e = parse_str(&format!("[stt]\nurl = \"{url}\"\n")).unwrap_err();
+        assert_eq!((e.key.as_str(), e.line), ("stt.url", 2), "{url}: {e}");
+        assert!(e.message.contains(hint), "{url}: {}", e.message);
+    }
+}
+
+#[test]
+fn speech_tokens_come_from_the_file_or_the_environment_and_are_never_shown() {
+    let env = |k: &str| match k {
+        "VOICEBOX_STT_API_KEY" => Some("stt-sekrit".to_string()),
+        "VOICEBOX_TTS_API_KEY" => Some("tts-sekrit".to_string()),
+        _ => None,
+    };
+    let c = parse("", None, &env).unwrap();
+    assert_eq!(c.stt.api_key.as_deref(), Some("stt-sekrit"));
+    assert_eq!(c.tts.api_key.as_deref(), Some("tts-sekrit"));
+    let shown = format!("{c:?}");
+    assert!(
+        !shown.contains("sekrit"),
+        "Debug must redact the tokens: {shown}"
+    );
+    let c = parse_str("[tts]\nurl = \"http://u:pa55@box:8880/v1/audio/speech\"\n").unwrap();
+    let shown = format!("{c:?}");
+    assert!(
+        !shown.contains("pa55") && shown.contains("http://u:***@box:8880/v1/audio/speech"),
+        "{shown}"
+    );
+    // A token beside a URL with a password: one Authorization header cannot carry both.
+    for (section, var) in [
+        ("stt", "VOICEBOX_STT_API_KEY"),
+        ("tts", "VOICEBOX_TTS_API_KEY"),
+    ] {
+        let text = format!("[{section}]\nurl = \"http://u:pa55@box:8880/x\"\n");
+        let e = parse(&text, None, &env).unwrap_err();
+        assert!(
+            e.message.contains(&format!(
+                "${var} is set and {section}.url has a user and password"
+            )),
+            "{e}"
+        );
+    }
+}
+
+#[test]
 fn url_credentials_are_kept_apart_and_never_shown() {
     let c = parse_str("[ollama]\nurl = \"http://me:hunter2@box.lan:8080/\"\n[stt]\nurl = \"https://s:hunter2@stt.lan/v1/audio/transcriptions\"\n").unwrap();
     assert_eq!(c.ollama.url.base(), "http://box.lan:8080");

@@ -145,13 +145,10 @@ impl Client {
     }
 
     /// The `Authorization` header: the bearer token, or the URL's user and password as HTTP
-    /// Basic (the config refuses both at once).
+    /// Basic.
     pub(super) fn authorization(&self) -> Option<String> {
         let cfg = &self.inner.cfg;
-        match &cfg.api_key {
-            Some(key) => Some(format!("Bearer {key}")),
-            None => cfg.url.authorization().map(str::to_string),
-        }
+        cfg.url.authorization_with(cfg.api_key.as_deref())
     }
 
     fn streaming(&self) -> bool {

@@ -1,11 +1,13 @@
 //! STT over HTTP: one multipart upload to an OpenAI-compatible `/v1/audio/transcriptions`
-//! endpoint (whisper.cpp's server, faster-whisper servers), `{"text": ...}` back.
+//! endpoint (speaches, faster-whisper servers) or whisper.cpp's `/inference`, which take the
+//! same form (`file`, `response_format=json`, optional `model`) and answer `{"text": ...}`.
 //!
-//! The second ureq user besides `ollama`: the request is small and blocking, like Ollama's.
+//! A ureq user besides `ollama`: the request is small and blocking, like Ollama's.
 
 use std::io::Read;
 use std::time::Duration;
 
+use crate::ollama::one_line;
 use crate::url::Url;
 
 /// A transcription reply larger than this is not a transcript.
@@ -44,44 +46,129 @@ pub enum Error {
     NoText { url: String },
 }
 
-/// Uploads `wav` as the `file` field and returns the `text` of the JSON reply.
-pub fn transcribe(url: &Url, timeout: Duration, wav: &[u8]) -> Result<String, Error> {
-    let boundary = format!("voicebox-{:016x}", fastrand::u64(..));
-    let body = multipart(&boundary, wav);
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        // A LAN server: never route it through a stray $HTTP_PROXY.
-        .proxy(None)
-        .max_redirects(0)
-        .build()
-        .into();
-    let mut request = agent.post(url.base()).header(
-        "Content-Type",
-        format!("multipart/form-data; boundary={boundary}"),
-    );
-    if let Some(auth) = url.authorization() {
-        request = request.header("Authorization", auth);
+/// One configured endpoint (`stt.url` with an http(s) scheme).
+#[derive(Clone)]
+pub struct Endpoint {
+    /// Its user info goes as Basic authentication, unless `api_key` is set.
+    pub url: Url,
+    /// Sent as the `model` field when set (OpenAI's API requires one; whisper.cpp ignores it).
+    pub model: Option<String>,
+    /// Bearer token; never logged (the hand-written Debug leaves it out).
+    pub api_key: Option<String>,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("url", &self.url)
+            .field("model", &self.model)
+            .finish_non_exhaustive()
     }
-    let mut resp = request
-        .send(&body[..])
-        .map_err(|source| Error::Unreachable {
-            url: url.to_string(),
+}
+
+impl Endpoint {
+    /// Uploads `wav` as the `file` field and returns the `text` of the JSON reply.
+    pub fn transcribe(&self, wav: &[u8]) -> Result<String, Error> {
+        let url = self.url.to_string();
+        let boundary = format!("voicebox-{:016x}", fastrand::u64(..));
+        let body = multipart(&boundary, wav, self.model.as_deref());
+        let mut request = agent(self.connect_timeout, self.timeout)
+            .post(self.url.base())
+            .header(
+                "Content-Type",
+                format!("multipart/form-data; boundary={boundary}"),
+            );
+        if let Some(auth) = self.url.authorization_with(self.api_key.as_deref()) {
+            request = request.header("Authorization", auth);
+        }
+        let resp = request
+            .send(&body[..])
+            .map_err(|source| Error::Unreachable {
+                url: url.clone(),
+                source,
+            })?;
+        read_reply(&url, resp)
+    }
+
+    /// For `voicebox check`: the endpoint answers at all. A GET is enough to tell a wrong host
+    /// (unreachable), a wrong path (404) and wrong credentials (401/403) from a live endpoint,
+    /// which refuses the GET (405) or takes it, without spending a transcription.
+    pub fn check(&self) -> Result<String, Error> {
+        let url = self.url.to_string();
+        let mut request = agent(
+            self.connect_timeout,
+            self.connect_timeout.max(Duration::from_secs(5)),
+        )
+        .get(self.url.base());
+        if let Some(auth) = self.url.authorization_with(self.api_key.as_deref()) {
+            request = request.header("Authorization", auth);
+        }
+        let resp = request.call().map_err(|source| Error::Unreachable {
+            url: url.clone(),
             source,
         })?;
+        if let Some(location) = redirect(&resp) {
+            return Err(Error::Redirected {
+                url,
+                status: resp.status().as_u16(),
+                location,
+            });
+        }
+        match resp.status().as_u16() {
+            404 => Err(Error::Status {
+                url,
+                status: 404,
+                snippet: "no such endpoint; stt.url must be the whole path, e.g. …/v1/audio/transcriptions or …/inference".into(),
+            }),
+            s @ (401 | 403) => Err(Error::Status {
+                url,
+                status: s,
+                snippet: "the credentials were refused; check stt.api_key (or $VOICEBOX_STT_API_KEY) or the user:password in stt.url".into(),
+            }),
+            s => Ok(format!("STT over HTTP: {url} answers (HTTP {s} to a GET)")),
+        }
+    }
+}
+
+/// A blocking client for one request to a speech server: no proxy (a LAN server must never go
+/// through a stray `$HTTP_PROXY`), statuses as values.
+pub(super) fn agent(connect: Duration, overall: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_connect(Some(connect))
+        .timeout_global(Some(overall))
+        .http_status_as_error(false)
+        .proxy(None)
+        // A redirected upload arrives without its body, or at another server: reported, not
+        // followed.
+        .max_redirects(0)
+        .user_agent(format!("voicebox/{}", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into()
+}
+
+/// Where a 3xx answer points (one line, its password as `***`); `None` for any other status.
+pub(super) fn redirect(resp: &ureq::http::Response<ureq::Body>) -> Option<String> {
+    if !resp.status().is_redirection() {
+        return None;
+    }
+    let location = resp
+        .headers()
+        .get("location")
+        .map_or("(no Location header)".into(), |v| {
+            String::from_utf8_lossy(v.as_bytes())
+        });
+    Some(one_line(&crate::url::redact(&location)))
+}
+
+fn read_reply(url: &str, mut resp: ureq::http::Response<ureq::Body>) -> Result<String, Error> {
     let status = resp.status().as_u16();
-    if (300..400).contains(&status) {
-        let location = resp
-            .headers()
-            .get("location")
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    if let Some(location) = redirect(&resp) {
         return Err(Error::Redirected {
             url: url.to_string(),
             status,
-            location: crate::printable::one_line(&crate::url::redact(
-                location.as_deref().unwrap_or("(no Location header)"),
-            ))
-            .into_owned(),
+            location,
         });
     }
     let mut text = String::new();
@@ -94,18 +181,23 @@ pub fn transcribe(url: &Url, timeout: Duration, wav: &[u8]) -> Result<String, Er
             source,
         })?;
     if !(200..300).contains(&status) {
-        let snippet: String = text.chars().take(300).collect();
+        let mut snippet = one_line(&text);
+        if status == 401 || status == 403 {
+            snippet.push_str(
+                "; check stt.api_key (or $VOICEBOX_STT_API_KEY) or the user:password in stt.url",
+            );
+        }
         return Err(Error::Status {
             url: url.to_string(),
             status,
-            snippet: snippet.trim().to_string(),
+            snippet,
         });
     }
     parse_reply(url, &text)
 }
 
-/// The multipart body: the WAV as `file`, and `response_format=json`.
-fn multipart(boundary: &str, wav: &[u8]) -> Vec<u8> {
+/// The multipart body: the WAV as `file`, `response_format=json`, and `model` when set.
+fn multipart(boundary: &str, wav: &[u8], model: Option<&str>) -> Vec<u8> {
     let mut b = Vec::with_capacity(wav.len() + 512);
     b.extend_from_slice(
         format!(
@@ -114,16 +206,21 @@ fn multipart(boundary: &str, wav: &[u8]) -> Vec<u8> {
         .as_bytes(),
     );
     b.extend_from_slice(wav);
-    b.extend_from_slice(
-        format!(
-            "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"response_format\"\r\n\r\njson\r\n--{boundary}--\r\n"
-        )
-        .as_bytes(),
-    );
+    let mut fields = vec![("response_format", "json")];
+    fields.extend(model.map(|m| ("model", m)));
+    for (name, value) in fields {
+        b.extend_from_slice(
+            format!(
+                "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}"
+            )
+            .as_bytes(),
+        );
+    }
+    b.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     b
 }
 
-fn parse_reply(url: &Url, body: &str) -> Result<String, Error> {
+fn parse_reply(url: &str, body: &str) -> Result<String, Error> {
     let v: serde_json::Value = serde_json::from_str(body).map_err(|source| Error::NotJson {
         url: url.to_string(),
         source,
@@ -147,23 +244,18 @@ mod tests {
     fn serve_once(
         status: u16,
         reply: &'static str,
-    ) -> (Url, std::thread::JoinHandle<(String, Vec<u8>)>) {
-        serve_once_with(status, "", reply, "")
+    ) -> (String, std::thread::JoinHandle<(String, Vec<u8>)>) {
+        serve_once_with(status, "", reply)
     }
 
-    /// `serve_once` with extra response header lines and user info in the URL.
+    /// `serve_once` with extra header lines in the answer.
     fn serve_once_with(
         status: u16,
         headers: &'static str,
         reply: &'static str,
-        userinfo: &str,
-    ) -> (Url, std::thread::JoinHandle<(String, Vec<u8>)>) {
+    ) -> (String, std::thread::JoinHandle<(String, Vec<u8>)>) {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!(
-            "http://{userinfo}{}/v1/audio/transcriptions",
-            l.local_addr().unwrap()
-        );
-        let url = Url::parse(&url).unwrap();
+        let url = format!("http://{}/v1/audio/transcriptions", l.local_addr().unwrap());
         let h = std::thread::spawn(move || {
             let (s, _) = l.accept().unwrap();
             let mut r = BufReader::new(s.try_clone().unwrap());
@@ -194,6 +286,44 @@ mod tests {
         (url, h)
     }
 
+    fn endpoint(url: &str) -> Endpoint {
+        Endpoint {
+            url: Url::parse(url).unwrap(),
+            model: None,
+            api_key: None,
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(5),
+        }
+    }
+
+    fn transcribe(url: &str, _timeout: Duration, wav: &[u8]) -> Result<String, Error> {
+        endpoint(url).transcribe(wav)
+    }
+
+    #[test]
+    fn whisper_cpp_inference_with_model_and_token() {
+        // whisper.cpp's server answers /inference with the segment text, spaces and newline
+        // included; the model field and the bearer token go along when configured.
+        let (url, h) = serve_once(200, "{\"text\":\" hello there\\n\"}\n");
+        let url = url.replace("/v1/audio/transcriptions", "/inference");
+        let mut e = endpoint(&url);
+        e.model = Some("ggml-base.en".into());
+        e.api_key = Some("sekrit".into());
+        assert_eq!(e.transcribe(b"RIFF").unwrap(), " hello there\n");
+        let (head, body) = h.join().unwrap();
+        assert!(head.starts_with("POST /inference "), "{head}");
+        assert!(head.contains("Bearer sekrit"), "{head}");
+        let body = String::from_utf8_lossy(&body);
+        assert!(
+            body.contains("name=\"model\"\r\n\r\nggml-base.en\r\n"),
+            "{body}"
+        );
+        assert!(
+            !format!("{e:?}").contains("sekrit"),
+            "Debug shows the token"
+        );
+    }
+
     #[test]
     fn uploads_multipart_file_and_reads_text() {
         let (url, h) = serve_once(200, r#"{"text":" what is the capital of france\n"}"#);
@@ -216,6 +346,23 @@ mod tests {
     }
 
     #[test]
+    fn check_tells_a_live_endpoint_from_a_wrong_path_and_wrong_credentials() {
+        let (url, h) = serve_once(405, r#"{"error":"method not allowed"}"#);
+        let ok = endpoint(&url).check().unwrap();
+        assert!(ok.contains("answers (HTTP 405"), "{ok}");
+        assert!(h.join().unwrap().0.starts_with("GET "));
+        for (status, hint) in [(404, "whole path"), (401, "stt.api_key")] {
+            let (url, h) = serve_once(status, "{}");
+            let e = endpoint(&url).check().unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("HTTP {status}")) && e.contains(hint),
+                "{e}"
+            );
+            h.join().unwrap();
+        }
+    }
+
+    #[test]
     fn http_errors_and_bad_json_are_reported() {
         let (url, h) = serve_once(500, r#"{"error":"model not loaded"}"#);
         let e = transcribe(&url, Duration::from_secs(5), b"x")
@@ -233,42 +380,45 @@ mod tests {
     }
 
     #[test]
-    fn unreachable_server_is_an_error() {
+    fn unreachable_server_is_an_error_that_never_shows_credentials() {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
         let e = transcribe(
-            &Url::parse(&format!("http://127.0.0.1:{port}/x")).unwrap(),
+            &format!("http://u:secret@127.0.0.1:{port}/x"),
             Duration::from_secs(5),
             b"x",
         )
         .unwrap_err();
         assert!(matches!(e, Error::Unreachable { .. }), "{e}");
-        assert!(e.to_string().contains("unreachable"), "{e}");
+        let e = e.to_string();
+        assert!(e.contains("unreachable") && e.contains("127.0.0.1"), "{e}");
+        assert!(!e.contains("secret"), "{e}");
     }
 
     #[test]
     fn reply_parsing_table() {
-        let u = &Url::parse("http://u").unwrap();
-        assert_eq!(parse_reply(u, r#"{"text":"hi"}"#).unwrap(), "hi");
+        assert_eq!(parse_reply("u", r#"{"text":"hi"}"#).unwrap(), "hi");
         assert!(matches!(
-            parse_reply(u, r#"{"text":5}"#),
+            parse_reply("u", r#"{"text":5}"#),
             Err(Error::NoText { .. })
         ));
-        assert!(matches!(parse_reply(u, r#"{}"#), Err(Error::NoText { .. })));
-        assert!(matches!(parse_reply(u, ""), Err(Error::NotJson { .. })));
+        assert!(matches!(
+            parse_reply("u", r#"{}"#),
+            Err(Error::NoText { .. })
+        ));
+        assert!(matches!(parse_reply("u", ""), Err(Error::NotJson { .. })));
     }
 
     #[test]
     fn user_info_is_sent_as_basic_auth_and_never_shown() {
-        let (url, h) = serve_once_with(500, "", r#"{"error":"x"}"#, "stt:hunter2@");
-        let e = transcribe(&url, Duration::from_secs(5), b"x")
-            .unwrap_err()
-            .to_string();
+        let (url, h) = serve_once(500, r#"{"error":"x"}"#);
+        let url = url.replace("http://", "http://stt:hunter2@");
+        let e = endpoint(&url).transcribe(b"x").unwrap_err().to_string();
         let (head, _) = h.join().unwrap();
-        // base64("stt:hunter2")
+        // base64("stt:hunter2"), and a request line without the user info.
         assert!(head.contains("Basic c3R0Omh1bnRlcjI="), "{head}");
         assert!(head.starts_with("POST /v1/audio/transcriptions "), "{head}");
         assert!(e.contains("stt:***@") && !e.contains("hunter2"), "{e}");
@@ -276,19 +426,26 @@ mod tests {
 
     #[test]
     fn a_redirect_is_reported_with_its_location_not_followed() {
-        let (url, h) = serve_once_with(
-            307,
-            "Location: http://elsewhere.example/v1/audio/transcriptions\r\n",
-            "",
-            "",
-        );
-        let e = transcribe(&url, Duration::from_secs(5), b"x").unwrap_err();
-        h.join().unwrap();
-        assert!(matches!(e, Error::Redirected { status: 307, .. }), "{e}");
-        let e = e.to_string();
-        assert!(
-            e.contains("http://elsewhere.example/v1/audio/transcriptions") && e.contains("stt.url"),
-            "{e}"
-        );
+        for check in [false, true] {
+            let (url, h) = serve_once_with(
+                307,
+                "Location: http://x:hunter2@elsewhere.example/v1/audio/transcriptions\r\n",
+                "",
+            );
+            let e = if check {
+                endpoint(&url).check().unwrap_err()
+            } else {
+                endpoint(&url).transcribe(b"x").unwrap_err()
+            };
+            h.join().unwrap();
+            assert!(matches!(e, Error::Redirected { status: 307, .. }), "{e}");
+            let e = e.to_string();
+            assert!(
+                e.contains("http://x:***@elsewhere.example/v1/audio/transcriptions")
+                    && e.contains("stt.url")
+                    && !e.contains("hunter2"),
+                "{e}"
+            );
+        }
     }
 }

@@ -195,7 +195,8 @@ fn credentials_in_a_speech_url_go_as_basic_auth_and_are_never_shown() {
     assert!(!run.stdout.contains("pa55word"), "{}", run.stdout);
     // Shown as the issue-12 form: the user, the password as ***.
     assert!(
-        run.stdout.contains("OpenAI-compatible http://reader:***@127.0.0.1:"),
+        run.stdout
+            .contains("OpenAI-compatible http://reader:***@127.0.0.1:"),
         "{}",
         run.stdout
     );

@@ -58,7 +58,7 @@ pub trait Responder {
 
 impl Microphone for Capture {
     fn start(&self, turn: TurnId, detect_end: bool) {
-        Capture::start(self, turn, detect_end);
+        Capture::start(self, turn, detect_end, None);
     }
     fn stop(&self, turn: TurnId) {
         Capture::stop(self, turn);

@@ -35,14 +35,31 @@ pub(super) fn run(audio: &config::Audio, events: &EventSender, rx: &mpsc::Receiv
                 Err(_) => return,
             },
         };
-        if let Cmd::Start { turn, detect_end } = cmd {
-            match recording(audio, events, rx, turn, detect_end) {
+        if let Cmd::Start {
+            turn,
+            detect_end,
+            speech_within,
+        } = cmd
+        {
+            let ends = Ends {
+                detect_end,
+                speech_within,
+            };
+            match recording(audio, events, rx, turn, ends) {
                 Next::Idle => {}
                 Next::Command(c) => next = Some(c),
                 Next::Exit => return,
             }
         }
     }
+}
+
+/// What ends a recording besides `Stop` and `max_record`.
+struct Ends {
+    /// Post `SpeechEnded` after speech and `end_silence` of quiet.
+    detect_end: bool,
+    /// End the recording when no speech has begun after this much audio.
+    speech_within: Option<Duration>,
 }
 
 enum Next {
@@ -74,7 +91,7 @@ fn recording(
     events: &EventSender,
     rx: &mpsc::Receiver<Cmd>,
     turn: TurnId,
-    detect_end: bool,
+    ends: Ends,
 ) -> Next {
     let fail = |e: DeviceError| {
         let _ = events.send(Event::Captured {
@@ -110,7 +127,8 @@ fn recording(
     let max = samples_for(audio.max_record, session.rate);
     let post_roll = samples_for(audio.post_roll, session.rate);
     let mut stop_at: Option<usize> = stop_asked.then_some(post_roll);
-    let mut detector = detect_end
+    let give_up = ends.speech_within.map(|d| samples_for(d, session.rate));
+    let mut detector = (ends.detect_end || give_up.is_some())
         .then(|| EndDetector::new(session.rate, audio.speech_threshold, audio.end_silence));
     let mut seen = 0usize;
     let mut started = false;
@@ -139,14 +157,24 @@ fn recording(
             });
         }
         let limit = max.min(stop_at.unwrap_or(usize::MAX));
-        let upto = written.min(limit);
+        // A follow-up window still waiting for speech: look no further than its end, so the
+        // recording ends exactly there even when audio arrives in large blocks.
+        let window = give_up.filter(|_| !detector.as_ref().is_some_and(EndDetector::heard_speech));
+        let upto = written.min(limit).min(window.unwrap_or(usize::MAX));
         if let Some(d) = detector.as_mut()
             && upto > seen
             && d.push(&session.samples(seen, upto))
+            && ends.detect_end
         {
             let _ = events.send(Event::SpeechEnded { turn });
         }
         seen = upto;
+        if let Some(end) = window
+            && seen >= end
+            && !detector.as_ref().is_some_and(EndDetector::heard_speech)
+        {
+            break end;
+        }
         if written >= limit || session.failed() {
             break limit;
         }

@@ -42,8 +42,14 @@ pub struct Capture {
 
 #[derive(Debug)]
 enum Cmd {
-    Start { turn: TurnId, detect_end: bool },
-    Stop { turn: TurnId },
+    Start {
+        turn: TurnId,
+        detect_end: bool,
+        speech_within: Option<Duration>,
+    },
+    Stop {
+        turn: TurnId,
+    },
     Cancel,
 }
 
@@ -74,9 +80,16 @@ impl Capture {
 
     /// Opens the input and records for `turn`: posts `CaptureStarted` on the first frame, and
     /// in toggle mode (`detect_end`) `SpeechEnded` after speech and `end_silence` of quiet.
+    /// With `speech_within` (a follow-up window), a recording in which no speech has begun
+    /// after that much audio ends there (and posts `Captured`, without speech).
     /// A recording already running is dropped without a result.
-    pub fn start(&self, turn: TurnId, detect_end: bool) {
-        if !self.send(Cmd::Start { turn, detect_end })
+    pub fn start(&self, turn: TurnId, detect_end: bool, speech_within: Option<Duration>) {
+        let cmd = Cmd::Start {
+            turn,
+            detect_end,
+            speech_within,
+        };
+        if !self.send(cmd)
             && let Some(events) = self.events.upgrade()
         {
             let _ = events.send(Event::Captured {
@@ -145,7 +158,7 @@ mod tests {
             thread: None,
             events: events.downgrade(),
         };
-        capture.start(7, false);
+        capture.start(7, false, None);
         capture.stop(7);
         match rx.try_recv() {
             Ok(Event::Captured {

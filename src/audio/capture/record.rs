@@ -28,7 +28,7 @@ pub fn record(audio: &config::Audio, stop: StopWhen) -> Result<Recording, Failur
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let capture = Arc::new(Capture::spawn(&audio, tx));
-    capture.start(1, false);
+    capture.start(1, false, None);
     if let Some(signal) = signal {
         let c = Arc::downgrade(&capture);
         // Detached: it may wait on stdin forever; the process ends without it.

@@ -5,6 +5,8 @@
 //! actors built with the event sender; STT and Ollama have no thread of their own, so each call
 //! gets the sender and runs on a short-lived worker thread that honours its `cancel::Token`.
 
+use std::time::Duration;
+
 use crate::audio::capture::Capture;
 use crate::audio::{Clip, earcons::Earcon};
 use crate::cancel;
@@ -25,7 +27,7 @@ pub struct Devices {
 
 /// Records a turn: posts `CaptureStarted`, `SpeechEnded` and `Captured`.
 pub trait Microphone {
-    fn start(&self, turn: TurnId, detect_end: bool);
+    fn start(&self, turn: TurnId, detect_end: bool, speech_within: Option<Duration>);
     fn stop(&self, turn: TurnId);
     /// Drops the recording; nothing is posted.
     fn cancel(&self);
@@ -37,6 +39,10 @@ pub trait Loudspeaker {
     /// Silences speech at once; the reply being spoken still posts its `Spoken`.
     fn stop(&self);
     fn earcon(&self, earcon: Earcon);
+    /// Starts (or ends) the repeating thinking cue; the next sound of any kind also ends it.
+    fn thinking_cue(&self, on: bool);
+    /// The everyday volume, percent of `audio.volume`.
+    fn set_volume(&self, percent: u8);
 }
 
 /// Transcribes a recording; posts `Transcribed` unless the process ends first.
@@ -57,8 +63,8 @@ pub trait Responder {
 }
 
 impl Microphone for Capture {
-    fn start(&self, turn: TurnId, detect_end: bool) {
-        Capture::start(self, turn, detect_end, None);
+    fn start(&self, turn: TurnId, detect_end: bool, speech_within: Option<Duration>) {
+        Capture::start(self, turn, detect_end, speech_within);
     }
     fn stop(&self, turn: TurnId) {
         Capture::stop(self, turn);
@@ -77,6 +83,12 @@ impl Loudspeaker for Speaker {
     }
     fn earcon(&self, earcon: Earcon) {
         Speaker::earcon(self, earcon);
+    }
+    fn thinking_cue(&self, on: bool) {
+        Speaker::thinking_cue(self, on);
+    }
+    fn set_volume(&self, percent: u8) {
+        Speaker::set_volume(self, percent);
     }
 }
 

@@ -7,13 +7,33 @@
 //! 100 % (-10 dB), 10 % is a quiet room voice (-33 dB). A linear gain would put most of the
 //! audible change in the bottom fifth of the range.
 
-/// 1 / 0.6: amplitude from loudness.
-const EXPONENT: f32 = 5.0 / 3.0;
+/// The curve's gain for each percent, 0..=100, computed when the program is compiled. Why not
+/// `powf` at run time: it is libm's, and its first call maps libm's tables into the daemon,
+/// 0.2 MiB of idle RSS for eleven distinct values.
+const CURVE: [f32; 101] = curve();
+
+/// `(p/100)^(5/3)` for each percent p, as `x * cbrt(x)^2`, the cube root by Newton's method
+/// (from 1, which converges for every x in 0..=1 well within the iterations given).
+const fn curve() -> [f32; 101] {
+    let mut out = [0.0; 101];
+    let mut p = 1;
+    while p <= 100 {
+        let x = p as f64 / 100.0;
+        let mut y = 1.0;
+        let mut i = 0;
+        while i < 60 {
+            y = (2.0 * y + x / (y * y)) / 3.0;
+            i += 1;
+        }
+        out[p] = (x * y * y) as f32;
+        p += 1;
+    }
+    out
+}
 
 /// The playback gain for `percent` of `trim` (`audio.volume`).
 pub fn gain(percent: u8, trim: f32) -> f32 {
-    let share = f32::from(percent.min(100)) / 100.0;
-    trim * share.powf(EXPONENT)
+    trim * CURVE[usize::from(percent.min(100))]
 }
 
 #[cfg(test)]
@@ -41,6 +61,15 @@ mod tests {
             "{}",
             db(gain(10, 1.0))
         );
+        // The table is the curve: amplitude = share^(1/0.6).
+        for p in 0..=100u8 {
+            let exact = (f32::from(p) / 100.0).powf(5.0 / 3.0);
+            assert!(
+                (gain(p, 1.0) - exact).abs() < 1e-6,
+                "{p}: {} vs {exact}",
+                gain(p, 1.0)
+            );
+        }
         // Every step is quieter than the one above it.
         let steps: Vec<f32> = (0..=10).map(|s| gain(s * 10, 1.0)).collect();
         assert!(steps.windows(2).all(|w| w[0] < w[1]), "{steps:?}");

@@ -37,7 +37,7 @@ use std::path::{Path, PathBuf};
 pub use host::DEFAULT_URL;
 pub use keys::{
     Audio, Button, ButtonMode, Control, Conversation, Endpoint, Messages, Ollama, SampleFormat,
-    Stt, Tts, TtsFormat,
+    SpeechFormat, SpeechServer, Stt, Tts, TtsFormat, without_credentials,
 };
 use locate::Place;
 use section::Reader;

@@ -1,8 +1,12 @@
-//! Speech: text for the ear, the TTS and STT hooks, and the sentence-wise speaking pipeline.
+//! Speech: text for the ear, speech to text and text to speech (hooks, or Wyoming and
+//! OpenAI-compatible servers), and the sentence-wise speaking pipeline.
 
 pub mod cleanup;
+pub mod live;
+mod openai_tts;
 pub mod pipeline;
 pub mod sentences;
 pub mod stt;
 mod stt_http;
 pub mod tts;
+pub mod wyoming;

@@ -7,8 +7,9 @@
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use super::feed::Feeder;
 use super::stream::Session;
-use super::{Cmd, STT_RATE, samples_for};
+use super::{Cmd, Listen, STT_RATE, samples_for};
 use crate::audio::Clip;
 use crate::audio::devices::DeviceError;
 use crate::audio::energy::{self, EndDetector};
@@ -35,31 +36,14 @@ pub(super) fn run(audio: &config::Audio, events: &EventSender, rx: &mpsc::Receiv
                 Err(_) => return,
             },
         };
-        if let Cmd::Start {
-            turn,
-            detect_end,
-            speech_within,
-        } = cmd
-        {
-            let ends = Ends {
-                detect_end,
-                speech_within,
-            };
-            match recording(audio, events, rx, turn, ends) {
+        if let Cmd::Start { turn, listen } = cmd {
+            match recording(audio, events, rx, turn, listen) {
                 Next::Idle => {}
                 Next::Command(c) => next = Some(c),
                 Next::Exit => return,
             }
         }
     }
-}
-
-/// What ends a recording besides `Stop` and `max_record`.
-struct Ends {
-    /// Post `SpeechEnded` after speech and `end_silence` of quiet.
-    detect_end: bool,
-    /// End the recording when no speech has begun after this much audio.
-    speech_within: Option<Duration>,
 }
 
 enum Next {
@@ -91,7 +75,7 @@ fn recording(
     events: &EventSender,
     rx: &mpsc::Receiver<Cmd>,
     turn: TurnId,
-    ends: Ends,
+    listen: Listen,
 ) -> Next {
     let fail = |e: DeviceError| {
         let _ = events.send(Event::Captured {
@@ -127,9 +111,10 @@ fn recording(
     let max = samples_for(audio.max_record, session.rate);
     let post_roll = samples_for(audio.post_roll, session.rate);
     let mut stop_at: Option<usize> = stop_asked.then_some(post_roll);
-    let give_up = ends.speech_within.map(|d| samples_for(d, session.rate));
-    let mut detector = (ends.detect_end || give_up.is_some())
+    let give_up = listen.speech_within.map(|d| samples_for(d, session.rate));
+    let mut detector = (listen.detect_end || give_up.is_some())
         .then(|| EndDetector::new(session.rate, audio.speech_threshold, audio.end_silence));
+    let mut feeder = listen.feed.map(|tx| Feeder::new(tx, session.rate));
     let mut seen = 0usize;
     let mut started = false;
     let opened = Instant::now();
@@ -159,19 +144,25 @@ fn recording(
         let limit = max.min(stop_at.unwrap_or(usize::MAX));
         // A follow-up window still waiting for speech: look no further than its end, so the
         // recording ends exactly there even when audio arrives in large blocks.
-        let window = give_up.filter(|_| !detector.as_ref().is_some_and(EndDetector::heard_speech));
+        let heard = |d: &Option<EndDetector>| d.as_ref().is_some_and(EndDetector::heard_speech);
+        let window = give_up.filter(|_| !heard(&detector));
         let upto = written.min(limit).min(window.unwrap_or(usize::MAX));
-        if let Some(d) = detector.as_mut()
-            && upto > seen
-            && d.push(&session.samples(seen, upto))
-            && ends.detect_end
-        {
-            let _ = events.send(Event::SpeechEnded { turn });
+        if upto > seen && (detector.is_some() || feeder.is_some()) {
+            let fresh = session.samples(seen, upto);
+            if let Some(f) = feeder.as_mut() {
+                f.push(&fresh);
+            }
+            if let Some(d) = detector.as_mut()
+                && d.push(&fresh)
+                && listen.detect_end
+            {
+                let _ = events.send(Event::SpeechEnded { turn });
+            }
         }
         seen = upto;
         if let Some(end) = window
             && seen >= end
-            && !detector.as_ref().is_some_and(EndDetector::heard_speech)
+            && !heard(&detector)
         {
             break end;
         }
@@ -181,6 +172,10 @@ fn recording(
     };
 
     let (mono, rate, overruns) = session.finish(end);
+    // Before `Captured`: the recogniser may finish while the machine decides what to do next.
+    if let Some(f) = feeder {
+        f.finish();
+    }
     let rec = make_recording(mono, rate, overruns, audio.speech_threshold);
     tracing::debug!(
         record_ms = rec.record_ms,

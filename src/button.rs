@@ -92,6 +92,15 @@ impl Role {
         }
     }
 
+    /// What the pin is for, in logs and `voicebox check`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Talk => "button",
+            Role::VolumeUp => "volume up",
+            Role::VolumeDown => "volume down",
+        }
+    }
+
     /// The configured input pins and what each is for.
     pub fn pins(config: &config::Button) -> Vec<(u8, Role)> {
         [
@@ -192,7 +201,7 @@ fn watch(
     })?;
     tracing::info!(
         gpio = n,
-        role = ?role,
+        role = role.name(),
         active_low = config.active_low,
         pull_up = config.pull_up,
         debounce_ms = config.debounce.as_millis() as u64,

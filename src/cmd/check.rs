@@ -114,7 +114,13 @@ fn gpio_line(config: &Config) -> Line {
     }
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     match Button::spawn(&config.button, tx) {
-        Ok(_) => Line::ok(format!("gpio: buttons on BCM {pins:?} are usable")),
+        Ok(_) => {
+            let pins: Vec<String> = pins
+                .iter()
+                .map(|(n, role)| format!("{} on BCM {n}", role.name()))
+                .collect();
+            Line::ok(format!("gpio: {} usable", pins.join(", ")))
+        }
         Err(why) => Line::fail(format!("gpio: {why}")),
     }
 }

@@ -65,6 +65,9 @@ section! {
         turns: usize = Int(0, 100),
         max_chars: usize = Int(0, 1_000_000),
         #[key = "idle_forget_s"] idle_forget: Duration = Secs(0.0, 604_800.0),
+        /// After a reply that asks a question, how long to wait for speech without a press
+        /// (zero: never listen without a press).
+        #[key = "follow_up_s"] follow_up: Duration = Secs(0.0, 60.0),
     }
 }
 
@@ -221,6 +224,8 @@ section! {
         volume: f32 = Float(0.0, 2.0),
         #[key = "sentence_pause_ms"] sentence_pause: Duration = Ms(0, 10_000),
         #[key = "linger_ms"] linger: Duration = Ms(0, 60_000),
+        /// Silence after the question before the thinking cue starts (zero: no cue).
+        #[key = "thinking_cue_ms"] thinking_cue: Duration = Ms(0, 60_000),
     }
 }
 
@@ -236,6 +241,8 @@ section! {
         #[key = "min_press_ms"] min_press: Duration = Ms(0, 5000),
         #[key = "long_press_ms"] long_press: Duration = Ms(200, 60_000),
         led_gpio: Option<u8> = Optional(Pin),
+        volume_up_gpio: Option<u8> = Optional(Pin),
+        volume_down_gpio: Option<u8> = Optional(Pin),
     }
 }
 

@@ -1,4 +1,5 @@
-//! The GPIO push button and status LED (the only rppal user).
+//! The GPIO push button and status LED (the only rppal user; `button.chip` selects the kernel's
+//! GPIO character device instead, in gpio_cdev.rs, which shares the edge and LED logic here).
 //!
 //! The kernel debounces edges (rppal passes `debounce` to the GPIO character device) and calls
 //! back on rppal's interrupt thread; the callback only maps the edge to a logical state and
@@ -8,9 +9,9 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rppal::gpio::{Gpio, InputPin, OutputPin, Trigger};
+use rppal::gpio::{Gpio, InputPin, Trigger};
 
-use crate::config;
+use crate::{config, gpio_cdev};
 use crate::event::{Event, EventSender};
 
 /// What the LED shows.
@@ -75,6 +76,7 @@ impl EdgeFilter {
 /// The button (and LED) handle. Dropping it releases the pins and stops the LED thread.
 pub struct Button {
     _pin: Option<InputPin>,
+    _line: Option<gpio_cdev::Watch>,
     led: Option<mpsc::Sender<Led>>,
     led_thread: Option<JoinHandle<()>>,
 }
@@ -86,8 +88,25 @@ impl Button {
         if config.gpio.is_none() && config.led_gpio.is_none() {
             return Ok(Button {
                 _pin: None,
+                _line: None,
                 led: None,
                 led_thread: None,
+            });
+        }
+        if let Some(chip) = &config.chip {
+            let line = match config.gpio {
+                Some(n) => Some(gpio_cdev::watch(chip, n, config, events)?),
+                None => None,
+            };
+            let (led, led_thread) = match config.led_gpio {
+                Some(n) => start_led(gpio_cdev::led(chip, n)?).map(|(tx, t)| (Some(tx), Some(t)))?,
+                None => (None, None),
+            };
+            return Ok(Button {
+                _pin: None,
+                _line: line,
+                led,
+                led_thread,
             });
         }
         let gpio = Gpio::new().map_err(|e| describe(&e, config.gpio))?;
@@ -97,21 +116,18 @@ impl Button {
         };
         let (led, led_thread) = match config.led_gpio {
             Some(n) => {
-                let out = gpio
+                let mut out = gpio
                     .get(n)
                     .map_err(|e| describe(&e, Some(n)))?
                     .into_output_low();
-                let (tx, rx) = mpsc::channel();
-                let t = std::thread::Builder::new()
-                    .name("led".into())
-                    .spawn(move || led_actor(out, &rx))
-                    .map_err(|e| format!("cannot start the LED thread: {e}"))?;
+                let (tx, t) = start_led(move |on| out.write(on.into()))?;
                 (Some(tx), Some(t))
             }
             None => (None, None),
         };
         Ok(Button {
             _pin: pin,
+            _line: None,
             led,
             led_thread,
         })
@@ -167,8 +183,20 @@ fn watch(
     Ok(input)
 }
 
+type LedThread = (mpsc::Sender<Led>, JoinHandle<()>);
+
+/// Starts the LED actor on its own thread; `set` drives the pin (true: lit).
+fn start_led(set: impl FnMut(bool) + Send + 'static) -> Result<LedThread, String> {
+    let (tx, rx) = mpsc::channel();
+    let t = std::thread::Builder::new()
+        .name("led".into())
+        .spawn(move || led_actor(set, &rx))
+        .map_err(|e| format!("cannot start the LED thread: {e}"))?;
+    Ok((tx, t))
+}
+
 /// Holds a level while idle (blocking receive, no timer); toggles only while blinking.
-fn led_actor(mut out: OutputPin, rx: &mpsc::Receiver<Led>) {
+fn led_actor(mut set: impl FnMut(bool), rx: &mpsc::Receiver<Led>) {
     let mut current = Pattern::Off;
     let mut lit = false;
     loop {
@@ -191,13 +219,9 @@ fn led_actor(mut out: OutputPin, rx: &mpsc::Receiver<Led>) {
             }
             None => lit = !lit,
         }
-        if lit {
-            out.set_high();
-        } else {
-            out.set_low();
-        }
+        set(lit);
     }
-    out.set_low();
+    set(false);
 }
 
 /// One line: what failed and what to do about it.
@@ -291,6 +315,7 @@ mod tests {
         }
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         let cfg = config::Button {
+            chip: None,
             gpio: Some(17),
             active_low: true,
             pull_up: true,

@@ -19,6 +19,8 @@
 //! - `audio`    `Clip`, WAV, resampling, energy (speech detection), earcons, and the capture
 //!   (cpal) and playback (rodio) actors.
 //! - `button`   the GPIO button and LED (the only rppal user).
+//! - `gpio_cdev` the same on the kernel's GPIO character device, `button.chip` (the only
+//!   gpiocdev user).
 //! - `control`  the control socket (`voicebox ctl`).
 //! - `cmd`      one file per subcommand.
 //! - (tests only) `fuzz`, the stable mutation fuzzer over every parser outside bytes reach, and
@@ -32,6 +34,7 @@ pub mod cmd;
 pub mod config;
 pub mod control;
 pub mod event;
+pub mod gpio_cdev;
 #[cfg(test)]
 mod fuzz;
 pub mod hook;

@@ -128,10 +128,14 @@ fn gpio_line(config: &Config) -> Line {
     }
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     match Button::spawn(&config.button, tx) {
-        Ok(_) => Line::ok(format!(
-            "gpio: button on BCM {:?} is usable",
-            config.button.gpio
-        )),
+        Ok(_) => Line::ok(match &config.button.chip {
+            Some(chip) => format!(
+                "gpio: button on {} line {:?} is usable",
+                chip.display(),
+                config.button.gpio
+            ),
+            None => format!("gpio: button on BCM {:?} is usable", config.button.gpio),
+        }),
         Err(why) => Line::fail(format!("gpio: {why}")),
     }
 }

@@ -141,6 +141,9 @@ pub enum ButtonMode {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Button {
+    /// The GPIO character device (`/dev/gpiochipN`) for boards other than a Raspberry Pi; `gpio`
+    /// and `led_gpio` are then line offsets on it. `None`: rppal on a Raspberry Pi.
+    pub chip: Option<PathBuf>,
     pub gpio: Option<u8>,
     pub active_low: bool,
     pub pull_up: bool,
@@ -394,17 +397,35 @@ impl Cx<'_> {
         Ok(v)
     }
 
-    fn pin(&self, key: &str, user: F<i64>) -> Result<Option<u8>, ConfigError> {
+    /// A BCM number (0..=53) on a Raspberry Pi; with `button.chip`, a line offset on that chip.
+    fn pin(&self, key: &str, user: F<i64>, on_chip: bool) -> Result<Option<u8>, ConfigError> {
         match user {
             None => Ok(None),
             Some(p) => {
                 let span = p.span();
                 let v = p.into_inner();
-                if !(0..=53).contains(&v) {
+                if on_chip && !(0..=255).contains(&v) {
+                    return Err(self.err(key, Some(span), format!("{v} is not a line offset; write 0 to 255 (`gpioinfo` lists the chip's lines), or remove the key for no GPIO")));
+                }
+                if !on_chip && !(0..=53).contains(&v) {
                     return Err(self.err(key, Some(span), format!("{v} is not a BCM GPIO number; write 0 to 53 (e.g. 17), or remove the key for no GPIO")));
                 }
                 Ok(Some(v as u8))
             }
+        }
+    }
+
+    /// `button.chip`: "gpiochip0" means /dev/gpiochip0; otherwise an absolute path.
+    fn chip(&self, user: F<String>) -> Result<Option<PathBuf>, ConfigError> {
+        let Some(c) = user else { return Ok(None) };
+        let span = c.span();
+        let c = c.into_inner();
+        if c.starts_with('/') {
+            Ok(Some(PathBuf::from(c)))
+        } else if !c.is_empty() && !c.contains('/') {
+            Ok(Some(Path::new("/dev").join(c)))
+        } else {
+            Err(self.err("button.chip", Some(span), format!("\"{c}\" is not a GPIO chip; write its name such as \"gpiochip0\" or a path such as \"/dev/gpiochip0\" (`ls /dev/gpiochip*`)")))
         }
     }
 }
@@ -664,8 +685,11 @@ fn build(
     };
 
     let (ub, db) = (u.button, d.button);
+    let chip = cx.chip(ub.chip)?;
+    let on_chip = chip.is_some();
     let button = Button {
-        gpio: cx.pin("button.gpio", ub.gpio)?,
+        chip,
+        gpio: cx.pin("button.gpio", ub.gpio, on_chip)?,
         active_low: cx
             .pick("button.active_low", ub.active_low, db.active_low)?
             .0,
@@ -697,7 +721,7 @@ fn build(
             200,
             60_000,
         )?,
-        led_gpio: cx.pin("button.led_gpio", ub.led_gpio)?,
+        led_gpio: cx.pin("button.led_gpio", ub.led_gpio, on_chip)?,
     };
 
     let socket = match u.control.socket {

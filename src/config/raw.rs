@@ -92,6 +92,7 @@ pub(super) struct RawAudio {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(super) struct RawButton {
+    pub chip: F<String>,
     pub gpio: F<i64>,
     pub active_low: F<bool>,
     pub pull_up: F<bool>,

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use rppal::gpio::{Gpio, InputPin, Trigger};
 
-use crate::{config, gpio_cdev};
 use crate::event::{Event, EventSender};
+use crate::{config, gpio_cdev};
 
 /// What the LED shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +99,10 @@ impl Button {
                 None => None,
             };
             let (led, led_thread) = match config.led_gpio {
-                Some(n) => start_led(gpio_cdev::led(chip, n)?).map(|(tx, t)| (Some(tx), Some(t)))?,
+                Some(n) => {
+                    let (tx, t) = start_led(gpio_cdev::led(chip, n)?)?;
+                    (Some(tx), Some(t))
+                }
                 None => (None, None),
             };
             return Ok(Button {

@@ -261,7 +261,10 @@ mod tests {
             let e = crate::button::Button::spawn(&button(chip), tx.clone())
                 .err()
                 .unwrap_or_else(|| panic!("{chip} accepted"));
-            assert!(e.contains(needle) && e.contains("button.chip"), "{chip}: {e}");
+            assert!(
+                e.contains(needle) && e.contains("button.chip"),
+                "{chip}: {e}"
+            );
             let led_only = config::Button {
                 gpio: None,
                 led_gpio: Some(4),

@@ -114,7 +114,12 @@ fn invalid_values_are_located_and_explained() {
             3,
             "line offset",
         ),
-        ("[button]\nchip = \"dev/gpiochip0\"\n", "button.chip", 2, "gpiochip0"),
+        (
+            "[button]\nchip = \"dev/gpiochip0\"\n",
+            "button.chip",
+            2,
+            "gpiochip0",
+        ),
         ("[audio]\nvolume = 7.5\n", "audio.volume", 2, "out of range"),
         (
             "[control]\nsocket = \"voicebox.sock\"\n",

@@ -206,20 +206,13 @@ mod tests {
     use super::*;
     use gpiocdev_uapi::Errno;
     use std::path::PathBuf;
-    use std::time::Duration;
 
+    /// The shipped defaults with a button on line 3 of `chip`, as a user would write it.
     fn button(chip: &str) -> config::Button {
-        config::Button {
-            chip: Some(PathBuf::from(chip)),
-            gpio: Some(3),
-            active_low: true,
-            pull_up: true,
-            debounce: Duration::from_millis(30),
-            mode: config::ButtonMode::Hold,
-            min_press: Duration::from_millis(120),
-            long_press: Duration::from_secs(2),
-            led_gpio: None,
-        }
+        let text = format!("[button]\nchip = \"{chip}\"\ngpio = 3\n");
+        config::parse(&text, None, &|_| None)
+            .expect("a valid config")
+            .button
     }
 
     #[test]

@@ -1,4 +1,6 @@
-//! The GPIO push button, the optional volume buttons and the status LED (the only rppal user).
+//! The GPIO push button, the optional volume buttons and the status LED: on a Raspberry Pi
+//! through rppal (the only rppal user), on other boards (`button.chip`) through the kernel's GPIO
+//! character device in gpio_cdev.rs, which shares the edge, role and LED logic here.
 //!
 //! The kernel debounces edges (rppal passes `debounce` to the GPIO character device) and calls
 //! back on rppal's interrupt thread; the callback only maps the edge to a logical state and
@@ -9,10 +11,10 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rppal::gpio::{Gpio, InputPin, OutputPin, Trigger};
+use rppal::gpio::{Gpio, InputPin, Trigger};
 
-use crate::config;
 use crate::event::{Event, EventSender, VolumeChange};
+use crate::{config, gpio_cdev};
 
 /// What the LED shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +119,7 @@ impl Role {
 /// The buttons (and LED) handle. Dropping it releases the pins and stops the LED thread.
 pub struct Button {
     _pins: Vec<InputPin>,
+    _lines: Vec<gpio_cdev::Watch>,
     led: Option<mpsc::Sender<Led>>,
     led_thread: Option<JoinHandle<()>>,
 }
@@ -129,8 +132,31 @@ impl Button {
         if inputs.is_empty() && config.led_gpio.is_none() {
             return Ok(Button {
                 _pins: Vec::new(),
+                _lines: Vec::new(),
                 led: None,
                 led_thread: None,
+            });
+        }
+        if let Some(chip) = &config.chip {
+            let chip_err = ButtonError::Chip;
+            let mut lines = Vec::new();
+            for (n, role) in inputs {
+                lines.push(
+                    gpio_cdev::watch(chip, n, role, config, events.clone()).map_err(chip_err)?,
+                );
+            }
+            let (led, led_thread) = match config.led_gpio {
+                Some(n) => {
+                    let (tx, t) = start_led(gpio_cdev::led(chip, n).map_err(chip_err)?)?;
+                    (Some(tx), Some(t))
+                }
+                None => (None, None),
+            };
+            return Ok(Button {
+                _pins: Vec::new(),
+                _lines: lines,
+                led,
+                led_thread,
             });
         }
         let on = |pin| move |source| ButtonError::Gpio { pin, source };
@@ -141,18 +167,15 @@ impl Button {
         }
         let (led, led_thread) = match config.led_gpio {
             Some(n) => {
-                let out = gpio.get(n).map_err(on(Some(n)))?.into_output_low();
-                let (tx, rx) = mpsc::channel();
-                let t = std::thread::Builder::new()
-                    .name("led".into())
-                    .spawn(move || led_actor(out, &rx))
-                    .map_err(ButtonError::LedThread)?;
+                let mut out = gpio.get(n).map_err(on(Some(n)))?.into_output_low();
+                let (tx, t) = start_led(move |on| out.write(on.into()))?;
                 (Some(tx), Some(t))
             }
             None => (None, None),
         };
         Ok(Button {
             _pins: pins,
+            _lines: Vec::new(),
             led,
             led_thread,
         })
@@ -210,8 +233,20 @@ fn watch(
     Ok(input)
 }
 
+type LedThread = (mpsc::Sender<Led>, JoinHandle<()>);
+
+/// Starts the LED actor on its own thread; `set` drives the pin (true: lit).
+fn start_led(set: impl FnMut(bool) + Send + 'static) -> Result<LedThread, ButtonError> {
+    let (tx, rx) = mpsc::channel();
+    let t = std::thread::Builder::new()
+        .name("led".into())
+        .spawn(move || led_actor(set, &rx))
+        .map_err(ButtonError::LedThread)?;
+    Ok((tx, t))
+}
+
 /// Holds a level while idle (blocking receive, no timer); toggles only while blinking.
-fn led_actor(mut out: OutputPin, rx: &mpsc::Receiver<Led>) {
+fn led_actor(mut set: impl FnMut(bool), rx: &mpsc::Receiver<Led>) {
     let mut current = Pattern::Off;
     let mut lit = false;
     loop {
@@ -234,13 +269,9 @@ fn led_actor(mut out: OutputPin, rx: &mpsc::Receiver<Led>) {
             }
             None => lit = !lit,
         }
-        if lit {
-            out.set_high();
-        } else {
-            out.set_low();
-        }
+        set(lit);
     }
-    out.set_low();
+    set(false);
 }
 
 /// Why the GPIO button (or its LED) cannot be used; it displays as one line with the fix.
@@ -251,6 +282,8 @@ pub enum ButtonError {
         pin: Option<u8>,
         source: rppal::gpio::Error,
     },
+    /// The kernel GPIO chip (`button.chip`) refused; the text is the one-line reason and fix.
+    Chip(String),
     /// The thread that drives the LED could not start.
     LedThread(std::io::Error),
 }
@@ -259,6 +292,7 @@ impl std::fmt::Display for ButtonError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ButtonError::Gpio { pin, source } => f.write_str(&describe(source, *pin)),
+            ButtonError::Chip(why) => f.write_str(why),
             ButtonError::LedThread(e) => write!(
                 f,
                 "GPIO button disabled: cannot start the LED thread: {e}; restart voicebox"
@@ -385,6 +419,7 @@ mod tests {
         }
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         let cfg = config::Button {
+            chip: None,
             gpio: Some(17),
             active_low: true,
             pull_up: true,

@@ -24,6 +24,8 @@
 //!   finding devices by name (`devices`, which also keeps alsa-lib's messages off stderr), and
 //!   the capture (cpal) and playback (rodio) actors.
 //! - `button`   the GPIO button, volume buttons and LED (the only rppal user).
+//! - `gpio_cdev` the same on the kernel's GPIO character device, `button.chip` (the only
+//!   gpiocdev user).
 //! - `control`  the control socket (`voicebox ctl`).
 //! - `state`    what is kept across restarts (the volume), in the state directory.
 //! - `cmd`      one file per subcommand.
@@ -39,6 +41,7 @@ pub mod cmd;
 pub mod config;
 pub mod control;
 pub mod event;
+pub mod gpio_cdev;
 pub mod hook;
 pub mod logging;
 pub mod machine;

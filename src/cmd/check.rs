@@ -117,7 +117,10 @@ fn gpio_line(config: &Config) -> Line {
         Ok(_) => {
             let pins: Vec<String> = pins
                 .iter()
-                .map(|(n, role)| format!("{} on BCM {n}", role.name()))
+                .map(|(n, role)| match &config.button.chip {
+                    Some(chip) => format!("{} on {} line {n}", role.name(), chip.display()),
+                    None => format!("{} on BCM {n}", role.name()),
+                })
                 .collect();
             Line::ok(format!("gpio: {} usable", pins.join(", ")))
         }

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::rules::{
-    Argv, Choice, Flag, Float, Int, JsonObject, Ms, OllamaUrl, Optional, Pin, Rule, Secret, Secs,
-    Socket, SpeechUrl, Text,
+    Argv, Chip, Choice, Flag, Float, Int, JsonObject, Ms, OllamaUrl, Optional, Pin, Rule, Secret,
+    Secs, Socket, SpeechUrl, Text,
 };
 
 section! {
@@ -233,16 +233,19 @@ section! {
     /// `[button]`: the GPIO push button and status LED.
     #[derive(Debug, Clone, PartialEq)]
     pub struct Button from "button" via RawButton {
-        gpio: Option<u8> = Optional(Pin),
+        /// The GPIO character device (`/dev/gpiochipN`) for boards other than a Raspberry Pi;
+        /// the pins below are then line offsets on it. `None`: rppal on a Raspberry Pi.
+        chip: Option<PathBuf> = Optional(Chip),
+        gpio: Option<u8> = Optional(Pin(chip.is_some())),
         active_low: bool = Flag,
         pull_up: bool = Flag,
         #[key = "debounce_ms"] debounce: Duration = Ms(0, 1000),
         mode: ButtonMode = Choice(&[("hold", ButtonMode::Hold), ("toggle", ButtonMode::Toggle)]),
         #[key = "min_press_ms"] min_press: Duration = Ms(0, 5000),
         #[key = "long_press_ms"] long_press: Duration = Ms(200, 60_000),
-        led_gpio: Option<u8> = Optional(Pin),
-        volume_up_gpio: Option<u8> = Optional(Pin),
-        volume_down_gpio: Option<u8> = Optional(Pin),
+        led_gpio: Option<u8> = Optional(Pin(chip.is_some())),
+        volume_up_gpio: Option<u8> = Optional(Pin(chip.is_some())),
+        volume_down_gpio: Option<u8> = Optional(Pin(chip.is_some())),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod earcons;
 pub mod energy;
 pub mod playback;
 pub mod resample;
+pub mod volume;
 pub mod wav;
 
 /// Sample rates accepted from outside (a hook's audio, a capture device). Anything else is a

@@ -1,12 +1,13 @@
 //! Every config key, once: its field, its type and the rule that checks it (defaults live in
 //! `config/voicebox.toml`; how a line reads is in `section.rs`, what a rule checks in `rules.rs`).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::rules::{
-    Argv, Choice, Flag, Float, Int, JsonObject, Ms, OllamaUrl, Optional, Pin, Rule, Secret, Secs,
-    Socket, Text, Url,
+    Argv, Choice, DefaultLanguage, Flag, Float, Int, JsonObject, Ms, OllamaUrl, Optional, Pin,
+    Rule, Secret, Secs, Socket, SttLanguage, Text, Url, Voices,
 };
 
 section! {
@@ -79,7 +80,15 @@ section! {
             Choice(&[("s16le", SampleFormat::S16Le), ("f32le", SampleFormat::F32Le)]),
     }
     {
+        /// `{text}`, `{voice}` and `{lang}` are filled in per sentence.
         command: Vec<String> = Argv,
+        /// Language code → voice (`{voice}`); a language without one uses `language`'s.
+        voices: BTreeMap<String, String> = Voices,
+        /// The language of Latin-script text (unless it is recognisably Vietnamese), of text
+        /// without letters, and of failure messages when the question's is unknown.
+        language: String = DefaultLanguage { voices: &voices, command: &command },
+        /// The language of Han characters without kana: "zh" (Mandarin) or "yue" (Cantonese).
+        han: String = Choice(&[("zh", "zh"), ("yue", "yue")]).map(str::to_string),
         format: TtsFormat = Choice(&[
             ("wav", TtsFormat::Wav),
             ("raw", TtsFormat::Raw {
@@ -90,10 +99,24 @@ section! {
         ]),
         #[key = "timeout_ms"] timeout: Duration = Ms(1, 600_000),
         lookahead: usize = Int(1, 16),
-        max_sentence_chars: usize = Int(20, 10_000),
-        min_sentence_chars: usize = Int(0, 1000),
+        /// Speaking time: longer sentences are cut (see `speech::sentences`).
+        #[key = "max_sentence_s"] max_sentence: Duration = Secs(2.0, 120.0),
+        /// Speaking time: shorter sentences run on into the next.
+        #[key = "min_sentence_s"] min_sentence: Duration = Secs(0.0, 10.0),
     }
 }
+
+/// Keys that were renamed, and what to write instead (`locate::explain` shows it).
+pub(super) const RENAMED: &[(&str, &str)] = &[
+    (
+        "max_sentence_chars",
+        "tts.max_sentence_chars was replaced by tts.max_sentence_s: sentence limits are now speaking time, the same in every language (240 characters were about 15 s of English but a minute of Chinese); write max_sentence_s = 15",
+    ),
+    (
+        "min_sentence_chars",
+        "tts.min_sentence_chars was replaced by tts.min_sentence_s: sentence limits are now speaking time, the same in every language (12 characters were about 1 s of English but 3 s of Chinese); write min_sentence_s = 1",
+    ),
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TtsFormat {
@@ -115,8 +138,13 @@ section! {
     /// `[stt]`: the speech-to-text hook or server.
     #[derive(Debug, Clone, PartialEq)]
     pub struct Stt from "stt" via RawStt {
+        /// `{wav}` is the recording, `{lang}` the language (or "auto").
         command: Vec<String> = Argv,
         url: Option<String> = Optional(Url),
+        /// The language spoken to the box; `None` for "auto" (let the recogniser detect it).
+        language: Option<String> = SttLanguage,
+        /// Text that primes the recogniser (whisper's `prompt`), sent with HTTP uploads.
+        prompt: Option<String> = Optional(Text::NonEmpty),
         #[key = "timeout_ms"] timeout: Duration = Ms(1, 600_000),
     }
 }
@@ -165,22 +193,5 @@ section! {
     #[derive(Debug, Clone, PartialEq)]
     pub struct Control from "control" via RawControl {
         socket: PathBuf = Socket,
-    }
-}
-
-section! {
-    /// `[messages]`: what the box says when something fails.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Messages from "messages" via RawMessages {
-        unreachable: String = Text::NonEmpty,
-        proxy_error: String = Text::NonEmpty,
-        too_slow: String = Text::NonEmpty,
-        model_missing: String = Text::NonEmpty,
-        rejected: String = Text::NonEmpty,
-        unauthorized: String = Text::NonEmpty,
-        bad_reply: String = Text::NonEmpty,
-        didnt_catch: String = Text::NonEmpty,
-        stt_failed: String = Text::NonEmpty,
-        audio_failed: String = Text::NonEmpty,
     }
 }

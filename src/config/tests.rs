@@ -29,7 +29,16 @@ fn the_shipped_file_parses_and_equals_the_empty_file() {
     assert_eq!(shipped.ollama.attempts, 3);
     assert_eq!(shipped.ollama.backoff_initial, Duration::from_millis(500));
     assert!(!shipped.ollama.stream);
-    assert_eq!(shipped.tts.command, ["espeak-ng", "--stdout", "--stdin"]);
+    assert_eq!(
+        shipped.tts.command,
+        ["espeak-ng", "--stdout", "-v", "{voice}", "--stdin"]
+    );
+    assert_eq!(shipped.tts.voices["zh"], "cmn-latn-pinyin");
+    assert_eq!(shipped.stt.language, None);
+    assert_eq!(
+        shipped.messages.get("didnt_catch", "zh", "en"),
+        "抱歉，我没听清楚。"
+    );
     assert_eq!(shipped.button.gpio, None);
     assert_eq!(shipped.button.mode, ButtonMode::Hold);
     assert_eq!(shipped.ollama.options["num_predict"], 256);
@@ -200,7 +209,7 @@ fn source_choice_and_missing_files() {
 }
 
 /// Every key `keys.rs` defines, with its rule's range, as `build` reads them.
-fn every_key() -> Vec<(&'static str, Option<rules::Bounds>)> {
+fn every_key() -> Vec<(String, Option<rules::Bounds>)> {
     let place = Place {
         file: "<test>",
         text: "",
@@ -215,7 +224,8 @@ fn every_key_is_documented_in_the_shipped_file() {
     let keys = every_key();
     assert!(keys.len() > 50, "only {} keys seen", keys.len());
     for (key, _) in keys {
-        let (table, name) = key.split_once('.').unwrap();
+        // "messages.zh.unreachable" is `unreachable` in `[messages.zh]`.
+        let (table, name) = key.rsplit_once('.').unwrap();
         let body = DEFAULT_TOML
             .split(&format!("\n[{table}]\n"))
             .nth(1)
@@ -240,7 +250,7 @@ fn every_range_error_names_the_key_and_the_range() {
         .collect();
     assert!(ranged.len() > 20, "only {} ranged keys", ranged.len());
     for (key, bounds) in ranged {
-        let (table, name) = key.split_once('.').unwrap();
+        let (table, name) = key.rsplit_once('.').unwrap();
         let write = |value: &str| parse_str(&format!("[{table}]\n{name} = {value}\n"));
         // (as written in TOML, as the message shows it)
         let (inside, outside, min, max) = match bounds {
@@ -271,7 +281,7 @@ fn every_range_error_names_the_key_and_the_range() {
             let e = write(&v).unwrap_err();
             assert_eq!(
                 (e.key.as_str(), e.line, e.column),
-                (key, 2, name.len() + 4),
+                (key.as_str(), 2, name.len() + 4),
                 "{e}"
             );
             let text = e.to_string();
@@ -297,4 +307,90 @@ fn a_rule_may_use_a_key_above_it() {
             format: SampleFormat::F32Le
         }
     );
+}
+
+#[test]
+fn renamed_sentence_limits_say_what_to_write_instead() {
+    for (old, new) in [
+        ("max_sentence_chars = 240", "max_sentence_s = 15"),
+        ("min_sentence_chars = 12", "min_sentence_s = 1"),
+    ] {
+        let e = parse_str(&format!("[tts]\n{old}\n")).unwrap_err();
+        assert_eq!((e.line, e.key.as_str()), (2, &*format!("tts.{}", &old[..18])), "{e}");
+        assert!(
+            e.message.contains(new) && e.message.contains("speaking time"),
+            "{e}"
+        );
+    }
+    let c = parse_str("[tts]\nmax_sentence_s = 20\nmin_sentence_s = 0.5\n").unwrap();
+    assert_eq!(c.tts.max_sentence, Duration::from_secs(20));
+    assert_eq!(c.tts.min_sentence, Duration::from_millis(500));
+}
+
+#[test]
+fn voices_and_languages_are_checked_and_located() {
+    let c = parse_str("[tts]\nlanguage = \"DE\"\nhan = \"yue\"\n[tts.voices]\nde = \"de\"\n").unwrap();
+    assert_eq!((c.tts.language.as_str(), c.tts.han.as_str()), ("de", "yue"));
+    assert_eq!(c.tts.voices.len(), 1, "the table replaces the default one");
+    let cases: &[(&str, &str, usize, &str)] = &[
+        ("[tts]\nhan = \"cmn\"\n", "tts.han", 2, "\"zh\", \"yue\""),
+        ("[tts]\nlanguage = \"english\"\n", "tts.language", 2, "language code"),
+        (
+            "[tts]\nlanguage = \"sw\"\n",
+            "tts.language",
+            2,
+            "no voice for \"sw\"",
+        ),
+        ("[tts.voices]\nzh = \"\"\n", "tts.voices", 1, "non-empty string"),
+        ("[tts.voices]\nzh = 5\n", "tts.voices", 1, "non-empty string"),
+        (
+            "[tts.voices]\nchinese = \"cmn\"\n",
+            "tts.voices",
+            1,
+            "not a language code",
+        ),
+        ("[stt]\nlanguage = \"zh_CN\"\n", "stt.language", 2, "\"auto\""),
+    ];
+    for (text, key, line, hint) in cases {
+        let e = parse_str(text).unwrap_err();
+        assert_eq!((e.key.as_str(), e.line), (*key, *line), "{text}: {e}");
+        assert!(e.message.contains(hint), "{text}: {}", e.message);
+    }
+    // Without {voice} in the command, no voice is needed.
+    let c = parse_str("[tts]\ncommand = [\"say\"]\nlanguage = \"de\"\n").unwrap();
+    assert_eq!(c.tts.language, "de");
+    let c = parse_str("[stt]\nlanguage = \"zh\"\nprompt = \"以下是普通话的句子。\"\n").unwrap();
+    assert_eq!(c.stt.language.as_deref(), Some("zh"));
+    assert_eq!(c.stt.prompt.as_deref(), Some("以下是普通话的句子。"));
+}
+
+#[test]
+fn messages_override_per_language_and_fall_back_to_english() {
+    let c = parse_str(
+        "[messages]\nunreachable = \"Server down.\"\n[messages.zh]\ntoo_slow = \"太慢了。\"\n[messages.de]\ndidnt_catch = \"Wie bitte?\"\n",
+    )
+    .unwrap();
+    let m = &c.messages;
+    assert_eq!(m.get("unreachable", "en", "en"), "Server down.");
+    assert_eq!(m.get("too_slow", "zh", "en"), "太慢了。");
+    assert_eq!(m.get("unreachable", "zh", "en"), "我连不上服务器。", "built in");
+    assert_eq!(m.get("didnt_catch", "de", "en"), "Wie bitte?");
+    assert_eq!(m.get("unreachable", "de", "en"), "Server down.", "English, key by key");
+    assert_eq!(m.get("unreachable", "ko", "vi"), "Tôi không kết nối được với máy chủ.");
+    assert_eq!(m.get("didnt_catch", "zh-tw", "en"), "抱歉，我没听清楚。");
+
+    let cases: &[(&str, &str, usize, &str)] = &[
+        ("[messages.zh]\nunreachble = \"x\"\n", "messages.zh.unreachble", 2, "unknown message"),
+        ("[messages]\nunreachble = \"x\"\n", "messages.unreachble", 2, "unknown message"),
+        ("[messages]\nunreachable = 5\n", "messages.unreachable", 2, "string"),
+        ("[messages]\nzh = 5\n", "messages.zh", 2, "[messages.zh]"),
+        ("[messages.zh]\nunreachable = \"  \"\n", "messages.zh.unreachable", 2, "must not be empty"),
+        ("[messages.en]\nunreachable = \"x\"\n", "messages.en", 1, "directly under [messages]"),
+        ("[messages.chinese]\nunreachable = \"x\"\n", "messages.chinese", 1, "language code"),
+    ];
+    for (text, key, line, hint) in cases {
+        let e = parse_str(text).unwrap_err();
+        assert_eq!((e.key.as_str(), e.line), (*key, *line), "{text}: {e}");
+        assert!(e.message.contains(hint), "{text}: {}", e.message);
+    }
 }

@@ -29,7 +29,8 @@
 //!   it means "the microphone is really open", and capture never waits for it.
 //!
 //! Failures are heard, never only logged: a capture, STT or Ollama `Failure` speaks its class's
-//! message; a silent or too-short recording speaks "didn't catch that" without calling STT, as
+//! message, in the language of the question (`stt.language` when set, else the language of the
+//! last transcript, else `tts.language`); a silent or too-short recording speaks "didn't catch that" without calling STT, as
 //! does an empty transcript; an empty reply speaks the bad-reply message. When speech output
 //! itself failed (every sentence failed, or the device did not open) only the error earcon is
 //! left. Retries happen inside the Ollama client, before anything is spoken; the machine speaks
@@ -53,6 +54,7 @@ use memory::Memory;
 
 use crate::config::{ButtonMode, Config, Messages};
 use crate::event::{ControlCommand, Event, FailureClass, TimerKind, TurnId};
+use crate::speech::lang::Languages;
 
 /// The part of the config the machine decides with.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +68,10 @@ pub struct Settings {
     pub max_chars: usize,
     pub idle_forget: Duration,
     pub messages: Messages,
+    /// How a transcript's language is read, and the default language.
+    pub languages: Languages,
+    /// `stt.language`: the language spoken to the box, when fixed.
+    pub stt_language: Option<String>,
 }
 
 impl Settings {
@@ -80,6 +86,11 @@ impl Settings {
             max_chars: config.conversation.max_chars,
             idle_forget: config.conversation.idle_forget,
             messages: config.messages.clone(),
+            languages: Languages {
+                latin: config.tts.language.clone(),
+                han: config.tts.han.clone(),
+            },
+            stt_language: config.stt.language.clone(),
         }
     }
 }
@@ -194,6 +205,8 @@ pub struct Machine {
     /// (which carries first_audio_ms and sentences), then is logged.
     draining: Option<TurnSummary>,
     last_outcome: Option<(TurnId, Outcome)>,
+    /// The language of the last transcript: failure messages are spoken in it.
+    question_lang: Option<String>,
 }
 
 impl Machine {
@@ -209,6 +222,7 @@ impl Machine {
             forget_generation: 0,
             draining: None,
             last_outcome: None,
+            question_lang: None,
         }
     }
 
@@ -303,7 +317,13 @@ impl Machine {
         now: Instant,
         out: &mut Vec<Action>,
     ) {
-        match class.message(&self.settings.messages) {
+        let s = &self.settings;
+        let lang = s
+            .stt_language
+            .as_deref()
+            .or(self.question_lang.as_deref())
+            .unwrap_or(&s.languages.latin);
+        match class.message(&s.messages, lang, &s.languages.latin) {
             Some(text) => {
                 out.push(Action::Speak {
                     turn: turn.id,

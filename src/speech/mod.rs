@@ -7,3 +7,4 @@ pub mod sentences;
 pub mod stt;
 mod stt_http;
 pub mod tts;
+pub mod voice;

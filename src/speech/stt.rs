@@ -22,8 +22,16 @@ pub struct Stt {
 #[derive(Debug, Clone)]
 enum Mode {
     Command(Hook),
-    Http { url: String, timeout: Duration },
+    Http {
+        url: String,
+        timeout: Duration,
+        hints: stt_http::Hints,
+    },
 }
+
+/// Placeholder in `stt.command` for `stt.language` ("auto" when automatic, which whisper-cli's
+/// `-l` accepts).
+const LANG: &str = "{lang}";
 
 impl Stt {
     /// `stt.url` set: HTTP mode; otherwise the `stt.command` hook.
@@ -32,12 +40,23 @@ impl Stt {
             Some(url) => Mode::Http {
                 url: url.clone(),
                 timeout: config.timeout,
+                hints: stt_http::Hints {
+                    language: config.language.clone(),
+                    prompt: config.prompt.clone(),
+                },
             },
-            None => Mode::Command(Hook {
-                argv: config.command.clone(),
-                timeout: config.timeout,
-                max_output: MAX_TRANSCRIPT_BYTES,
-            }),
+            None => {
+                let lang = config.language.as_deref().unwrap_or("auto");
+                let mut argv = config.command.clone();
+                for arg in argv.iter_mut().skip(1) {
+                    *arg = arg.replace(LANG, lang);
+                }
+                Mode::Command(Hook {
+                    argv,
+                    timeout: config.timeout,
+                    max_output: MAX_TRANSCRIPT_BYTES,
+                })
+            }
         };
         Stt { mode }
     }
@@ -53,14 +72,18 @@ impl Stt {
         let started = Instant::now();
         let raw = match &self.mode {
             Mode::Command(hook) => run_hook(hook, wav, cancel)?,
-            Mode::Http { url, timeout } => {
+            Mode::Http {
+                url,
+                timeout,
+                hints,
+            } => {
                 if cancel.is_cancelled() {
                     return Err(Failure::new(
                         FailureClass::Cancelled,
                         "transcription cancelled",
                     ));
                 }
-                stt_http::transcribe(url, *timeout, wav)
+                stt_http::transcribe(url, *timeout, wav, hints)
                     .map_err(|e| Failure::new(FailureClass::SttFailed, e.to_string()))?
             }
         };
@@ -186,8 +209,32 @@ mod tests {
         Stt::new(&config::Stt {
             command: argv.iter().map(|s| s.to_string()).collect(),
             url: None,
+            language: None,
+            prompt: None,
             timeout: Duration::from_millis(timeout_ms),
         })
+    }
+
+    #[test]
+    fn the_language_reaches_the_command() {
+        let argv = [
+            "sh",
+            "-c",
+            "cat > /dev/null; echo \"heard $0\"",
+            "-l={lang}",
+        ];
+        for (language, want) in [(None, "heard -l=auto"), (Some("zh"), "heard -l=zh")] {
+            let t = Stt::new(&config::Stt {
+                command: argv.iter().map(|s| s.to_string()).collect(),
+                url: None,
+                language: language.map(str::to_string),
+                prompt: None,
+                timeout: Duration::from_secs(5),
+            })
+            .transcribe_wav(b"x", &cancel::Token::new())
+            .unwrap();
+            assert_eq!(t.text, want);
+        }
     }
 
     #[test]

@@ -33,10 +33,25 @@ pub enum Error {
     NoText { url: String },
 }
 
+/// What the recogniser is told besides the audio.
+#[derive(Debug, Clone, Default)]
+pub struct Hints {
+    /// The `language` field; absent, the server detects it (OpenAI's meaning; whisper.cpp's
+    /// server needs `-l auto` for that).
+    pub language: Option<String>,
+    /// The `prompt` field (whisper: text the transcript should look like).
+    pub prompt: Option<String>,
+}
+
 /// Uploads `wav` as the `file` field and returns the `text` of the JSON reply.
-pub fn transcribe(url: &str, timeout: Duration, wav: &[u8]) -> Result<String, Error> {
+pub fn transcribe(
+    url: &str,
+    timeout: Duration,
+    wav: &[u8],
+    hints: &Hints,
+) -> Result<String, Error> {
     let boundary = format!("voicebox-{:016x}", fastrand::u64(..));
-    let body = multipart(&boundary, wav);
+    let body = multipart(&boundary, wav, hints);
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
@@ -76,8 +91,8 @@ pub fn transcribe(url: &str, timeout: Duration, wav: &[u8]) -> Result<String, Er
     parse_reply(url, &text)
 }
 
-/// The multipart body: the WAV as `file`, and `response_format=json`.
-fn multipart(boundary: &str, wav: &[u8]) -> Vec<u8> {
+/// The multipart body: the WAV as `file`, `response_format=json`, and the hints.
+fn multipart(boundary: &str, wav: &[u8], hints: &Hints) -> Vec<u8> {
     let mut b = Vec::with_capacity(wav.len() + 512);
     b.extend_from_slice(
         format!(
@@ -86,12 +101,22 @@ fn multipart(boundary: &str, wav: &[u8]) -> Vec<u8> {
         .as_bytes(),
     );
     b.extend_from_slice(wav);
-    b.extend_from_slice(
-        format!(
-            "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"response_format\"\r\n\r\njson\r\n--{boundary}--\r\n"
-        )
-        .as_bytes(),
-    );
+    let fields = [
+        ("response_format", Some("json")),
+        ("language", hints.language.as_deref()),
+        ("prompt", hints.prompt.as_deref()),
+    ];
+    for (name, value) in fields {
+        if let Some(value) = value {
+            b.extend_from_slice(
+                format!(
+                    "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}"
+                )
+                .as_bytes(),
+            );
+        }
+    }
+    b.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     b
 }
 
@@ -156,7 +181,7 @@ mod tests {
     fn uploads_multipart_file_and_reads_text() {
         let (url, h) = serve_once(200, r#"{"text":" what is the capital of france\n"}"#);
         let wav = b"RIFF\x00\x01binary\r\n--not-a-boundary";
-        let text = transcribe(&url, Duration::from_secs(5), wav).unwrap();
+        let text = transcribe(&url, Duration::from_secs(5), wav, &Hints::default()).unwrap();
         assert_eq!(text, " what is the capital of france\n");
         let (head, body) = h.join().unwrap();
         assert!(head.starts_with("POST /v1/audio/transcriptions "), "{head}");
@@ -171,12 +196,38 @@ mod tests {
         assert!(text.ends_with(&format!("--{boundary}--\r\n")));
         // The WAV bytes are in the body unchanged.
         assert!(body.windows(wav.len()).any(|w| w == wav));
+        assert!(text.contains("name=\"response_format\"\r\n\r\njson\r\n"));
+        assert!(
+            !text.contains("name=\"language\""),
+            "auto: no language field"
+        );
+    }
+
+    #[test]
+    fn language_and_prompt_are_form_fields() {
+        let (url, h) = serve_once(200, r#"{"text":"今天天气怎么样"}"#);
+        let hints = Hints {
+            language: Some("zh".into()),
+            prompt: Some("以下是普通话的句子。".into()),
+        };
+        let text = transcribe(&url, Duration::from_secs(5), b"RIFF", &hints).unwrap();
+        assert_eq!(text, "今天天气怎么样");
+        let (_, body) = h.join().unwrap();
+        let body = String::from_utf8(body).unwrap();
+        assert!(
+            body.contains("name=\"language\"\r\n\r\nzh\r\n--voicebox-"),
+            "{body}"
+        );
+        assert!(
+            body.contains("name=\"prompt\"\r\n\r\n以下是普通话的句子。\r\n--voicebox-"),
+            "{body}"
+        );
     }
 
     #[test]
     fn http_errors_and_bad_json_are_reported() {
         let (url, h) = serve_once(500, r#"{"error":"model not loaded"}"#);
-        let e = transcribe(&url, Duration::from_secs(5), b"x")
+        let e = transcribe(&url, Duration::from_secs(5), b"x", &Hints::default())
             .unwrap_err()
             .to_string();
         assert!(
@@ -185,7 +236,7 @@ mod tests {
         );
         h.join().unwrap();
         let (url, h) = serve_once(200, "<html>hello</html>");
-        let e = transcribe(&url, Duration::from_secs(5), b"x").unwrap_err();
+        let e = transcribe(&url, Duration::from_secs(5), b"x", &Hints::default()).unwrap_err();
         assert!(matches!(e, Error::NotJson { .. }), "{e}");
         h.join().unwrap();
     }
@@ -201,6 +252,7 @@ mod tests {
             &format!("http://127.0.0.1:{port}/x"),
             Duration::from_secs(5),
             b"x",
+            &Hints::default(),
         )
         .unwrap_err();
         assert!(matches!(e, Error::Unreachable { .. }), "{e}");

@@ -1,8 +1,10 @@
-//! The TTS hook: one sentence of text in (stdin, or the argv element holding `{text}`), one
-//! `Clip` out (WAV read to EOF, or raw PCM as configured). Never a shell.
+//! The TTS hook: one sentence of text in (stdin, or the argv element holding `{text}`), in the
+//! voice for its language (`{voice}`, `{lang}`), one `Clip` out (WAV read to EOF, or raw PCM as
+//! configured). Never a shell.
 
 use std::time::Instant;
 
+use super::voice;
 use crate::audio::{Clip, wav};
 use crate::cancel;
 use crate::config::{self, TtsFormat};
@@ -11,6 +13,9 @@ use crate::hook::{Hook, HookError};
 
 /// Placeholder in `tts.command` replaced by the sentence (as one argument).
 const PLACEHOLDER: &str = "{text}";
+/// Placeholders for the voice of the sentence's language and the language's code.
+const VOICE: &str = "{voice}";
+const LANG: &str = "{lang}";
 /// Bound on one sentence's audio: 64 MiB is minutes of 48 kHz stereo float.
 const MAX_AUDIO_BYTES: usize = 64 << 20;
 
@@ -18,6 +23,7 @@ const MAX_AUDIO_BYTES: usize = 64 << 20;
 pub struct Tts {
     hook: Hook,
     format: TtsFormat,
+    config: config::Tts,
 }
 
 impl Tts {
@@ -29,12 +35,33 @@ impl Tts {
                 max_output: MAX_AUDIO_BYTES,
             },
             format: cfg.format,
+            config: cfg.clone(),
         }
     }
 
-    /// Synthesizes one sentence. Blocks until the hook exits, times out or `cancel` fires.
-    pub fn synthesize(&self, text: &str, cancel: &cancel::Token) -> Result<Clip, Failure> {
-        let out = if self.hook.uses(PLACEHOLDER) {
+    /// The hook with `{voice}` and `{lang}` filled in for `lang`.
+    fn hook_for(&self, lang: &str) -> std::borrow::Cow<'_, Hook> {
+        if !self.hook.uses(VOICE) && !self.hook.uses(LANG) {
+            return std::borrow::Cow::Borrowed(&self.hook);
+        }
+        let voice = voice::voice_for(&self.config, lang).unwrap_or_default();
+        let mut hook = self.hook.clone();
+        for arg in &mut hook.argv[1..] {
+            *arg = arg.replace(VOICE, voice).replace(LANG, lang);
+        }
+        std::borrow::Cow::Owned(hook)
+    }
+
+    /// Synthesizes one sentence in `lang`'s voice. Blocks until the hook exits, times out or
+    /// `cancel` fires.
+    pub fn synthesize(
+        &self,
+        text: &str,
+        lang: &str,
+        cancel: &cancel::Token,
+    ) -> Result<Clip, Failure> {
+        let hook = self.hook_for(lang);
+        let out = if hook.uses(PLACEHOLDER) {
             // In argv, a leading "-" would be read as an option; a leading space is not
             // (getopt only looks at the first byte), and engines ignore it.
             let arg = if text.starts_with('-') {
@@ -42,9 +69,9 @@ impl Tts {
             } else {
                 text.to_string()
             };
-            self.hook.run(Some((PLACEHOLDER, &arg)), None, cancel)
+            hook.run(Some((PLACEHOLDER, &arg)), None, cancel)
         } else {
-            self.hook.run(None, Some(text.as_bytes()), cancel)
+            hook.run(None, Some(text.as_bytes()), cancel)
         }
         .map_err(|e| match e {
             HookError::Cancelled { .. } => Failure::new(FailureClass::Cancelled, e.to_string()),
@@ -79,10 +106,11 @@ impl Tts {
         })
     }
 
-    /// For `voicebox check`: synthesizes "ok" and confirms it is audible audio.
+    /// For `voicebox check`: synthesizes "ok" in the default language and confirms it is
+    /// audible audio.
     pub fn check(&self) -> Result<String, Failure> {
         let started = Instant::now();
-        let clip = self.synthesize("ok", &cancel::Token::new())?;
+        let clip = self.synthesize("ok", &self.config.language, &cancel::Token::new())?;
         if clip.rms() < 1e-4 {
             return Err(Failure::new(
                 FailureClass::AudioFailed,
@@ -107,20 +135,44 @@ mod tests {
     use crate::config::SampleFormat;
 
     fn tts(argv: &[&str], format: TtsFormat) -> Tts {
-        Tts {
-            hook: Hook {
-                argv: argv.iter().map(|s| s.to_string()).collect(),
-                timeout: Duration::from_secs(10),
-                max_output: MAX_AUDIO_BYTES,
-            },
-            format,
+        let mut cfg = config::parse("", None, &|_| None).unwrap().tts;
+        cfg.command = argv.iter().map(|s| s.to_string()).collect();
+        cfg.format = format;
+        cfg.timeout = Duration::from_secs(10);
+        Tts::new(&cfg)
+    }
+
+    #[test]
+    fn voice_and_language_are_filled_in_per_sentence() {
+        let t = tts(
+            &[
+                "sh",
+                "-c",
+                "echo \"voice=$0 lang=$1 text=$2\" >&2; exit 1",
+                "{voice}",
+                "{lang}",
+                "{text}",
+            ],
+            TtsFormat::Wav,
+        );
+        for (lang, voice, text) in [
+            ("zh", "cmn-latn-pinyin", "你好。"),
+            ("vi", "vi", "Xin lỗi."),
+            // No voice of its own: the default language's.
+            ("xx", "en", "{voice} {lang}"),
+        ] {
+            let e = t.synthesize(text, lang, &cancel::Token::new()).unwrap_err();
+            let want = format!("voice={voice} lang={lang} text={text}");
+            assert!(e.message.contains(&want), "{e}");
         }
     }
 
     #[test]
     fn espeak_on_stdin_gives_audible_audio() {
         let t = tts(&["espeak-ng", "--stdout", "--stdin"], TtsFormat::Wav);
-        let clip = t.synthesize("Hello there.", &cancel::Token::new()).unwrap();
+        let clip = t
+            .synthesize("Hello there.", "en", &cancel::Token::new())
+            .unwrap();
         assert_eq!((clip.rate, clip.channels), (22050, 1));
         assert!(clip.duration() > Duration::from_millis(300));
         assert!(clip.rms() > 0.01);
@@ -133,7 +185,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("x.wav");
         let text = format!("-w {} hi", target.display());
-        let clip = t.synthesize(&text, &cancel::Token::new()).unwrap();
+        let clip = t.synthesize(&text, "en", &cancel::Token::new()).unwrap();
         assert!(
             clip.duration() > Duration::from_millis(500),
             "{:?}",
@@ -151,7 +203,7 @@ mod tests {
         };
         // 0x4000 = 0.5, twice.
         let t = tts(&["printf", "\\000\\100\\000\\100"], raw);
-        let clip = t.synthesize("x", &cancel::Token::new()).unwrap();
+        let clip = t.synthesize("x", "en", &cancel::Token::new()).unwrap();
         assert_eq!(clip.samples, vec![0.5, 0.5]);
     }
 
@@ -161,14 +213,14 @@ mod tests {
             &["sh", "-c", "echo voice missing >&2; exit 1"],
             TtsFormat::Wav,
         )
-        .synthesize("x", &cancel::Token::new())
+        .synthesize("x", "en", &cancel::Token::new())
         .unwrap_err();
         assert!(e.message.contains("voice missing"), "{e}");
         let e = tts(
             &["sh", "-c", "echo not audio; echo why >&2"],
             TtsFormat::Wav,
         )
-        .synthesize("x", &cancel::Token::new())
+        .synthesize("x", "en", &cancel::Token::new())
         .unwrap_err();
         assert!(
             e.message.contains("unreadable audio") && e.message.contains("why"),
@@ -176,12 +228,14 @@ mod tests {
         );
         let mut slow = tts(&["sleep", "10"], TtsFormat::Wav);
         slow.hook.timeout = Duration::from_millis(100);
-        let e = slow.synthesize("x", &cancel::Token::new()).unwrap_err();
+        let e = slow
+            .synthesize("x", "en", &cancel::Token::new())
+            .unwrap_err();
         assert_eq!(e.class, FailureClass::TooSlow, "{e}");
         let k = cancel::Token::new();
         k.cancel();
         let e = tts(&["cat"], TtsFormat::Wav)
-            .synthesize("x", &k)
+            .synthesize("x", "en", &k)
             .unwrap_err();
         assert_eq!(e.class, FailureClass::Cancelled);
     }

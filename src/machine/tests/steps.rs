@@ -20,7 +20,7 @@
 //! output did not open).
 //! Actions print as `start 1 detect`, `stop 1`, `ask 1 "question" h0` (h: exchanges
 //! remembered), `speak 1 "text"` or `speak 1 <didnt_catch>` (the `messages.*` sentence of that
-//! class), `earcon Stopped`, `timer LongPress 1 2000` (kind, id, ms), `led Idle`,
+//! class; `<zh:didnt_catch>` in `[messages.zh]`), `earcon Stopped`, `timer LongPress 1 2000` (kind, id, ms), `led Idle`,
 //! `log 1 answered` (turn, outcome), `forget`...; a step's actions are joined by "; ".
 
 use std::sync::LazyLock;
@@ -61,8 +61,13 @@ static MESSAGES: LazyLock<Messages> = LazyLock::new(|| settings(ButtonMode::Hold
 
 /// Feeds `steps` to a new machine; returns it and the actions of every step.
 pub fn run(mode: ButtonMode, steps: &str) -> (Machine, Vec<Vec<Action>>) {
+    run_with(settings(mode), steps)
+}
+
+/// `run` with other settings.
+pub fn run_with(settings: Settings, steps: &str) -> (Machine, Vec<Vec<Action>>) {
     let t0 = Instant::now();
-    let mut m = Machine::new(settings(mode));
+    let mut m = Machine::new(settings);
     let all = parse(steps)
         .into_iter()
         .map(|(ms, e)| m.handle(e, t0 + Duration::from_millis(ms)))
@@ -91,11 +96,15 @@ fn short(a: &Action) -> String {
         } => format!("ask {turn} {question:?} h{}", history.len()),
         Action::CancelAsk { turn } => format!("cancel_ask {turn}"),
         Action::Speak { turn, text } => {
-            let message = CLASSES
-                .iter()
-                .find(|c| c.message(&MESSAGES) == Some(text.as_str()));
+            let message = MESSAGES.languages().find_map(|lang| {
+                CLASSES
+                    .iter()
+                    .find(|c| c.message(&MESSAGES, lang, "en") == Some(text.as_str()))
+                    .map(|c| (lang, c.as_str()))
+            });
             match message {
-                Some(class) => format!("speak {turn} <{}>", class.as_str()),
+                Some(("en", class)) => format!("speak {turn} <{class}>"),
+                Some((lang, class)) => format!("speak {turn} <{lang}:{class}>"),
                 None => format!("speak {turn} {text:?}"),
             }
         }

@@ -42,7 +42,7 @@ pub use keys::{
     TtsFormat,
 };
 use locate::Place;
-pub use messages::Messages;
+pub use messages::{KEYS as MESSAGE_KEYS, Messages};
 use section::Reader;
 
 /// The embedded default configuration (also the documented example).

@@ -316,7 +316,11 @@ fn renamed_sentence_limits_say_what_to_write_instead() {
         ("min_sentence_chars = 12", "min_sentence_s = 1"),
     ] {
         let e = parse_str(&format!("[tts]\n{old}\n")).unwrap_err();
-        assert_eq!((e.line, e.key.as_str()), (2, &*format!("tts.{}", &old[..18])), "{e}");
+        assert_eq!(
+            (e.line, e.key.as_str()),
+            (2, &*format!("tts.{}", &old[..18])),
+            "{e}"
+        );
         assert!(
             e.message.contains(new) && e.message.contains("speaking time"),
             "{e}"
@@ -329,27 +333,48 @@ fn renamed_sentence_limits_say_what_to_write_instead() {
 
 #[test]
 fn voices_and_languages_are_checked_and_located() {
-    let c = parse_str("[tts]\nlanguage = \"DE\"\nhan = \"yue\"\n[tts.voices]\nde = \"de\"\n").unwrap();
+    let c =
+        parse_str("[tts]\nlanguage = \"DE\"\nhan = \"yue\"\n[tts.voices]\nde = \"de\"\n").unwrap();
     assert_eq!((c.tts.language.as_str(), c.tts.han.as_str()), ("de", "yue"));
     assert_eq!(c.tts.voices.len(), 1, "the table replaces the default one");
     let cases: &[(&str, &str, usize, &str)] = &[
         ("[tts]\nhan = \"cmn\"\n", "tts.han", 2, "\"zh\", \"yue\""),
-        ("[tts]\nlanguage = \"english\"\n", "tts.language", 2, "language code"),
+        (
+            "[tts]\nlanguage = \"english\"\n",
+            "tts.language",
+            2,
+            "language code",
+        ),
         (
             "[tts]\nlanguage = \"sw\"\n",
             "tts.language",
             2,
             "no voice for \"sw\"",
         ),
-        ("[tts.voices]\nzh = \"\"\n", "tts.voices", 1, "non-empty string"),
-        ("[tts.voices]\nzh = 5\n", "tts.voices", 1, "non-empty string"),
+        (
+            "[tts.voices]\nzh = \"\"\n",
+            "tts.voices",
+            1,
+            "non-empty string",
+        ),
+        (
+            "[tts.voices]\nzh = 5\n",
+            "tts.voices",
+            1,
+            "non-empty string",
+        ),
         (
             "[tts.voices]\nchinese = \"cmn\"\n",
             "tts.voices",
             1,
             "not a language code",
         ),
-        ("[stt]\nlanguage = \"zh_CN\"\n", "stt.language", 2, "\"auto\""),
+        (
+            "[stt]\nlanguage = \"zh_CN\"\n",
+            "stt.language",
+            2,
+            "\"auto\"",
+        ),
     ];
     for (text, key, line, hint) in cases {
         let e = parse_str(text).unwrap_err();
@@ -373,20 +398,61 @@ fn messages_override_per_language_and_fall_back_to_english() {
     let m = &c.messages;
     assert_eq!(m.get("unreachable", "en", "en"), "Server down.");
     assert_eq!(m.get("too_slow", "zh", "en"), "太慢了。");
-    assert_eq!(m.get("unreachable", "zh", "en"), "我连不上服务器。", "built in");
+    assert_eq!(
+        m.get("unreachable", "zh", "en"),
+        "我连不上服务器。",
+        "built in"
+    );
     assert_eq!(m.get("didnt_catch", "de", "en"), "Wie bitte?");
-    assert_eq!(m.get("unreachable", "de", "en"), "Server down.", "English, key by key");
-    assert_eq!(m.get("unreachable", "ko", "vi"), "Tôi không kết nối được với máy chủ.");
+    assert_eq!(
+        m.get("unreachable", "de", "en"),
+        "Server down.",
+        "English, key by key"
+    );
+    assert_eq!(
+        m.get("unreachable", "ko", "vi"),
+        "Tôi không kết nối được với máy chủ."
+    );
     assert_eq!(m.get("didnt_catch", "zh-tw", "en"), "抱歉，我没听清楚。");
 
     let cases: &[(&str, &str, usize, &str)] = &[
-        ("[messages.zh]\nunreachble = \"x\"\n", "messages.zh.unreachble", 2, "unknown message"),
-        ("[messages]\nunreachble = \"x\"\n", "messages.unreachble", 2, "unknown message"),
-        ("[messages]\nunreachable = 5\n", "messages.unreachable", 2, "string"),
+        (
+            "[messages.zh]\nunreachble = \"x\"\n",
+            "messages.zh.unreachble",
+            2,
+            "unknown message",
+        ),
+        (
+            "[messages]\nunreachble = \"x\"\n",
+            "messages.unreachble",
+            2,
+            "unknown message",
+        ),
+        (
+            "[messages]\nunreachable = 5\n",
+            "messages.unreachable",
+            2,
+            "string",
+        ),
         ("[messages]\nzh = 5\n", "messages.zh", 2, "[messages.zh]"),
-        ("[messages.zh]\nunreachable = \"  \"\n", "messages.zh.unreachable", 2, "must not be empty"),
-        ("[messages.en]\nunreachable = \"x\"\n", "messages.en", 1, "directly under [messages]"),
-        ("[messages.chinese]\nunreachable = \"x\"\n", "messages.chinese", 1, "language code"),
+        (
+            "[messages.zh]\nunreachable = \"  \"\n",
+            "messages.zh.unreachable",
+            2,
+            "must not be empty",
+        ),
+        (
+            "[messages.en]\nunreachable = \"x\"\n",
+            "messages.en",
+            1,
+            "directly under [messages]",
+        ),
+        (
+            "[messages.chinese]\nunreachable = \"x\"\n",
+            "messages.chinese",
+            1,
+            "language code",
+        ),
     ];
     for (text, key, line, hint) in cases {
         let e = parse_str(text).unwrap_err();

@@ -353,7 +353,7 @@ mod tests {
             ("東京タワー", "ja"),
             ("안녕하세요, 반갑습니다.", "ko"),
             ("Xin lỗi, tôi không nghe rõ.", "vi"),
-            ("Micrô không hoạt động.", "vi"),
+            ("Thiết bị thu âm không hoạt động.", "vi"),
             ("Tôi ở TP. Hồ Chí Minh.", "vi"),
             // Decomposed (NFD) tone marks: "khỏe" as k h o + hook above + e.
             ("Ba\u{0323}n kho\u{0309}e không?", "vi"),

@@ -10,7 +10,7 @@ use std::process::Command;
 
 use support::config::Config;
 use support::say::{say, say_with};
-use support::{log_field, logging_espeak, script};
+use support::{log_field, logging_espeak};
 use voicebox::speech::sentences::{Rules, split};
 use voicebox::speech::voice::voice_for;
 
@@ -116,19 +116,7 @@ fn the_defaults_speak_a_mixed_reply_each_sentence_in_its_voice() {
 #[test]
 fn a_mixed_reply_is_routed_sentence_by_sentence_and_synthesis_runs_ahead() {
     let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("synth.log");
-    let hook = script(
-        dir.path(),
-        "tts-logged",
-        &format!(
-            r#"echo "start $(date +%s%N) $1 $2" >> {log}
-espeak-ng --stdout -v "$1" -- "$3" > {log}.$$
-echo "end $(date +%s%N)" >> {log}
-cat {log}.$$
-rm -f {log}.$$"#,
-            log = log.display()
-        ),
-    );
+    let (hook, log) = support::timed_espeak(dir.path(), r#"-v "$1" -- "$3""#);
     let cfg = defaults()
         .set(
             "tts",
@@ -145,16 +133,10 @@ rm -f {log}.$$"#,
     assert!(run.output.status.success(), "{}", run.stderr);
     assert_eq!(run.audio.stretches().len(), 4, "{}", run.stderr);
 
-    let starts: Vec<(u64, String)> = std::fs::read_to_string(&log)
-        .unwrap()
-        .lines()
-        .filter_map(|l| l.strip_prefix("start "))
-        .map(|l| {
-            let mut f = l.split(' ');
-            let at = f.next().unwrap().parse().unwrap();
-            let voice_lang = f.collect::<Vec<_>>().join(" ");
-            (at, voice_lang)
-        })
+    // The hook's arguments: voice, language, text.
+    let starts: Vec<(u64, String)> = support::synth_starts(&log)
+        .into_iter()
+        .map(|(at, args)| (at, args.split(' ').take(2).collect::<Vec<_>>().join(" ")))
         .collect();
     let routed: Vec<&str> = starts.iter().map(|(_, v)| v.as_str()).collect();
     assert_eq!(routed, ["en en", "cmn-latn-pinyin zh", "vi vi", "ja ja"]);

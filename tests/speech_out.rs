@@ -46,19 +46,7 @@ fn chinese_three_sentences_give_three_stretches() {
 #[test]
 fn synthesis_runs_ahead_of_playback_and_order_is_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("synth.log");
-    let hook = script(
-        dir.path(),
-        "tts-logged",
-        &format!(
-            r#"echo "start $(date +%s%N)" >> {log}
-espeak-ng --stdout -- "$1" > {log}.$$
-echo "end $(date +%s%N)" >> {log}
-cat {log}.$$
-rm -f {log}.$$"#,
-            log = log.display()
-        ),
-    );
+    let (hook, log) = support::timed_espeak(dir.path(), r#"-- "$1""#);
     let cfg = Config::speaker(&[hook.to_str().unwrap(), "{text}"]).write(dir.path());
     let run = say(
         dir.path(),
@@ -96,11 +84,9 @@ rm -f {log}.$$"#,
         "overlapping playback {played:?}"
     );
 
-    let starts: Vec<u64> = std::fs::read_to_string(&log)
-        .unwrap()
-        .lines()
-        .filter_map(|l| l.strip_prefix("start "))
-        .map(|t| t.trim().parse().unwrap())
+    let starts: Vec<u64> = support::synth_starts(&log)
+        .into_iter()
+        .map(|(at, _)| at)
         .collect();
     assert_eq!(starts.len(), 3);
     // The second sentence was being synthesized while the first was still playing.

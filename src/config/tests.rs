@@ -75,9 +75,20 @@ fn typo_names_key_line_and_valid_keys() {
     );
 }
 
+/// (config text, the key the error names, its line, a hint its message holds).
+type ErrorCase<'a> = (&'a str, &'a str, usize, &'a str);
+
+fn assert_errors(cases: &[ErrorCase]) {
+    for (text, key, line, hint) in cases {
+        let e = parse_str(text).unwrap_err();
+        assert_eq!((e.key.as_str(), e.line), (*key, *line), "{text}: {e}");
+        assert!(e.message.contains(hint), "{text}: {}", e.message);
+    }
+}
+
 #[test]
 fn invalid_values_are_located_and_explained() {
-    let cases: &[(&str, &str, usize, &str)] = &[
+    assert_errors(&[
         (
             "[ollama]\nurl = \"pi:11434\"\n",
             "ollama.url",
@@ -117,13 +128,7 @@ fn invalid_values_are_located_and_explained() {
             2,
             "absolute",
         ),
-    ];
-    for (text, key, line, hint) in cases {
-        let e = parse_str(text).unwrap_err();
-        assert_eq!(&e.key, key, "{text}");
-        assert_eq!(e.line, *line, "{text}: {e}");
-        assert!(e.message.contains(hint), "{text}: {}", e.message);
-    }
+    ]);
 }
 
 #[test]
@@ -337,7 +342,7 @@ fn voices_and_languages_are_checked_and_located() {
         parse_str("[tts]\nlanguage = \"DE\"\nhan = \"yue\"\n[tts.voices]\nde = \"de\"\n").unwrap();
     assert_eq!((c.tts.language.as_str(), c.tts.han.as_str()), ("de", "yue"));
     assert_eq!(c.tts.voices.len(), 1, "the table replaces the default one");
-    let cases: &[(&str, &str, usize, &str)] = &[
+    let cases: &[ErrorCase] = &[
         ("[tts]\nhan = \"cmn\"\n", "tts.han", 2, "\"zh\", \"yue\""),
         (
             "[tts]\nlanguage = \"english\"\n",
@@ -376,11 +381,7 @@ fn voices_and_languages_are_checked_and_located() {
             "\"auto\"",
         ),
     ];
-    for (text, key, line, hint) in cases {
-        let e = parse_str(text).unwrap_err();
-        assert_eq!((e.key.as_str(), e.line), (*key, *line), "{text}: {e}");
-        assert!(e.message.contains(hint), "{text}: {}", e.message);
-    }
+    assert_errors(cases);
     // Without {voice} in the command, no voice is needed.
     let c = parse_str("[tts]\ncommand = [\"say\"]\nlanguage = \"de\"\n").unwrap();
     assert_eq!(c.tts.language, "de");
@@ -415,7 +416,7 @@ fn messages_override_per_language_and_fall_back_to_english() {
     );
     assert_eq!(m.get("didnt_catch", "zh-tw", "en"), "抱歉，我没听清楚。");
 
-    let cases: &[(&str, &str, usize, &str)] = &[
+    let cases: &[ErrorCase] = &[
         (
             "[messages.zh]\nunreachble = \"x\"\n",
             "messages.zh.unreachble",
@@ -454,9 +455,5 @@ fn messages_override_per_language_and_fall_back_to_english() {
             "language code",
         ),
     ];
-    for (text, key, line, hint) in cases {
-        let e = parse_str(text).unwrap_err();
-        assert_eq!((e.key.as_str(), e.line), (*key, *line), "{text}: {e}");
-        assert!(e.message.contains(hint), "{text}: {}", e.message);
-    }
+    assert_errors(cases);
 }

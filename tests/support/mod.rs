@@ -85,6 +85,39 @@ pub fn espeak_calls(log: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A TTS hook that runs `espeak-ng --stdout ARGS` (`espeak_args` in shell syntax over the
+/// hook's own arguments, e.g. `-- "$1"`) and logs `start NS ARGS...` before each call and
+/// `end NS` after it; returns the hook and its log (read by `synth_starts`).
+pub fn timed_espeak(dir: &Path, espeak_args: &str) -> (PathBuf, PathBuf) {
+    let log = dir.join("synth.log");
+    let hook = script(
+        dir,
+        "tts-logged",
+        &format!(
+            r#"echo "start $(date +%s%N) $*" >> {log}
+espeak-ng --stdout {espeak_args} > {log}.$$
+echo "end $(date +%s%N)" >> {log}
+cat {log}.$$
+rm -f {log}.$$"#,
+            log = log.display()
+        ),
+    );
+    (hook, log)
+}
+
+/// When each call `timed_espeak` logged started (Unix ns), and its arguments.
+pub fn synth_starts(log: &Path) -> Vec<(u64, String)> {
+    std::fs::read_to_string(log)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix("start "))
+        .map(|l| {
+            let (at, args) = l.split_once(' ').unwrap_or((l, ""));
+            (at.parse().unwrap(), args.to_string())
+        })
+        .collect()
+}
+
 /// A loopback port nobody listens on (bound, read back, released).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -16,8 +16,10 @@
 //! - `systemd`  sd_notify: READY, STATUS, WATCHDOG, STOPPING.
 //! - `hook`     runs TTS/STT helpers from argv arrays, with timeouts and process-group kills.
 //! - `ollama`   the blocking Ollama client: retries, backoff, error classes (ureq; the other
-//!   ureq user is `speech::stt_http`, the optional HTTP transcription endpoint).
-//! - `speech`   text cleanup, sentence splitting, the TTS and STT hooks, the speaking pipeline.
+//!   ureq users are `speech::stt_http` and `speech::openai_tts`, the OpenAI-compatible servers).
+//! - `speech`   text cleanup, sentence splitting, STT and TTS through hooks or remote servers
+//!   (`speech::wyoming`, the Wyoming client; OpenAI-compatible HTTP), the live transcription
+//!   that hears a recording while it is made, the speaking pipeline.
 //! - `audio`    `Clip`, WAV, resampling, energy (speech detection), earcons, finding devices by
 //!   name (`devices`, which also keeps alsa-lib's messages off stderr), and the capture (cpal)
 //!   and playback (rodio) actors.

@@ -60,7 +60,7 @@ fn toggle_mode_hears_the_end_of_speech_then_stop_keeps_post_roll() {
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let capture = Capture::spawn(&audio(), tx);
-    capture.start(7, true);
+    capture.start(7, true, None);
     assert!(matches!(next(&mut rx), Event::CaptureStarted { turn: 7 }));
     assert!(matches!(next(&mut rx), Event::SpeechEnded { turn: 7 }));
     capture.stop(7);
@@ -100,11 +100,11 @@ fn cancel_posts_nothing_and_a_new_start_works() {
     a.max_record = Duration::from_secs(10);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let capture = Capture::spawn(&a, tx);
-    capture.start(1, false);
+    capture.start(1, false, None);
     assert!(matches!(next(&mut rx), Event::CaptureStarted { turn: 1 }));
     capture.cancel();
     // Turn 2 runs to max_record by itself; nothing from turn 1 comes in between.
-    capture.start(2, false);
+    capture.start(2, false, None);
     assert!(matches!(next(&mut rx), Event::CaptureStarted { turn: 2 }));
     match next(&mut rx) {
         Event::Captured {

@@ -1,5 +1,6 @@
 //! Turns the machine's actions into calls on the devices, and keeps the cancel handle of each
-//! piece of blocking work (an STT run, an Ollama request) while it is in flight.
+//! piece of blocking work (an STT run, an Ollama request) while it is in flight, and the live
+//! transcription of the recording in progress until a `Transcribe` claims it.
 
 use std::collections::HashMap;
 
@@ -9,6 +10,7 @@ use crate::button::{self, Button};
 use crate::cancel;
 use crate::event::{Event, EventSender, TurnId};
 use crate::machine::{self, Action, TurnSummary};
+use crate::speech::live::Live;
 
 /// The devices, and the work in flight on them.
 pub(super) struct Driver {
@@ -16,7 +18,18 @@ pub(super) struct Driver {
     /// `None` when GPIO is unavailable (the control socket still works).
     pub(super) button: Option<Button>,
     pub(super) jobs: Jobs,
+    /// The transcription hearing the current recording (`Transcriber::live`).
+    pub(super) live: Option<LiveTurn>,
     events: EventSender,
+}
+
+/// A live transcription and the turn whose recording feeds it.
+#[derive(Debug)]
+pub(super) struct LiveTurn {
+    pub(super) turn: TurnId,
+    pub(super) live: Live,
+    /// The recording has ended (`Captured` arrived): a `Transcribe` claims it now or never.
+    pub(super) recorded: bool,
 }
 
 /// Blocking work that can be cancelled, by the turn it belongs to.
@@ -65,6 +78,7 @@ impl Driver {
             devices,
             button,
             jobs: Jobs::default(),
+            live: None,
             events,
         }
     }
@@ -75,7 +89,20 @@ impl Driver {
         match event {
             Event::Transcribed { turn, .. } => self.jobs.forget(Job::Transcribe(*turn)),
             Event::Answered { turn, .. } => self.jobs.forget(Job::Ask(*turn)),
+            Event::Captured { turn, .. } => {
+                if let Some(l) = self.live.as_mut().filter(|l| l.turn == *turn) {
+                    l.recorded = true;
+                }
+            }
             _ => {}
+        }
+    }
+
+    /// After an event's actions: a live transcription whose recording ended without being
+    /// sent to STT (a glitch, silence, a failed capture) hangs up.
+    pub(super) fn settle(&mut self) {
+        if self.live.as_ref().is_some_and(|l| l.recorded) {
+            self.live = None;
         }
     }
 
@@ -83,6 +110,7 @@ impl Driver {
     pub(super) fn shutdown(&mut self) {
         self.devices.speaker.stop();
         self.devices.microphone.cancel();
+        self.live = None;
         self.jobs.cancel_all();
         if let Some(b) = &self.button {
             b.set_led(button::Led::Idle);
@@ -92,12 +120,26 @@ impl Driver {
     pub(super) fn dispatch(&mut self, action: Action) {
         let d = &self.devices;
         match action {
-            Action::StartCapture { turn, detect_end } => d.microphone.start(turn, detect_end),
+            Action::StartCapture { turn, detect_end } => {
+                // Replacing an older one hangs it up.
+                let (feed, live) = d.stt.live().unzip();
+                self.live = live.map(|live| LiveTurn {
+                    turn,
+                    live,
+                    recorded: false,
+                });
+                d.microphone.start(turn, detect_end, feed);
+            }
             Action::StopCapture { turn } => d.microphone.stop(turn),
-            Action::CancelCapture => d.microphone.cancel(),
+            Action::CancelCapture => {
+                d.microphone.cancel();
+                self.live = None;
+            }
             Action::Transcribe { turn, recording } => {
                 let cancel = self.jobs.start(Job::Transcribe(turn));
-                d.stt.transcribe(turn, recording.clip, cancel, &self.events);
+                let live = self.live.take_if(|l| l.turn == turn).map(|l| l.live);
+                d.stt
+                    .transcribe(turn, recording.clip, live, cancel, &self.events);
             }
             Action::CancelTranscribe { turn } => self.jobs.cancel(Job::Transcribe(turn)),
             Action::Ask {

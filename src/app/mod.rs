@@ -118,6 +118,7 @@ impl App {
                 for action in self.machine.handle(event, now()) {
                     self.driver.dispatch(action);
                 }
+                self.driver.settle();
             }
             Input::Reload => self.read_config(),
             Input::Watchdog => systemd::watchdog(),

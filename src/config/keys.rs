@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::rules::{
     Argv, Choice, DefaultLanguage, Flag, Float, Int, JsonObject, Ms, OllamaUrl, Optional, Pin,
-    Rule, Secret, Secs, Socket, SttLanguage, Text, Url, Voices,
+    Rule, Secret, Secs, Socket, SpeechUrl, SttLanguage, Text, Voices,
 };
 
 section! {
@@ -70,8 +70,8 @@ section! {
 }
 
 section! {
-    /// `[tts]`: the text-to-speech hook and the audio it writes.
-    #[derive(Debug, Clone, PartialEq)]
+    /// `[tts]`: the text-to-speech hook or server, and the audio it gives.
+    #[derive(Clone, PartialEq)]
     pub struct Tts from "tts" via RawTts
     reads {
         raw_rate: u32 = Int(4000, 192_000),
@@ -82,13 +82,6 @@ section! {
     {
         /// `{text}`, `{voice}` and `{lang}` are filled in per sentence.
         command: Vec<String> = Argv,
-        /// Language code → voice (`{voice}`); a language without one uses `language`'s.
-        voices: BTreeMap<String, String> = Voices,
-        /// The language of Latin-script text (unless it is recognisably Vietnamese), of text
-        /// without letters, and of failure messages when the question's is unknown.
-        language: String = DefaultLanguage { voices: &voices, command: &command },
-        /// The language of Han characters without kana: "zh" (Mandarin) or "yue" (Cantonese).
-        han: String = Choice(&[("zh", "zh"), ("yue", "yue")]).map(str::to_string),
         format: TtsFormat = Choice(&[
             ("wav", TtsFormat::Wav),
             ("raw", TtsFormat::Raw {
@@ -97,6 +90,27 @@ section! {
                 format: raw_sample_format,
             }),
         ]),
+        /// A Wyoming or OpenAI-compatible server instead of the command.
+        url: Option<SpeechServer> = Optional(SpeechUrl),
+        /// Language code → voice (`{voice}`, or the voice asked of a server); a language
+        /// without one uses `language`'s.
+        voices: BTreeMap<String, String> = Voices,
+        /// The language of Latin-script text (unless it is recognisably Vietnamese), of text
+        /// without letters, and of failure messages when the question's is unknown.
+        language: String = DefaultLanguage {
+            voices: &voices,
+            command: (url.is_none()).then_some(&command[..]),
+        },
+        /// The language of Han characters without kana: "zh" (Mandarin) or "yue" (Cantonese).
+        han: String = Choice(&[("zh", "zh"), ("yue", "yue")]).map(str::to_string),
+        /// OpenAI-compatible servers only: the `model` of `/v1/audio/speech`.
+        model: String = Text::NonEmpty,
+        /// OpenAI-compatible servers only: `wav`, or `pcm` (24 kHz 16-bit mono).
+        response_format: SpeechFormat =
+            Choice(&[("wav", SpeechFormat::Wav), ("pcm", SpeechFormat::Pcm)]),
+        /// Secret: the hand-written Debug redacts it, and nothing may log it.
+        api_key: Option<String> = Secret("VOICEBOX_TTS_API_KEY"),
+        #[key = "connect_timeout_ms"] connect_timeout: Duration = Ms(1, 600_000),
         #[key = "timeout_ms"] timeout: Duration = Ms(1, 600_000),
         lookahead: usize = Int(1, 16),
         /// Speaking time: longer sentences are cut (see `speech::sentences`).
@@ -118,6 +132,60 @@ pub(super) const RENAMED: &[(&str, &str)] = &[
     ),
 ];
 
+impl std::fmt::Debug for Tts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tts")
+            .field("command", &self.command)
+            .field("format", &self.format)
+            .field("url", &self.url)
+            .field("model", &self.model)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where `stt.url` / `tts.url` point; the scheme picked the protocol. Debug leaves out any
+/// `user:password@`.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SpeechServer {
+    /// `tcp://host:port`: `host:port` of a Wyoming server.
+    Wyoming(String),
+    /// `http(s)://…`: the whole endpoint URL, without a trailing slash.
+    Http(String),
+}
+
+impl std::fmt::Debug for SpeechServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SpeechServer::Wyoming(addr) => write!(f, "Wyoming(tcp://{addr})"),
+            SpeechServer::Http(url) => write!(f, "Http({})", without_credentials(url)),
+        }
+    }
+}
+
+/// A URL as it may be shown in messages and logs: any `user:password@` left out.
+pub fn without_credentials(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = rest.find('/').unwrap_or(rest.len());
+            match rest[..end].rfind('@') {
+                Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+                None => url.to_string(),
+            }
+        }
+        None => url.to_string(),
+    }
+}
+
+/// The audio an OpenAI-compatible speech endpoint is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpeechFormat {
+    Wav,
+    /// Headerless 24 kHz 16-bit mono little-endian, as OpenAI defines `pcm`.
+    Pcm,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TtsFormat {
     Wav,
@@ -136,16 +204,38 @@ pub enum SampleFormat {
 
 section! {
     /// `[stt]`: the speech-to-text hook or server.
-    #[derive(Debug, Clone, PartialEq)]
+    #[derive(Clone, PartialEq)]
     pub struct Stt from "stt" via RawStt {
         /// `{wav}` is the recording, `{lang}` the language (or "auto").
         command: Vec<String> = Argv,
-        url: Option<String> = Optional(Url),
-        /// The language spoken to the box; `None` for "auto" (let the recogniser detect it).
+        /// A Wyoming or OpenAI-compatible server instead of the command.
+        url: Option<SpeechServer> = Optional(SpeechUrl),
+        /// The model to ask for: Wyoming `transcribe` `name`, the upload's `model` field.
+        model: Option<String> = Optional(Text::NonEmpty),
+        /// Secret: the hand-written Debug redacts it, and nothing may log it.
+        api_key: Option<String> = Secret("VOICEBOX_STT_API_KEY"),
+        /// Wyoming: send the audio while it is recorded (false: all of it after the release).
+        stream: bool = Flag,
+        /// The language spoken to the box (`{lang}`, the upload's `language`, Wyoming's
+        /// `transcribe`); `None` for "auto" (the recogniser detects it).
         language: Option<String> = SttLanguage,
         /// Text that primes the recogniser (whisper's `prompt`), sent with HTTP uploads.
         prompt: Option<String> = Optional(Text::NonEmpty),
+        #[key = "connect_timeout_ms"] connect_timeout: Duration = Ms(1, 600_000),
         #[key = "timeout_ms"] timeout: Duration = Ms(1, 600_000),
+    }
+}
+
+impl std::fmt::Debug for Stt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stt")
+            .field("command", &self.command)
+            .field("url", &self.url)
+            .field("model", &self.model)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("stream", &self.stream)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
     }
 }
 

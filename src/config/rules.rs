@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use super::host;
+use super::keys::SpeechServer;
 
 /// The environment, as a function so tests pass their own.
 pub(super) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -211,6 +212,48 @@ impl Rule<String> for Url {
     }
 }
 
+/// A speech server: `tcp://host:port` is Wyoming, `http(s)://…` an OpenAI-compatible endpoint.
+pub(super) struct SpeechUrl;
+
+impl Rule<SpeechServer> for SpeechUrl {
+    type Raw = String;
+    fn check(&self, v: String) -> Result<SpeechServer, String> {
+        match v.trim().strip_prefix("tcp://") {
+            Some(rest) => wyoming_address(rest).map(SpeechServer::Wyoming),
+            None => Url
+                .check(v)
+                .map(SpeechServer::Http)
+                .map_err(|m| format!("{m}; or tcp://host:port for a Wyoming server")),
+        }
+    }
+}
+
+/// `host:port` of a Wyoming server: a port is required (Wyoming has no default port), and there
+/// is nothing to put credentials or a path into.
+fn wyoming_address(rest: &str) -> Result<String, String> {
+    let rest = rest.trim_end_matches('/');
+    if rest.contains('@') {
+        return Err("Wyoming has no authentication: remove the user:password@ part (keep the server on your LAN)".into());
+    }
+    if rest.contains('/') {
+        return Err(format!(
+            "\"tcp://{rest}\" has a path; write tcp://host:port"
+        ));
+    }
+    let port = match rest.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && !host.ends_with(':') => port,
+        _ => {
+            return Err(format!(
+                "\"tcp://{rest}\" needs a host and a port, e.g. tcp://192.168.1.20:10300 (wyoming-faster-whisper) or :10200 (wyoming-piper)"
+            ));
+        }
+    };
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(rest.to_string()),
+        _ => Err(format!("port \"{port}\" is not a number from 1 to 65535")),
+    }
+}
+
 /// The Ollama server: absent means `$OLLAMA_HOST` in the official clients' forms, else the
 /// local default.
 pub(super) struct OllamaUrl;
@@ -370,17 +413,20 @@ impl Rule<BTreeMap<String, String>> for Voices {
     }
 }
 
-/// `tts.language`, which must have a voice when `tts.command` asks for `{voice}`.
+/// `tts.language`, which must have a voice when `tts.command` asks for `{voice}` (and the
+/// command is used: `None` when a server speaks instead).
 pub(super) struct DefaultLanguage<'a> {
     pub voices: &'a BTreeMap<String, String>,
-    pub command: &'a [String],
+    pub command: Option<&'a [String]>,
 }
 
 impl Rule<String> for DefaultLanguage<'_> {
     type Raw = String;
     fn check(&self, v: String) -> Result<String, String> {
         let lang = language_code(&v)?;
-        let uses_voice = self.command.iter().any(|a| a.contains("{voice}"));
+        let uses_voice = self
+            .command
+            .is_some_and(|c| c.iter().any(|a| a.contains("{voice}")));
         if uses_voice && !self.voices.contains_key(&lang) {
             return Err(format!(
                 "tts.command uses {{voice}} but [tts.voices] has no voice for \"{lang}\", the voice every other language falls back to; add {lang} = \"...\" to [tts.voices]"

@@ -1,13 +1,16 @@
-//! The TTS hook: one sentence of text in (stdin, or the argv element holding `{text}`), in the
-//! voice for its language (`{voice}`, `{lang}`), one `Clip` out (WAV read to EOF, or raw PCM as
-//! configured). Never a shell.
+//! Text to speech: one sentence of text in, in the voice of its language, one `Clip` out,
+//! through the `tts.command` hook (stdin, or the argv element holding `{text}`; `{voice}` and
+//! `{lang}` filled in; WAV read to EOF, or raw PCM as configured; never a shell), a Wyoming
+//! server or an OpenAI-compatible endpoint, as the scheme of `tts.url` says.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use super::openai_tts;
 use super::voice;
+use super::wyoming;
 use crate::audio::{Clip, wav};
 use crate::cancel;
-use crate::config::{self, TtsFormat};
+use crate::config::{self, SpeechServer, TtsFormat};
 use crate::event::{Failure, FailureClass};
 use crate::hook::{Hook, HookError};
 
@@ -21,104 +24,156 @@ const MAX_AUDIO_BYTES: usize = 64 << 20;
 
 #[derive(Debug, Clone)]
 pub struct Tts {
-    hook: Hook,
-    format: TtsFormat,
+    backend: Backend,
+    /// For the voice of each language (`[tts.voices]`, `tts.language`).
     config: config::Tts,
+}
+
+#[derive(Debug, Clone)]
+enum Backend {
+    Command {
+        hook: Hook,
+        format: TtsFormat,
+    },
+    Wyoming {
+        addr: String,
+        connect_timeout: Duration,
+        timeout: Duration,
+    },
+    Http(openai_tts::Endpoint),
 }
 
 impl Tts {
     pub fn new(cfg: &config::Tts) -> Self {
-        Self {
-            hook: Hook {
-                argv: cfg.command.clone(),
-                timeout: cfg.timeout,
-                max_output: MAX_AUDIO_BYTES,
+        let backend = match &cfg.url {
+            None => Backend::Command {
+                hook: Hook {
+                    argv: cfg.command.clone(),
+                    timeout: cfg.timeout,
+                    max_output: MAX_AUDIO_BYTES,
+                },
+                format: cfg.format,
             },
-            format: cfg.format,
+            Some(SpeechServer::Wyoming(addr)) => Backend::Wyoming {
+                addr: addr.clone(),
+                connect_timeout: cfg.connect_timeout,
+                timeout: cfg.timeout,
+            },
+            Some(SpeechServer::Http(url)) => Backend::Http(openai_tts::Endpoint {
+                url: url.clone(),
+                model: cfg.model.clone(),
+                format: cfg.response_format,
+                api_key: cfg.api_key.clone(),
+                connect_timeout: cfg.connect_timeout,
+                timeout: cfg.timeout,
+                max_bytes: MAX_AUDIO_BYTES,
+            }),
+        };
+        Self {
+            backend,
             config: cfg.clone(),
         }
     }
 
-    /// The hook with `{voice}` and `{lang}` filled in for `lang`.
-    fn hook_for(&self, lang: &str) -> std::borrow::Cow<'_, Hook> {
-        if !self.hook.uses(VOICE) && !self.hook.uses(LANG) {
-            return std::borrow::Cow::Borrowed(&self.hook);
-        }
-        let voice = voice::voice_for(&self.config, lang).unwrap_or_default();
-        let mut hook = self.hook.clone();
-        for arg in &mut hook.argv[1..] {
-            *arg = arg.replace(VOICE, voice).replace(LANG, lang);
-        }
-        std::borrow::Cow::Owned(hook)
-    }
-
-    /// Synthesizes one sentence in `lang`'s voice. Blocks until the hook exits, times out or
-    /// `cancel` fires.
+    /// Synthesizes one sentence written in `lang` (a code such as "zh") in that language's
+    /// voice. Blocks until the audio is complete, the timeout passes or `cancel` fires (which
+    /// kills the hook or closes the connection). A timeout is `TooSlow`, a cancel `Cancelled`,
+    /// anything else `AudioFailed`.
     pub fn synthesize(
         &self,
         text: &str,
         lang: &str,
         cancel: &cancel::Token,
     ) -> Result<Clip, Failure> {
-        let hook = self.hook_for(lang);
-        let out = if hook.uses(PLACEHOLDER) {
-            // In argv, a leading "-" would be read as an option; a leading space is not
-            // (getopt only looks at the first byte), and engines ignore it.
-            let arg = if text.starts_with('-') {
-                format!(" {text}")
-            } else {
-                text.to_string()
-            };
-            hook.run(Some((PLACEHOLDER, &arg)), None, cancel)
-        } else {
-            hook.run(None, Some(text.as_bytes()), cancel)
+        let server_voice = voice::for_server(&self.config, lang);
+        match &self.backend {
+            Backend::Command { hook, format } => {
+                run_hook(&self.fill_in(hook, lang), *format, text, cancel)
+            }
+            Backend::Wyoming {
+                addr,
+                connect_timeout,
+                timeout,
+            } => {
+                let request = wyoming::tts::Request {
+                    addr,
+                    text,
+                    voice: server_voice,
+                    language: Some(lang),
+                    connect_timeout: *connect_timeout,
+                    timeout: *timeout,
+                    max_bytes: MAX_AUDIO_BYTES,
+                };
+                wyoming::tts::synthesize(&request, cancel).map_err(|e| match e {
+                    wyoming::Error::Cancelled => cancelled(),
+                    e @ wyoming::Error::Timeout { .. } => {
+                        Failure::new(FailureClass::TooSlow, format!("TTS: {e}"))
+                    }
+                    e => Failure::new(FailureClass::AudioFailed, format!("TTS: {e}")),
+                })
+            }
+            Backend::Http(endpoint) => {
+                endpoint
+                    .synthesize(text, server_voice, cancel)
+                    .map_err(|e| match e {
+                        openai_tts::Error::Cancelled => cancelled(),
+                        e @ openai_tts::Error::Timeout { .. } => {
+                            Failure::new(FailureClass::TooSlow, format!("TTS: {e}"))
+                        }
+                        e => Failure::new(FailureClass::AudioFailed, format!("TTS: {e}")),
+                    })
+            }
         }
-        .map_err(|e| match e {
-            HookError::Cancelled { .. } => Failure::new(FailureClass::Cancelled, e.to_string()),
-            HookError::Timeout { .. } => Failure::new(FailureClass::TooSlow, format!("TTS: {e}")),
-            _ => Failure::new(
-                FailureClass::AudioFailed,
-                format!("TTS: {e}; check tts.command"),
-            ),
-        })?;
-        let decoded = match self.format {
-            TtsFormat::Wav => wav::decode(&out.stdout),
-            TtsFormat::Raw {
-                rate,
-                channels,
-                format,
-            } => wav::decode_raw(&out.stdout, rate, channels, format),
-        };
-        decoded.map_err(|e| {
-            let stderr = if out.stderr.is_empty() {
-                String::new()
-            } else {
-                format!("; hook stderr: {}", out.stderr)
-            };
-            Failure::new(
-                FailureClass::AudioFailed,
-                format!(
-                    "TTS: unreadable audio from `{}` ({} bytes): {e}{stderr}; check tts.command and tts.format",
-                    self.hook.argv.first().map_or("", String::as_str),
-                    out.stdout.len()
-                ),
-            )
-        })
+    }
+
+    /// The hook with `{voice}` and `{lang}` filled in for `lang`.
+    fn fill_in<'a>(&self, hook: &'a Hook, lang: &str) -> std::borrow::Cow<'a, Hook> {
+        if !hook.uses(VOICE) && !hook.uses(LANG) {
+            return std::borrow::Cow::Borrowed(hook);
+        }
+        let voice = voice::voice_for(&self.config, lang).unwrap_or_default();
+        let mut hook = hook.clone();
+        for arg in &mut hook.argv[1..] {
+            *arg = arg.replace(VOICE, voice).replace(LANG, lang);
+        }
+        std::borrow::Cow::Owned(hook)
     }
 
     /// For `voicebox check`: synthesizes "ok" in the default language and confirms it is
-    /// audible audio.
+    /// audible audio; for a Wyoming server, first what it offers (programs, voices, languages).
     pub fn check(&self) -> Result<String, Failure> {
+        let offers = match &self.backend {
+            Backend::Wyoming {
+                addr,
+                connect_timeout,
+                ..
+            } => {
+                let offers = wyoming::info::describe(
+                    addr,
+                    wyoming::info::Kind::Tts,
+                    *connect_timeout,
+                    Duration::from_secs(10),
+                )
+                .map_err(|e| Failure::new(FailureClass::AudioFailed, format!("TTS: {e}")))?;
+                format!("Wyoming tcp://{addr} offers {offers}; ")
+            }
+            Backend::Http(endpoint) => format!(
+                "OpenAI-compatible {} (model {}): ",
+                super::stt_http::shown(&endpoint.url),
+                endpoint.model
+            ),
+            Backend::Command { .. } => String::new(),
+        };
         let started = Instant::now();
         let clip = self.synthesize("ok", &self.config.language, &cancel::Token::new())?;
         if clip.rms() < 1e-4 {
             return Err(Failure::new(
                 FailureClass::AudioFailed,
-                "TTS hook returned only silence for \"ok\"; check tts.command",
+                "TTS returned only silence for \"ok\"; check tts.command or tts.url",
             ));
         }
         Ok(format!(
-            "TTS hook works: {:.2} s of audio at {} Hz, {} ch in {} ms",
+            "{offers}TTS works: {:.2} s of audio at {} Hz, {} ch in {} ms",
             clip.duration().as_secs_f64(),
             clip.rate,
             clip.channels,
@@ -127,18 +182,76 @@ impl Tts {
     }
 }
 
+fn cancelled() -> Failure {
+    Failure::new(FailureClass::Cancelled, "TTS cancelled")
+}
+
+/// The hook: the sentence as an argument or on stdin, the audio from stdout.
+fn run_hook(
+    hook: &Hook,
+    format: TtsFormat,
+    text: &str,
+    cancel: &cancel::Token,
+) -> Result<Clip, Failure> {
+    let out = if hook.uses(PLACEHOLDER) {
+        // In argv, a leading "-" would be read as an option; a leading space is not
+        // (getopt only looks at the first byte), and engines ignore it.
+        let arg = if text.starts_with('-') {
+            format!(" {text}")
+        } else {
+            text.to_string()
+        };
+        hook.run(Some((PLACEHOLDER, &arg)), None, cancel)
+    } else {
+        hook.run(None, Some(text.as_bytes()), cancel)
+    }
+    .map_err(|e| match e {
+        HookError::Cancelled { .. } => Failure::new(FailureClass::Cancelled, e.to_string()),
+        HookError::Timeout { .. } => Failure::new(FailureClass::TooSlow, format!("TTS: {e}")),
+        _ => Failure::new(
+            FailureClass::AudioFailed,
+            format!("TTS: {e}; check tts.command"),
+        ),
+    })?;
+    let decoded = match format {
+        TtsFormat::Wav => wav::decode(&out.stdout),
+        TtsFormat::Raw {
+            rate,
+            channels,
+            format,
+        } => wav::decode_raw(&out.stdout, rate, channels, format),
+    };
+    decoded.map_err(|e| {
+        let stderr = if out.stderr.is_empty() {
+            String::new()
+        } else {
+            format!("; hook stderr: {}", out.stderr)
+        };
+        Failure::new(
+            FailureClass::AudioFailed,
+            format!(
+                "TTS: unreadable audio from `{}` ({} bytes): {e}{stderr}; check tts.command and tts.format",
+                hook.argv.first().map_or("", String::as_str),
+                out.stdout.len()
+            ),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
     use crate::config::SampleFormat;
 
     fn tts(argv: &[&str], format: TtsFormat) -> Tts {
+        tts_within(argv, format, Duration::from_secs(10))
+    }
+
+    fn tts_within(argv: &[&str], format: TtsFormat, timeout: Duration) -> Tts {
         let mut cfg = config::parse("", None, &|_| None).unwrap().tts;
         cfg.command = argv.iter().map(|s| s.to_string()).collect();
         cfg.format = format;
-        cfg.timeout = Duration::from_secs(10);
+        cfg.timeout = timeout;
         Tts::new(&cfg)
     }
 
@@ -226,8 +339,7 @@ mod tests {
             e.message.contains("unreadable audio") && e.message.contains("why"),
             "{e}"
         );
-        let mut slow = tts(&["sleep", "10"], TtsFormat::Wav);
-        slow.hook.timeout = Duration::from_millis(100);
+        let slow = tts_within(&["sleep", "10"], TtsFormat::Wav, Duration::from_millis(100));
         let e = slow
             .synthesize("x", "en", &cancel::Token::new())
             .unwrap_err();

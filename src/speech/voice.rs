@@ -1,7 +1,8 @@
 //! The voice for a sentence's language (`[tts.voices]`, else the default language's), and
 //! whether espeak-ng has the voices configured.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use crate::cancel;
@@ -12,8 +13,7 @@ use crate::hook::Hook;
 /// else `tts.language`'s, with a DEBUG line. `None` only when the table has neither, which the
 /// config allows only for a command without `{voice}`.
 pub fn voice_for<'a>(tts: &'a config::Tts, lang: &str) -> Option<&'a str> {
-    let primary = lang.split('-').next().unwrap_or(lang);
-    if let Some(v) = tts.voices.get(lang).or_else(|| tts.voices.get(primary)) {
+    if let Some(v) = own_voice(tts, lang) {
         return Some(v);
     }
     let fallback = tts.voices.get(&tts.language)?;
@@ -24,6 +24,30 @@ pub fn voice_for<'a>(tts: &'a config::Tts, lang: &str) -> Option<&'a str> {
         tts.language
     );
     Some(fallback)
+}
+
+/// The voice to ask a TTS server (`tts.url`) for: the language's own from `[tts.voices]` once
+/// the table was written for the server; `None`, the server's choice for the language, while
+/// it is the built-in table, whose names are espeak-ng's.
+pub fn for_server<'a>(tts: &'a config::Tts, lang: &str) -> Option<&'a str> {
+    static BUILT_IN: LazyLock<BTreeMap<String, String>> = LazyLock::new(|| {
+        config::parse(config::DEFAULT_TOML, None, &|_| None)
+            .map(|c| c.tts.voices)
+            .unwrap_or_default()
+    });
+    if tts.voices == *BUILT_IN {
+        return None;
+    }
+    own_voice(tts, lang)
+}
+
+/// `lang`'s voice in the table, or its primary subtag's ("zh-tw" → "zh").
+fn own_voice<'a>(tts: &'a config::Tts, lang: &str) -> Option<&'a str> {
+    let primary = lang.split('-').next().unwrap_or(lang);
+    tts.voices
+        .get(lang)
+        .or_else(|| tts.voices.get(primary))
+        .map(String::as_str)
 }
 
 /// Whether `argv` runs espeak-ng (or the old espeak), whose voices `check` can list.
@@ -93,6 +117,26 @@ mod tests {
         assert_eq!(voice_for(&t, "xx"), Some("en"));
         let t = tts("[tts]\nlanguage = \"de\"\n[tts.voices]\nde = \"de\"\n");
         assert_eq!(voice_for(&t, "zh"), Some("de"), "the table was replaced");
+    }
+
+    #[test]
+    fn a_server_gets_only_voices_written_for_it() {
+        let server = "[tts]\nurl = \"tcp://127.0.0.1:10200\"\n";
+        let t = tts(server);
+        assert_eq!(
+            for_server(&t, "zh"),
+            None,
+            "espeak-ng's names mean nothing to it"
+        );
+        let t = tts(&format!(
+            "{server}[tts.voices]\nen = \"en_US-lessac-medium\"\n"
+        ));
+        assert_eq!(for_server(&t, "en"), Some("en_US-lessac-medium"));
+        assert_eq!(
+            for_server(&t, "zh"),
+            None,
+            "no fallback: the server picks by language"
+        );
     }
 
     #[test]

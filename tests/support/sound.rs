@@ -39,6 +39,50 @@ pub fn tone_mic(dir: &Path) -> PathBuf {
     )
 }
 
+/// A microphone that delivers `raw` in real time: a FIFO fed by `pv` at the byte rate of
+/// `MIC_FORMAT` (research/real-components.md, pitfall 6). Use `fifo` as `VOICEBOX_TEST_MIC` with
+/// `audio.buffer_frames = 512`, so that one period is one 4096-byte pipe write.
+///
+/// Each open of the FIFO gets `raw` from its start: listing the devices opens and closes it
+/// before the capture does, which ends one `pv`, and the loop starts the next. Dropping the
+/// microphone ends the loop and its `pv` (their own process group).
+pub struct PacedMic {
+    pub fifo: PathBuf,
+    feeder: std::process::Child,
+}
+
+impl PacedMic {
+    pub fn new(dir: &Path, raw: &Path) -> PacedMic {
+        use std::os::unix::process::CommandExt;
+        let (_, rate, channels) = MIC_FORMAT;
+        let fifo = dir.join("mic.fifo");
+        let st = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+        assert!(st.success());
+        let bytes_per_s = rate * u32::from(channels) * 4;
+        let feeder = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "while :; do pv -q -B 4096 -L {bytes_per_s} '{}' > '{}'; done",
+                raw.display(),
+                fifo.display()
+            ))
+            .process_group(0)
+            .spawn()
+            .expect("start the pv loop");
+        PacedMic { fifo, feeder }
+    }
+}
+
+impl Drop for PacedMic {
+    fn drop(&mut self) {
+        // SAFETY: signalling the process group this value started (its leader's pid).
+        unsafe {
+            libc::kill(-(self.feeder.id() as libc::pid_t), libc::SIGKILL);
+        }
+        let _ = self.feeder.wait();
+    }
+}
+
 /// sox turns `input` (plus `effects`) into `dir/mic.raw` in `MIC_FORMAT`.
 fn mic_from_sox(dir: &Path, input: &[&str], effects: &[&str]) -> PathBuf {
     let (format, rate, channels) = MIC_FORMAT;

@@ -3,6 +3,7 @@
 //! of the devices, which jobs are still in flight, and the turn summaries it logged.
 
 mod endings;
+mod live;
 mod rules;
 
 use std::cell::RefCell;
@@ -28,9 +29,13 @@ use crate::machine::Exchange;
 #[derive(Debug, Clone, PartialEq)]
 enum Call {
     Start(TurnId),
+    /// A start with a feed for a live transcription.
+    StartFeeding(TurnId),
     Stop(TurnId),
     CancelCapture,
     Transcribe(TurnId),
+    /// A transcribe that claims the live transcription of its recording.
+    TranscribeLive(TurnId),
     Ask(TurnId),
     Speak(TurnId, String),
     StopSpeaking,
@@ -44,6 +49,11 @@ struct Log {
     tokens: Vec<cancel::Token>,
     /// How often the loop built devices (once at start-up, then per applied reload).
     built: usize,
+    /// Set: the transcriber hears recordings live, and each live transcription's hang-up token
+    /// arrives here once its thread runs.
+    live: Option<std::sync::mpsc::Sender<cancel::Token>>,
+    /// The live transcriptions `transcribe` claimed, kept as a worker thread would keep them.
+    claimed: Vec<crate::speech::live::Live>,
 }
 
 /// Every device at once: each call is only written down.
@@ -63,8 +73,11 @@ impl Fake {
 }
 
 impl Microphone for Fake {
-    fn start(&self, turn: TurnId, _detect_end: bool) {
-        self.call(Call::Start(turn));
+    fn start(&self, turn: TurnId, _detect_end: bool, feed: Option<crate::audio::capture::Feed>) {
+        self.call(match feed {
+            Some(_) => Call::StartFeeding(turn),
+            None => Call::Start(turn),
+        });
     }
     fn stop(&self, turn: TurnId) {
         self.call(Call::Stop(turn));
@@ -87,8 +100,31 @@ impl Loudspeaker for Fake {
 }
 
 impl Transcriber for Fake {
-    fn transcribe(&self, turn: TurnId, _: Clip, cancel: cancel::Token, _: &EventSender) {
-        self.job(Call::Transcribe(turn), cancel);
+    fn live(&self) -> Option<(crate::audio::capture::Feed, crate::speech::live::Live)> {
+        let tokens = self.0.borrow().live.clone()?;
+        Some(crate::speech::live::Live::spawn(move |_, hang_up| {
+            let _ = tokens.send(hang_up.clone());
+            hang_up.wait_timeout(Duration::from_secs(600));
+            Err(failure(FailureClass::Cancelled))
+        }))
+    }
+
+    fn transcribe(
+        &self,
+        turn: TurnId,
+        _: Clip,
+        live: Option<crate::speech::live::Live>,
+        cancel: cancel::Token,
+        _: &EventSender,
+    ) {
+        let call = match live {
+            Some(live) => {
+                self.0.borrow_mut().claimed.push(live);
+                Call::TranscribeLive(turn)
+            }
+            None => Call::Transcribe(turn),
+        };
+        self.job(call, cancel);
     }
 }
 

@@ -7,6 +7,7 @@
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use super::feed::{Feed, Feeder};
 use super::stream::Session;
 use super::{Cmd, STT_RATE, samples_for};
 use crate::audio::Clip;
@@ -35,8 +36,13 @@ pub(super) fn run(audio: &config::Audio, events: &EventSender, rx: &mpsc::Receiv
                 Err(_) => return,
             },
         };
-        if let Cmd::Start { turn, detect_end } = cmd {
-            match recording(audio, events, rx, turn, detect_end) {
+        if let Cmd::Start {
+            turn,
+            detect_end,
+            feed,
+        } = cmd
+        {
+            match recording(audio, events, rx, turn, detect_end, feed) {
                 Next::Idle => {}
                 Next::Command(c) => next = Some(c),
                 Next::Exit => return,
@@ -75,6 +81,7 @@ fn recording(
     rx: &mpsc::Receiver<Cmd>,
     turn: TurnId,
     detect_end: bool,
+    feed: Option<Feed>,
 ) -> Next {
     let fail = |e: DeviceError| {
         let _ = events.send(Event::Captured {
@@ -112,6 +119,7 @@ fn recording(
     let mut stop_at: Option<usize> = stop_asked.then_some(post_roll);
     let mut detector = detect_end
         .then(|| EndDetector::new(session.rate, audio.speech_threshold, audio.end_silence));
+    let mut feeder = feed.map(|tx| Feeder::new(tx, session.rate));
     let mut seen = 0usize;
     let mut started = false;
     let opened = Instant::now();
@@ -140,11 +148,16 @@ fn recording(
         }
         let limit = max.min(stop_at.unwrap_or(usize::MAX));
         let upto = written.min(limit);
-        if let Some(d) = detector.as_mut()
-            && upto > seen
-            && d.push(&session.samples(seen, upto))
-        {
-            let _ = events.send(Event::SpeechEnded { turn });
+        if upto > seen && (detector.is_some() || feeder.is_some()) {
+            let fresh = session.samples(seen, upto);
+            if let Some(f) = feeder.as_mut() {
+                f.push(&fresh);
+            }
+            if let Some(d) = detector.as_mut()
+                && d.push(&fresh)
+            {
+                let _ = events.send(Event::SpeechEnded { turn });
+            }
         }
         seen = upto;
         if written >= limit || session.failed() {
@@ -153,6 +166,10 @@ fn recording(
     };
 
     let (mono, rate, overruns) = session.finish(end);
+    // Before `Captured`: the recogniser may finish while the machine decides what to do next.
+    if let Some(f) = feeder {
+        f.finish();
+    }
     let rec = make_recording(mono, rate, overruns, audio.speech_threshold);
     tracing::debug!(
         record_ms = rec.record_ms,

@@ -4,6 +4,7 @@
 //! - `actor`  the thread: one recording at a time, commands honoured while it runs.
 //! - `stream` the cpal input stream and its real-time callback.
 //! - `record` one blocking recording for `voicebox listen`.
+//! - `feed`   the recording handed on while it is made (to a streaming recogniser).
 //!
 //! Every `start` ends in exactly one `Captured` (unless cancelled or superseded), also when the
 //! actor thread is gone: the machine then speaks the microphone failure instead of waiting.
@@ -14,6 +15,7 @@
 //! test device that delivers audio far faster than real time.
 
 mod actor;
+mod feed;
 mod record;
 mod stream;
 
@@ -21,6 +23,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+pub use feed::{Fed, Feed};
 pub use record::{StopWhen, record};
 
 use tokio::sync::mpsc::WeakUnboundedSender;
@@ -42,8 +45,14 @@ pub struct Capture {
 
 #[derive(Debug)]
 enum Cmd {
-    Start { turn: TurnId, detect_end: bool },
-    Stop { turn: TurnId },
+    Start {
+        turn: TurnId,
+        detect_end: bool,
+        feed: Option<Feed>,
+    },
+    Stop {
+        turn: TurnId,
+    },
     Cancel,
 }
 
@@ -74,10 +83,14 @@ impl Capture {
 
     /// Opens the input and records for `turn`: posts `CaptureStarted` on the first frame, and
     /// in toggle mode (`detect_end`) `SpeechEnded` after speech and `end_silence` of quiet.
-    /// A recording already running is dropped without a result.
-    pub fn start(&self, turn: TurnId, detect_end: bool) {
-        if !self.send(Cmd::Start { turn, detect_end })
-            && let Some(events) = self.events.upgrade()
+    /// A recording already running is dropped without a result. With a `feed`, the recording
+    /// also goes there as it is made (16 kHz mono), ending with `Fed::End` when it is complete.
+    pub fn start(&self, turn: TurnId, detect_end: bool, feed: Option<Feed>) {
+        if !self.send(Cmd::Start {
+            turn,
+            detect_end,
+            feed,
+        }) && let Some(events) = self.events.upgrade()
         {
             let _ = events.send(Event::Captured {
                 turn,
@@ -145,7 +158,7 @@ mod tests {
             thread: None,
             events: events.downgrade(),
         };
-        capture.start(7, false);
+        capture.start(7, false, None);
         capture.stop(7);
         match rx.try_recv() {
             Ok(Event::Captured {

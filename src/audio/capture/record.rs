@@ -15,8 +15,12 @@ pub enum StopWhen {
     Signal(mpsc::Receiver<()>),
 }
 
-/// Records once, blocking.
-pub fn record(audio: &config::Audio, stop: StopWhen) -> Result<Recording, Failure> {
+/// Records once, blocking; with a `feed`, the recording also goes there as it is made.
+pub fn record(
+    audio: &config::Audio,
+    stop: StopWhen,
+    feed: Option<super::Feed>,
+) -> Result<Recording, Failure> {
     let mut audio = audio.clone();
     let signal = match stop {
         StopWhen::After(d) => {
@@ -28,7 +32,7 @@ pub fn record(audio: &config::Audio, stop: StopWhen) -> Result<Recording, Failur
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let capture = Arc::new(Capture::spawn(&audio, tx));
-    capture.start(1, false);
+    capture.start(1, false, feed);
     if let Some(signal) = signal {
         let c = Arc::downgrade(&capture);
         // Detached: it may wait on stdin forever; the process ends without it.

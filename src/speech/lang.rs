@@ -69,6 +69,18 @@ impl Languages {
     }
 }
 
+/// `char::is_alphabetic`, without its table search for the letters most text is made of
+/// (ASCII, Han, kana, Hangul syllables): it is asked once per character of every reply.
+pub fn is_letter(c: char) -> bool {
+    match c {
+        'a'..='z' | 'A'..='Z' => true,
+        _ if c.is_ascii() => false,
+        '\u{4E00}'..='\u{9FFF}' | '\u{3041}'..='\u{3096}' | '\u{30A1}'..='\u{30FA}' => true,
+        '\u{AC00}'..='\u{D7A3}' => true,
+        _ => c.is_alphabetic(),
+    }
+}
+
 /// Scripts in tie-break order (see `detect`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Script {
@@ -252,11 +264,7 @@ impl Tally {
                 }
                 continue;
             }
-            let script = if c.is_alphabetic() {
-                Script::of(c)
-            } else {
-                None
-            };
+            let script = if is_letter(c) { Script::of(c) } else { None };
             if word.is_some() && word != script {
                 t.end_word(word, word_accent);
                 word = None;
@@ -375,6 +383,18 @@ mod tests {
         ];
         for (text, want) in cases {
             assert_eq!(languages().of(text), *want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn is_letter_is_is_alphabetic() {
+        for c in (0..0x11_0000).filter_map(char::from_u32) {
+            assert_eq!(
+                is_letter(c),
+                c.is_alphabetic(),
+                "{c:?} U+{:04X}",
+                u32::from(c)
+            );
         }
     }
 

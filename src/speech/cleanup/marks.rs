@@ -83,18 +83,19 @@ fn is_arrowish(prev: Option<char>, next: Option<char>) -> bool {
 
 /// Emoji and other pictographs, with their joiners, selectors and skin-tone modifiers.
 fn is_pictograph(c: char) -> bool {
-    matches!(u32::from(c),
-        0x1F000..=0x1FAFF   // mahjong, cards, emoji, symbols & pictographs, skin tones, flags
-        | 0x2600..=0x27BF   // misc symbols, dingbats
-        | 0x2B00..=0x2BFF   // arrows, stars
-        | 0x2190..=0x21FF   // arrows
-        | 0x2300..=0x23FF   // technical (⌚ ⏰)
-        | 0x25A0..=0x25FF   // geometric shapes
-        | 0xFE00..=0xFE0F   // variation selectors
-        | 0x200D            // zero-width joiner
-        | 0x20E3            // keycap
-        | 0xE0020..=0xE007F // tag characters
-    )
+    !c.is_ascii()
+        && matches!(u32::from(c),
+            0x1F000..=0x1FAFF   // mahjong, cards, emoji, symbols & pictographs, skin tones, flags
+            | 0x2600..=0x27BF   // misc symbols, dingbats
+            | 0x2B00..=0x2BFF   // arrows, stars
+            | 0x2190..=0x21FF   // arrows
+            | 0x2300..=0x23FF   // technical (⌚ ⏰)
+            | 0x25A0..=0x25FF   // geometric shapes
+            | 0xFE00..=0xFE0F   // variation selectors
+            | 0x200D            // zero-width joiner
+            | 0x20E3            // keycap
+            | 0xE0020..=0xE007F // tag characters
+        )
 }
 
 /// Collapses runs of punctuation: "!!!" → "!", "?!" → "?", "。。" → "。", "...." → "...",

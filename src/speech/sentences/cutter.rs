@@ -10,7 +10,8 @@
 //! to join is spoken only if it holds digits. What is decided never depends on where the
 //! input was cut into pushes.
 
-use super::ends::{CLAUSE_MARKS, CLOSERS, is_cjk, is_end, is_terminal, units};
+use super::ends::{CLOSERS, is_cjk, is_clause_mark, is_end, is_terminal, units};
+use crate::speech::lang::is_letter;
 
 /// Bounds on a sentence's speaking time, in `ends::UNITS_PER_SECOND` units, and on its
 /// characters (punctuation takes no time to say, but an engine still reads it).
@@ -103,15 +104,16 @@ impl Scan {
         if c == ' ' {
             self.space = Some(self.point(at));
         }
-        self.units += units(c, &mut self.word);
+        let letter = is_letter(c);
+        self.units += units(c, letter, &mut self.word);
         self.chars += 1;
-        if c.is_alphabetic() {
+        if letter {
             self.first_letter.get_or_insert(at);
         }
-        if c.is_alphanumeric() {
+        if letter || c.is_numeric() {
             self.first_alnum.get_or_insert(at);
         }
-        if CLAUSE_MARKS.contains(&c) {
+        if is_clause_mark(c) {
             self.clause = Some(self.point(at + c.len_utf8()));
         }
     }
@@ -202,7 +204,8 @@ impl Cutter {
             End::Marks { start } => self.judge(start, at, Some(c), None, out),
             End::Space { start, space } => self.judge(start, space, Some(' '), Some(c), out),
         };
-        if c.is_alphabetic()
+        if self.held.is_some()
+            && is_letter(c)
             && let Some(held) = self.held.take()
         {
             out(held.text);
@@ -256,33 +259,33 @@ impl Cutter {
     /// join it to the held one if it has none, or else let `cur` run on past it.
     fn sentence_end(&mut self, at: usize, out: &mut impl FnMut(String)) {
         let rest = self.cur[at..].trim_start();
-        let rest_scan = Scan::of(rest);
-        let piece = Piece {
-            text: self.cur[..at].trim_end().to_string(),
-            units: self.scan.units - rest_scan.units,
-            chars: self.scan.chars - rest_scan.chars,
-            letter: self.scan.first_letter.is_some_and(|i| i < at),
-            alnum: self.scan.first_alnum.is_some_and(|i| i < at),
-        };
-        let whole = piece.letter && piece.units >= self.limits.min;
-        if whole || !piece.letter && self.fits_held(&piece) {
-            let rest = rest.to_string();
+        // What is after the end, its blank included, is not part of the sentence.
+        let rest_scan = Scan::of(&self.cur[at..]);
+        let units = self.scan.units - rest_scan.units;
+        let chars = self.scan.chars - rest_scan.chars;
+        let letter = self.scan.first_letter.is_some_and(|i| i < at);
+        let whole = letter && units >= self.limits.min;
+        // Decided before any copy: a short sentence that runs on costs nothing here.
+        if whole || !letter && self.fits(units, chars) {
+            let piece = Piece {
+                text: self.cur[..at].trim_end().to_string(),
+                units,
+                chars,
+                letter,
+                alnum: self.scan.first_alnum.is_some_and(|i| i < at),
+            };
+            let rest_at = self.cur.len() - rest.len();
             self.keep(piece, out);
-            self.restart(rest);
+            self.restart(rest_at);
         } else {
-            self.scan.sentence = Some(Point {
-                at,
-                units: piece.units,
-                chars: piece.chars,
-            });
+            self.scan.sentence = Some(Point { at, units, chars });
         }
     }
 
-    /// Whether a piece fits into the held sentence.
-    fn fits_held(&self, piece: &Piece) -> bool {
+    /// Whether a piece of this length fits into the held sentence.
+    fn fits(&self, units: u32, chars: usize) -> bool {
         self.held.as_ref().is_some_and(|h| {
-            h.units + piece.units <= self.limits.max
-                && h.chars + 1 + piece.chars <= self.limits.max_chars
+            h.units + units <= self.limits.max && h.chars + 1 + chars <= self.limits.max_chars
         })
     }
 
@@ -317,21 +320,33 @@ impl Cutter {
             within && (p.units * part >= l.max || p.chars * part as usize >= l.max_chars)
         };
         let s = self.scan;
-        let point = s
+        let best = s
             .sentence
             .filter(|p| enough(p, 4))
             .or(s.clause.filter(|p| enough(p, 2)))
-            .or(s.space.filter(|p| enough(p, 4)))
-            .map_or_else(
-                || self.cur.char_indices().next_back().map_or(0, |(i, _)| i),
-                |p| p.at,
-            );
-        let piece = Piece::of(self.cur[..point].trim_end());
-        let rest = self.cur[point..].trim_start().to_string();
+            .or(s.space.filter(|p| enough(p, 4)));
+        let (point, piece) = match best {
+            // What a point recorded is what is before it: no need to read it again.
+            Some(p) => (
+                p.at,
+                Piece {
+                    text: self.cur[..p.at].trim_end().to_string(),
+                    units: p.units,
+                    chars: p.chars,
+                    letter: s.first_letter.is_some_and(|i| i < p.at),
+                    alnum: s.first_alnum.is_some_and(|i| i < p.at),
+                },
+            ),
+            None => {
+                let last = self.cur.char_indices().next_back().map_or(0, |(i, _)| i);
+                (last, Piece::of(self.cur[..last].trim_end()))
+            }
+        };
+        let rest_at = self.cur.len() - self.cur[point..].trim_start().len();
         if !piece.text.is_empty() {
             self.say(piece, out);
         }
-        self.restart(rest);
+        self.restart(rest_at);
         if self.scan.first_letter.is_some()
             && let Some(h) = self.held.take()
         {
@@ -342,7 +357,7 @@ impl Cutter {
     /// A piece that ends for good: with letters it waits for the next letter; without, it is
     /// added to the held sentence, said alone if it has digits, or dropped.
     fn say(&mut self, piece: Piece, out: &mut impl FnMut(String)) {
-        if piece.letter || self.fits_held(&piece) {
+        if piece.letter || self.fits(piece.units, piece.chars) {
             self.keep(piece, out);
         } else if piece.alnum {
             if let Some(h) = self.held.take() {
@@ -352,19 +367,19 @@ impl Cutter {
         }
     }
 
-    /// `cur` becomes `rest`, its facts read afresh (`rest` is short, or a cut just consumed a
-    /// quarter of a limit).
-    fn restart(&mut self, rest: String) {
-        self.scan = Scan::of(&rest);
-        self.end = match rest.chars().next_back() {
+    /// `cur` keeps only what starts at byte `rest_at`, its facts read afresh (the rest is
+    /// short, or a cut just consumed a quarter of a limit).
+    fn restart(&mut self, rest_at: usize) {
+        self.cur.drain(..rest_at);
+        self.scan = Scan::of(&self.cur);
+        self.end = match self.cur.chars().next_back() {
             Some(c) if is_terminal(c) => {
-                let marks = rest.chars().rev().take_while(|&c| is_terminal(c));
+                let marks = self.cur.chars().rev().take_while(|&c| is_terminal(c));
                 End::Marks {
-                    start: rest.len() - marks.map(char::len_utf8).sum::<usize>(),
+                    start: self.cur.len() - marks.map(char::len_utf8).sum::<usize>(),
                 }
             }
             _ => End::Text,
         };
-        self.cur = rest;
     }
 }

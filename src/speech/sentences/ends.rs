@@ -12,7 +12,9 @@ const MAYBE_FINAL: &[&str] = &["etc", "al", "a.m", "p.m"];
 /// Longer than any word above: `word_before` looks no further back.
 const WORD_LOOKBACK: usize = 8;
 /// Clause boundaries where an over-long sentence is best cut, after the mark.
-pub(super) const CLAUSE_MARKS: &[char] = &[',', '，', '、', ';', '；', ':', '：', '—'];
+pub(super) fn is_clause_mark(c: char) -> bool {
+    matches!(c, ',' | '，' | '、' | ';' | '；' | ':' | '：' | '—')
+}
 /// Closing quotes and brackets that belong to the sentence before them.
 pub(super) const CLOSERS: &[char] = &[
     '"', '\'', ')', ']', '}', '”', '’', '」', '』', '）', '】', '》', '〉', '»',
@@ -28,16 +30,17 @@ pub(super) fn is_terminal(c: char) -> bool {
 
 /// Han, kana, Hangul and full-width forms: scripts written without spaces between words.
 pub(super) fn is_cjk(c: char) -> bool {
-    matches!(u32::from(c),
+    !c.is_ascii()
+        && matches!(u32::from(c),
         0x2E80..=0x2FFF | 0x3000..=0x30FF | 0x3100..=0x31FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF
         | 0xAC00..=0xD7AF | 0xF900..=0xFAFF | 0xFF00..=0xFFEF | 0x20000..=0x3FFFF)
 }
 
-/// The speaking time `c` adds, in units; `word` counts the letters of the word it is in. A
-/// CJK character or a digit is a syllable; a word of a spaced script about one and a half,
-/// a little more when it is long.
-pub(super) fn units(c: char, word: &mut u32) -> u32 {
-    if c.is_alphabetic() {
+/// The speaking time `c` adds, in units; `letter` is `lang::is_letter(c)`, `word` counts the
+/// letters of the word it is in. A CJK character or a digit is a syllable; a word of a spaced
+/// script about one and a half, a little more when it is long.
+pub(super) fn units(c: char, letter: bool, word: &mut u32) -> u32 {
+    if letter {
         if is_cjk(c) {
             *word = 0;
             return 4;
@@ -93,20 +96,19 @@ pub(super) fn is_end(
         Some(_) => return false,
     }
     if run.starts_with('.') {
-        let word = word_before(text, start).to_lowercase();
-        if NEVER_FINAL.contains(&word.as_str()) {
+        let word = word_before(text, start);
+        let is = |list: &[&str]| list.iter().any(|w| w.eq_ignore_ascii_case(word));
+        if is(NEVER_FINAL) {
             return false;
         }
-        if MAYBE_FINAL.contains(&word.as_str()) && !after_space.is_some_and(starts_sentence) {
+        if is(MAYBE_FINAL) && !after_space.is_some_and(starts_sentence) {
             return next.is_none();
         }
         // An initial ("J. R. R. Tolkien"), but not the pronoun ("So do I.").
-        let prev = text[..start].chars().next_back();
         let mut w = word.chars();
-        if let (Some(first), None, Some(prev)) = (w.next(), w.next(), prev)
-            && first.is_alphabetic()
-            && prev.is_uppercase()
-            && prev != 'I'
+        if let (Some(first), None) = (w.next(), w.next())
+            && first.is_uppercase()
+            && first != 'I'
         {
             return false;
         }
@@ -116,15 +118,15 @@ pub(super) fn is_end(
 
 /// The letters (and inner dots, for "e.g") just before byte `i`; a longer word than any
 /// abbreviation comes back cut short, which matches none.
-fn word_before(text: &str, i: usize) -> String {
-    let mut word: Vec<char> = text[..i]
-        .chars()
+fn word_before(text: &str, i: usize) -> &str {
+    let start = text[..i]
+        .char_indices()
         .rev()
-        .take_while(|&c| c.is_alphabetic() || c == '.')
+        .take_while(|&(_, c)| c.is_alphabetic() || c == '.')
         .take(WORD_LOOKBACK)
-        .collect();
-    word.reverse();
-    word.into_iter().collect()
+        .last()
+        .map_or(i, |(at, _)| at);
+    &text[start..i]
 }
 
 fn starts_sentence(c: char) -> bool {

@@ -3,9 +3,12 @@
 
 mod support;
 
+use std::process::Command;
+
 use support::config::Config;
+use support::fake_ollama::{FakeOllama, Reply};
 use support::say::say;
-use support::sound::Audio;
+use support::sound::{Audio, speaker_files};
 use support::{log_field, script};
 
 const ESPEAK: &[&str] = &["espeak-ng", "--stdout", "--stdin"];
@@ -222,4 +225,34 @@ fn a_missing_output_device_is_a_clear_error() {
         run.stderr
     );
     assert!(run.stderr.contains("audio.output_device"), "{}", run.stderr);
+}
+
+#[test]
+fn control_characters_in_a_reply_never_reach_the_hook() {
+    // A NUL cannot be an argv element: in {text} it failed the sentence ("not on PATH").
+    let fake = FakeOllama::start(vec![Reply::generate(
+        "Hello\u{0} there, my friend. All \u{1b}[31mfine\u{1b}[0m here, thanks.",
+    )]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = Config::ollama(&fake.url())
+        .set(
+            "tts",
+            "command",
+            &Config::argv(&["espeak-ng", "--stdout", "{text}"]),
+        )
+        .lines("audio", "sentence_pause_ms = 700\nlinger_ms = 100")
+        .write(dir.path());
+    let out = Command::new(env!("CARGO_BIN_EXE_voicebox"))
+        .args(["--config", cfg.to_str().unwrap(), "ask", "hi"])
+        .env("ALSA_CONFIG_PATH", support::alsa_conf())
+        .env("VOICEBOX_TEST_SPK", speaker_files(dir.path()))
+        .env("RUST_LOG", "debug")
+        .env_remove("JOURNAL_STREAM")
+        .env_remove("OLLAMA_HOST")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("failed=0"), "{stderr}");
+    assert_eq!(Audio::read(dir.path()).stretches().len(), 2, "{stderr}");
 }

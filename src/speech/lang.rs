@@ -280,6 +280,7 @@ impl Tally {
                 word_accent = Accent::None;
             }
             match script {
+                Script::Latin if c.is_ascii() => {}
                 Script::Latin => word_accent = strongest(word_accent, accent(c)),
                 Script::Cyrillic => t.ukrainian |= "іїєґІЇЄҐ".contains(c),
                 Script::Arabic => {

@@ -69,7 +69,7 @@ fn listen_transcribes_over_wyoming_plain_and_streamed_transcripts() {
         );
 
         // The protocol's order, the audio as 16 kHz 16-bit mono, all of the recording sent.
-        // The server logs the hang-up once it sees it, which may be after `listen` exits.
+        // The server logs the hang-up a moment after voicebox has printed and exited.
         stt.wait_for("disconnected", 1);
         assert_eq!(
             stt.sequence(),

@@ -60,7 +60,7 @@ fn a_spoken_question_is_answered_with_both_directions_remote() {
     assert_eq!(num(&turn, "TRANSCRIPT_CHARS"), QUESTION.len() as i64);
     assert!(num(&turn, "STT_MS") >= 0, "{turn}");
     assert_eq!(
-        stt.received("disconnected").len(),
+        stt.wait_for("disconnected", 1).len(),
         1,
         "one connection per turn"
     );

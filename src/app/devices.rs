@@ -8,7 +8,7 @@
 //! A transcriber that can hear the recording while it is made (a Wyoming server) hands out a
 //! `Live` at the press; its feed goes to the microphone, and the handle to `transcribe`.
 
-use crate::audio::capture::{Capture, Feed};
+use crate::audio::capture::{Capture, Feed, Listen};
 use crate::audio::{Clip, earcons::Earcon};
 use crate::cancel;
 use crate::event::{Event, EventSender, TurnId};
@@ -27,10 +27,10 @@ pub struct Devices {
     pub ollama: Box<dyn Responder>,
 }
 
-/// Records a turn: posts `CaptureStarted`, `SpeechEnded` and `Captured`; with a `feed`, also
-/// hands the recording on as it is made.
+/// Records a turn: posts `CaptureStarted`, `SpeechEnded` and `Captured`; with a feed, also hands
+/// the recording on as it is made.
 pub trait Microphone {
-    fn start(&self, turn: TurnId, detect_end: bool, feed: Option<Feed>);
+    fn start(&self, turn: TurnId, listen: Listen);
     fn stop(&self, turn: TurnId);
     /// Drops the recording; nothing is posted.
     fn cancel(&self);
@@ -42,6 +42,10 @@ pub trait Loudspeaker {
     /// Silences speech at once; the reply being spoken still posts its `Spoken`.
     fn stop(&self);
     fn earcon(&self, earcon: Earcon);
+    /// Starts (or ends) the repeating thinking cue; the next sound of any kind also ends it.
+    fn thinking_cue(&self, on: bool);
+    /// The everyday volume, percent of `audio.volume`.
+    fn set_volume(&self, percent: u8);
 }
 
 /// Transcribes a recording; posts `Transcribed` unless the process ends first.
@@ -73,8 +77,8 @@ pub trait Responder {
 }
 
 impl Microphone for Capture {
-    fn start(&self, turn: TurnId, detect_end: bool, feed: Option<Feed>) {
-        Capture::start(self, turn, detect_end, feed);
+    fn start(&self, turn: TurnId, listen: Listen) {
+        Capture::start(self, turn, listen);
     }
     fn stop(&self, turn: TurnId) {
         Capture::stop(self, turn);
@@ -93,6 +97,12 @@ impl Loudspeaker for Speaker {
     }
     fn earcon(&self, earcon: Earcon) {
         Speaker::earcon(self, earcon);
+    }
+    fn thinking_cue(&self, on: bool) {
+        Speaker::thinking_cue(self, on);
+    }
+    fn set_volume(&self, percent: u8) {
+        Speaker::set_volume(self, percent);
     }
 }
 

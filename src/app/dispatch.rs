@@ -5,12 +5,14 @@
 use std::collections::HashMap;
 
 use super::devices::Devices;
+use crate::audio::capture::Listen;
 use crate::audio::earcons;
 use crate::button::{self, Button};
 use crate::cancel;
 use crate::event::{Event, EventSender, TurnId};
-use crate::machine::{self, Action, TurnSummary};
+use crate::machine::{self, Action, Outcome, TurnSummary};
 use crate::speech::live::Live;
+use crate::state;
 
 /// The devices, and the work in flight on them.
 pub(super) struct Driver {
@@ -21,6 +23,8 @@ pub(super) struct Driver {
     /// The transcription hearing the current recording (`Transcriber::live`).
     pub(super) live: Option<LiveTurn>,
     events: EventSender,
+    /// Where the volume is kept across restarts.
+    store: state::Store,
 }
 
 /// A live transcription and the turn whose recording feeds it.
@@ -73,13 +77,19 @@ impl Jobs {
 }
 
 impl Driver {
-    pub(super) fn new(devices: Devices, button: Option<Button>, events: EventSender) -> Driver {
+    pub(super) fn new(
+        devices: Devices,
+        button: Option<Button>,
+        events: EventSender,
+        store: state::Store,
+    ) -> Driver {
         Driver {
             devices,
             button,
             jobs: Jobs::default(),
             live: None,
             events,
+            store,
         }
     }
 
@@ -120,7 +130,11 @@ impl Driver {
     pub(super) fn dispatch(&mut self, action: Action) {
         let d = &self.devices;
         match action {
-            Action::StartCapture { turn, detect_end } => {
+            Action::StartCapture {
+                turn,
+                detect_end,
+                speech_within,
+            } => {
                 // Replacing an older one hangs it up.
                 let (feed, live) = d.stt.live().unzip();
                 self.live = live.map(|live| LiveTurn {
@@ -128,7 +142,12 @@ impl Driver {
                     live,
                     recorded: false,
                 });
-                d.microphone.start(turn, detect_end, feed);
+                let listen = Listen {
+                    detect_end,
+                    speech_within,
+                    feed,
+                };
+                d.microphone.start(turn, listen);
             }
             Action::StopCapture { turn } => d.microphone.stop(turn),
             Action::CancelCapture => {
@@ -157,7 +176,21 @@ impl Driver {
                 machine::Earcon::Listening => earcons::Earcon::Listening,
                 machine::Earcon::Stopped => earcons::Earcon::Stopped,
                 machine::Earcon::Error => earcons::Earcon::Error,
+                machine::Earcon::Volume => earcons::Earcon::Volume,
             }),
+            Action::StartThinkingCue => d.speaker.thinking_cue(true),
+            Action::StopThinkingCue => d.speaker.thinking_cue(false),
+            Action::SetVolume(percent) => {
+                d.speaker.set_volume(percent);
+                tracing::info!(volume = percent, "volume");
+                let saved = state::Saved {
+                    volume: Some(percent),
+                };
+                // On the loop: a few milliseconds, only when someone changes the volume.
+                if let Err(e) = self.store.save(&saved) {
+                    tracing::warn!("the volume will not be kept across a restart: {e:#}");
+                }
+            }
             Action::StartTimer { turn, kind, after } => {
                 let tx = self.events.clone();
                 tokio::spawn(async move {
@@ -178,16 +211,22 @@ impl Driver {
             }
             Action::LogTurn(s) => log_turn(&s),
             Action::ForgetConversation => tracing::info!("conversation forgotten"),
+            Action::AnnouncementDropped { chars } => tracing::warn!(
+                chars,
+                "announcement dropped: too many are waiting for the box to be idle"
+            ),
         }
     }
 }
 
-/// The per-turn summary: one INFO line, journald fields without prefix.
+/// The per-turn summary: one INFO line, journald fields without prefix. An announcement's line
+/// is "announcement", its length `response_chars` (never its text).
 fn log_turn(s: &TurnSummary) {
-    let glitch = s.outcome == machine::Outcome::Glitch;
+    // Nothing the user did: a brushed button, a follow-up window nobody used.
+    let quiet = matches!(s.outcome, Outcome::Glitch | Outcome::NoFollowUp);
     // Stage fields the turn never reached are `None` and left out of the line altogether.
     macro_rules! summary {
-        ($level:expr) => {
+        ($level:expr, $message:literal) => {
             tracing::event!(
                 $level,
                 turn_id = s.turn_id,
@@ -201,14 +240,16 @@ fn log_turn(s: &TurnSummary) {
                 response_chars = s.response_chars,
                 sentences = s.sentences,
                 attempts = s.attempts,
-                "turn"
+                $message
             )
         };
     }
-    // A brushed button is noise in the journal; keep it for debugging only.
-    if glitch {
-        summary!(tracing::Level::DEBUG);
+    if s.announcement {
+        summary!(tracing::Level::INFO, "announcement");
+    } else if quiet {
+        // Noise in the journal; kept for debugging only.
+        summary!(tracing::Level::DEBUG, "turn");
     } else {
-        summary!(tracing::Level::INFO);
+        summary!(tracing::Level::INFO, "turn");
     }
 }

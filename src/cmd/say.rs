@@ -6,6 +6,7 @@ use crate::audio::earcons::Earcon;
 use crate::config::Config;
 use crate::event::SpeechReport;
 use crate::speech::pipeline::Speaker;
+use crate::state::Store;
 
 pub fn say(config: &Config, text: &str) -> anyhow::Result<()> {
     let report = speak(config, text)?;
@@ -23,10 +24,12 @@ pub fn say(config: &Config, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Speaks `text` and waits for the report. When every sentence failed, the error earcon says so
-/// by sound, as the daemon does: the listener is never left in silence.
+/// Speaks `text` at the volume the daemon keeps, and waits for the report. When every sentence
+/// failed, the error earcon says so by sound, as the daemon does: the listener is never left in
+/// silence.
 pub(super) fn speak(config: &Config, text: &str) -> anyhow::Result<SpeechReport> {
     let speaker = Speaker::spawn(config, None)?;
+    speaker.set_volume(Store::from_env().load().volume.unwrap_or(100));
     let report = speaker.speak_and_wait(text);
     if report.every_sentence_failed() {
         speaker.earcon_and_wait(Earcon::Error);

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::rules::{
-    Argv, Choice, DefaultLanguage, Flag, Float, Int, JsonObject, Ms, OllamaUrl, Optional, Pin,
-    Rule, Secret, Secs, Socket, SpeechUrl, SttLanguage, Text, Voices,
+    Argv, Chip, Choice, DefaultLanguage, Flag, Float, Int, JsonObject, Ms, OllamaUrl, Optional,
+    Pin, Rule, Secret, Secs, Socket, SpeechUrl, SttLanguage, Text, Voices,
 };
 
 section! {
@@ -66,6 +66,9 @@ section! {
         turns: usize = Int(0, 100),
         max_chars: usize = Int(0, 1_000_000),
         #[key = "idle_forget_s"] idle_forget: Duration = Secs(0.0, 604_800.0),
+        /// After a reply that asks a question, how long to wait for speech without a press
+        /// (zero: never listen without a press).
+        #[key = "follow_up_s"] follow_up: Duration = Secs(0.0, 60.0),
     }
 }
 
@@ -254,6 +257,8 @@ section! {
         volume: f32 = Float(0.0, 2.0),
         #[key = "sentence_pause_ms"] sentence_pause: Duration = Ms(0, 10_000),
         #[key = "linger_ms"] linger: Duration = Ms(0, 60_000),
+        /// Silence after the question before the thinking cue starts (zero: no cue).
+        #[key = "thinking_cue_ms"] thinking_cue: Duration = Ms(0, 60_000),
     }
 }
 
@@ -261,14 +266,19 @@ section! {
     /// `[button]`: the GPIO push button and status LED.
     #[derive(Debug, Clone, PartialEq)]
     pub struct Button from "button" via RawButton {
-        gpio: Option<u8> = Optional(Pin),
+        /// The GPIO character device (`/dev/gpiochipN`) for boards other than a Raspberry Pi;
+        /// the pins below are then line offsets on it. `None`: rppal on a Raspberry Pi.
+        chip: Option<PathBuf> = Optional(Chip),
+        gpio: Option<u8> = Optional(Pin(chip.is_some())),
         active_low: bool = Flag,
         pull_up: bool = Flag,
         #[key = "debounce_ms"] debounce: Duration = Ms(0, 1000),
         mode: ButtonMode = Choice(&[("hold", ButtonMode::Hold), ("toggle", ButtonMode::Toggle)]),
         #[key = "min_press_ms"] min_press: Duration = Ms(0, 5000),
         #[key = "long_press_ms"] long_press: Duration = Ms(200, 60_000),
-        led_gpio: Option<u8> = Optional(Pin),
+        led_gpio: Option<u8> = Optional(Pin(chip.is_some())),
+        volume_up_gpio: Option<u8> = Optional(Pin(chip.is_some())),
+        volume_down_gpio: Option<u8> = Optional(Pin(chip.is_some())),
     }
 }
 

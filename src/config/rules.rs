@@ -187,18 +187,42 @@ impl<T, R: Rule<T>> Rule<Option<T>> for Optional<R> {
     }
 }
 
-/// A BCM GPIO number.
-pub(super) struct Pin;
+/// A GPIO number: a BCM number (0..=53) on a Raspberry Pi, or with `button.chip` (`.0` true) a
+/// line offset on that chip.
+pub(super) struct Pin(pub bool);
 
 impl Rule<u8> for Pin {
     type Raw = i64;
     fn check(&self, v: i64) -> Result<u8, String> {
-        u8::try_from(v).ok().filter(|p| *p <= 53).ok_or_else(|| {
-            format!("{v} is not a BCM GPIO number; write 0 to 53 (e.g. 17), or remove the key for no GPIO")
+        let max = if self.0 { 255 } else { 53 };
+        u8::try_from(v).ok().filter(|p| *p <= max).ok_or_else(|| {
+            if self.0 {
+                format!("{v} is not a line offset; write 0 to 255 (`gpioinfo` lists the chip's lines), or remove the key for no GPIO")
+            } else {
+                format!("{v} is not a BCM GPIO number; write 0 to 53 (e.g. 17), or remove the key for no GPIO")
+            }
         })
     }
     fn bounds(&self) -> Option<Bounds> {
-        Some(Bounds::Int(0, 53))
+        Some(Bounds::Int(0, if self.0 { 255 } else { 53 }))
+    }
+}
+
+/// `button.chip`: "gpiochip0" means /dev/gpiochip0; otherwise an absolute path.
+pub(super) struct Chip;
+
+impl Rule<PathBuf> for Chip {
+    type Raw = String;
+    fn check(&self, c: String) -> Result<PathBuf, String> {
+        if c.starts_with('/') {
+            Ok(PathBuf::from(c))
+        } else if !c.is_empty() && !c.contains('/') {
+            Ok(Path::new("/dev").join(c))
+        } else {
+            Err(format!(
+                "\"{c}\" is not a GPIO chip; write its name such as \"gpiochip0\" or a path such as \"/dev/gpiochip0\" (`ls /dev/gpiochip*`)"
+            ))
+        }
     }
 }
 

@@ -55,6 +55,16 @@ fn user_values_override_defaults() {
 }
 
 #[test]
+fn button_chip_is_a_path_and_lifts_the_bcm_range() {
+    assert_eq!(parse_str("").unwrap().button.chip, None);
+    let c = parse_str("[button]\nchip = \"gpiochip2\"\ngpio = 99\nled_gpio = 200\n").unwrap();
+    assert_eq!(c.button.chip, Some(PathBuf::from("/dev/gpiochip2")));
+    assert_eq!((c.button.gpio, c.button.led_gpio), (Some(99), Some(200)));
+    let c = parse_str("[button]\nchip = \"/dev/gpiochip0\"\n").unwrap();
+    assert_eq!(c.button.chip, Some(PathBuf::from("/dev/gpiochip0")));
+}
+
+#[test]
 fn typo_names_key_line_and_valid_keys() {
     let e = parse_str("[ollama]\nmodel = \"x\"\nattemps = 3\n").unwrap_err();
     assert_eq!((e.line, e.column), (3, 1), "{e}");
@@ -121,6 +131,18 @@ fn invalid_values_are_located_and_explained() {
         ),
         ("[tts]\ncommand = []\n", "tts.command", 2, "argv array"),
         ("[button]\ngpio = 99\n", "button.gpio", 2, "BCM"),
+        (
+            "[button]\nchip = \"gpiochip0\"\ngpio = 300\n",
+            "button.gpio",
+            3,
+            "line offset",
+        ),
+        (
+            "[button]\nchip = \"dev/gpiochip0\"\n",
+            "button.chip",
+            2,
+            "gpiochip0",
+        ),
         ("[audio]\nvolume = 7.5\n", "audio.volume", 2, "out of range"),
         (
             "[control]\nsocket = \"voicebox.sock\"\n",

@@ -39,18 +39,26 @@
 //! Memory: the last `turns` exchanges, at most `max_chars` characters (oldest dropped first),
 //! passed in every `Ask`; forgotten `idle_forget` after the last turn (a one-shot timer) and on
 //! the long-press gesture.
+//!
+//! Everyday use (volume, announcements, the follow-up window, the thinking cue): the rules are
+//! listed in `everyday.rs`.
 
 mod action;
+mod everyday;
 mod gesture;
 mod memory;
+mod question;
 mod results;
 #[cfg(test)]
 mod tests;
+mod turn;
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 pub use action::{Action, Earcon, Exchange, Led, Outcome, TurnSummary};
 use memory::Memory;
+use turn::Turn;
 
 use crate::config::{ButtonMode, Config, Messages};
 use crate::event::{ControlCommand, Event, FailureClass, TimerKind, TurnId};
@@ -67,6 +75,8 @@ pub struct Settings {
     pub turns: usize,
     pub max_chars: usize,
     pub idle_forget: Duration,
+    pub follow_up: Duration,
+    pub thinking_cue: Duration,
     pub messages: Messages,
     /// How a transcript's language is read, and the default language.
     pub languages: Languages,
@@ -85,6 +95,8 @@ impl Settings {
             turns: config.conversation.turns,
             max_chars: config.conversation.max_chars,
             idle_forget: config.conversation.idle_forget,
+            follow_up: config.conversation.follow_up,
+            thinking_cue: config.audio.thinking_cue,
             messages: config.messages.clone(),
             languages: Languages {
                 latin: config.tts.language.clone(),
@@ -117,37 +129,6 @@ impl State {
     }
 }
 
-/// The figures of the turn in progress, collected for its summary.
-#[derive(Debug)]
-struct Turn {
-    id: TurnId,
-    started: Instant,
-    record_ms: Option<u64>,
-    stt_ms: Option<u64>,
-    ollama_ms: Option<u64>,
-    transcript_chars: usize,
-    response_chars: usize,
-    attempts: u32,
-}
-
-impl Turn {
-    fn summary(&self, outcome: Outcome, now: Instant) -> TurnSummary {
-        TurnSummary {
-            turn_id: self.id,
-            outcome,
-            record_ms: self.record_ms,
-            stt_ms: self.stt_ms,
-            ollama_ms: self.ollama_ms,
-            first_audio_ms: None,
-            total_ms: crate::event::ms(now.saturating_duration_since(self.started)),
-            transcript_chars: self.transcript_chars,
-            response_chars: self.response_chars,
-            sentences: 0,
-            attempts: self.attempts,
-        }
-    }
-}
-
 #[derive(Debug)]
 enum Speech {
     Reply {
@@ -156,6 +137,8 @@ enum Speech {
     },
     /// A failure message; the outcome is already decided.
     Notice(Outcome),
+    /// `ctl say`: nothing to remember.
+    Announcement,
 }
 
 #[derive(Debug)]
@@ -207,6 +190,10 @@ pub struct Machine {
     last_outcome: Option<(TurnId, Outcome)>,
     /// The language of the last transcript: failure messages are spoken in it.
     question_lang: Option<String>,
+    /// The everyday volume, percent.
+    volume: u8,
+    /// `ctl say` texts waiting for the box to be idle, oldest first.
+    announcements: VecDeque<String>,
 }
 
 impl Machine {
@@ -223,7 +210,19 @@ impl Machine {
             draining: None,
             last_outcome: None,
             question_lang: None,
+            volume: 100,
+            announcements: VecDeque::new(),
         }
+    }
+
+    /// Starts at a saved volume (percent) instead of 100.
+    pub fn with_volume(mut self, percent: u8) -> Self {
+        self.volume = percent.min(100);
+        self
+    }
+
+    pub fn volume(&self) -> u8 {
+        self.volume
     }
 
     /// Applies a reloaded config (SIGHUP) without disturbing the turn in progress.
@@ -258,8 +257,8 @@ impl Machine {
         summaries
     }
 
-    /// One JSON line for the control socket's `status`:
-    /// `{"state":"idle","turn":3,"last_turn":3,"last_outcome":"answered","remembered":2}`.
+    /// One JSON line for the control socket's `status`: `{"state":"idle","turn":3,
+    /// "last_turn":3,"last_outcome":"answered","remembered":2,"volume":60}`.
     pub fn status_json(&self) -> String {
         let turn = match &self.phase {
             Phase::Idle => None,
@@ -274,6 +273,7 @@ impl Machine {
             "last_turn": self.last_outcome.map(|(t, _)| t),
             "last_outcome": self.last_outcome.map(|(_, o)| o.as_str()),
             "remembered": self.memory.len(),
+            "volume": self.volume,
         })
         .to_string()
     }
@@ -289,6 +289,8 @@ impl Machine {
             }
             Event::Control(ControlCommand::Tap) => self.toggle(None, now, &mut out),
             Event::Control(ControlCommand::Cancel) => self.cancel(now, &mut out),
+            Event::Volume(change) => self.change_volume(change, &mut out),
+            Event::Announce(text) => self.announce(text, now, &mut out),
             Event::CaptureStarted { turn } => {
                 if self.listening(turn).is_some() {
                     out.push(Action::Earcon(Earcon::Listening));
@@ -325,6 +327,8 @@ impl Machine {
             .unwrap_or(&s.languages.latin);
         match class.message(&s.messages, lang, &s.languages.latin) {
             Some(text) => {
+                let mut turn = turn;
+                turn.cue = false; // the message's first sound ends it
                 out.push(Action::Speak {
                     turn: turn.id,
                     text: text.to_string(),
@@ -359,10 +363,17 @@ impl Machine {
             Phase::Speaking { turn, speech } => {
                 out.push(Action::StopSpeaking);
                 match speech {
-                    Speech::Reply { question, answer } => {
-                        self.memory.remember(&question, &answer);
+                    Speech::Reply { .. } | Speech::Announcement => {
+                        let mut summary = turn.summary(outcome, now);
+                        if let Speech::Reply { question, answer } = speech {
+                            self.memory.remember(&question, &answer);
+                        } else {
+                            summary.announcement = true;
+                            // Stopping one announcement silences the ones waiting too.
+                            self.announcements.clear();
+                        }
                         // Log once the speaker reports how far it got.
-                        if let Some(older) = self.draining.replace(turn.summary(outcome, now)) {
+                        if let Some(older) = self.draining.replace(summary) {
                             out.push(Action::LogTurn(older));
                         }
                         self.last_outcome = Some((turn.id, outcome));
@@ -376,6 +387,9 @@ impl Machine {
                 }
             }
         };
+        if turn.cue {
+            out.push(Action::StopThinkingCue);
+        }
         self.log(turn.summary(outcome, now), out);
     }
 
@@ -387,8 +401,11 @@ impl Machine {
         now: Instant,
         out: &mut Vec<Action>,
     ) {
+        if turn.cue {
+            out.push(Action::StopThinkingCue);
+        }
         self.log(turn.summary(outcome, now), out);
-        self.go_idle(led, out);
+        self.go_idle(led, now, out);
     }
 
     fn log(&mut self, summary: TurnSummary, out: &mut Vec<Action>) {
@@ -396,9 +413,13 @@ impl Machine {
         out.push(Action::LogTurn(summary));
     }
 
-    /// Idle, with the LED set and, if anything is remembered, a fresh idle-forget timer.
-    fn go_idle(&mut self, led: Led, out: &mut Vec<Action>) {
+    /// Idle, with the LED set and, if anything is remembered, a fresh idle-forget timer; or,
+    /// when an announcement is waiting, speaking it.
+    fn go_idle(&mut self, led: Led, now: Instant, out: &mut Vec<Action>) {
         self.phase = Phase::Idle;
+        if let Some(text) = self.announcements.pop_front() {
+            return self.start_announcement(text, now, out);
+        }
         out.push(Action::Led(led));
         if !self.memory.is_empty() {
             self.forget_generation += 1;

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::sentences::{self, Sentence};
 use super::tts::Tts;
-use crate::audio::earcons::Earcon;
+use crate::audio::earcons::{self, Earcon};
 use crate::audio::playback::{Playback, Remote};
 use crate::cancel;
 use crate::config::Config;
@@ -45,6 +45,8 @@ pub struct Speaker {
     /// The token of the jobs handed over since the last `stop`, which cancels and replaces it.
     current: Mutex<cancel::Token>,
     remote: Remote,
+    /// `audio.volume`, the gain of 100 %.
+    trim: f32,
     thread: Option<JoinHandle<()>>,
     // Dropped after the thread is joined (field order): the thread plays through it.
     _playback: Playback,
@@ -76,6 +78,7 @@ impl Speaker {
             tx: Some(tx),
             current: Mutex::default(),
             remote,
+            trim: config.audio.volume,
             thread: Some(thread),
             _playback: playback,
         })
@@ -104,6 +107,23 @@ impl Speaker {
     /// Plays an earcon and waits until the device has taken it (for the CLI, which exits next).
     pub fn earcon_and_wait(&self, earcon: Earcon) {
         let _ = self.remote.play(earcon.clip(), Duration::ZERO).recv();
+    }
+
+    /// Repeats the soft thinking cue until the next sound (a reply's first sentence, a message,
+    /// an earcon: it never plays under them) or until `on` is false.
+    pub fn thinking_cue(&self, on: bool) {
+        if on {
+            self.remote
+                .repeat(Earcon::Thinking.clip(), earcons::THINKING_PERIOD);
+        } else {
+            self.remote.end_repeat();
+        }
+    }
+
+    /// The everyday volume, a percent of `audio.volume`; applies to the sound playing too.
+    pub fn set_volume(&self, percent: u8) {
+        self.remote
+            .set_gain(crate::audio::volume::gain(percent, self.trim));
     }
 
     /// Silences playback at once, drops queued replies and kills in-flight synthesis.

@@ -3,6 +3,7 @@
 //! of the devices, which jobs are still in flight, and the turn summaries it logged.
 
 mod endings;
+mod everyday;
 mod live;
 mod rules;
 
@@ -40,6 +41,7 @@ enum Call {
     Speak(TurnId, String),
     StopSpeaking,
     Earcon(Earcon),
+    ThinkingCue(bool),
 }
 
 #[derive(Default)]
@@ -54,6 +56,10 @@ struct Log {
     live: Option<std::sync::mpsc::Sender<cancel::Token>>,
     /// The live transcriptions `transcribe` claimed, kept as a worker thread would keep them.
     claimed: Vec<crate::speech::live::Live>,
+    /// The volume last given to the speaker (kept apart from `calls`: every build sets it).
+    volume: Option<u8>,
+    /// The follow-up window of each capture started, in order.
+    windows: Vec<Option<Duration>>,
 }
 
 /// Every device at once: each call is only written down.
@@ -73,11 +79,12 @@ impl Fake {
 }
 
 impl Microphone for Fake {
-    fn start(&self, turn: TurnId, _detect_end: bool, feed: Option<crate::audio::capture::Feed>) {
-        self.call(match feed {
+    fn start(&self, turn: TurnId, listen: crate::audio::capture::Listen) {
+        self.call(match listen.feed {
             Some(_) => Call::StartFeeding(turn),
             None => Call::Start(turn),
         });
+        self.0.borrow_mut().windows.push(listen.speech_within);
     }
     fn stop(&self, turn: TurnId) {
         self.call(Call::Stop(turn));
@@ -96,6 +103,12 @@ impl Loudspeaker for Fake {
     }
     fn earcon(&self, earcon: Earcon) {
         self.call(Call::Earcon(earcon));
+    }
+    fn thinking_cue(&self, on: bool) {
+        self.call(Call::ThinkingCue(on));
+    }
+    fn set_volume(&self, percent: u8) {
+        self.0.borrow_mut().volume = Some(percent);
     }
 }
 
@@ -157,6 +170,12 @@ impl Logs {
             .collect()
     }
 
+    /// The lines logged at INFO.
+    fn info(&self) -> Vec<String> {
+        let lines = self.lines().into_iter();
+        lines.filter(|l| l.contains(" INFO ")).collect()
+    }
+
     /// The `outcome` of every turn summary logged so far.
     fn outcomes(&self) -> Vec<String> {
         self.lines()
@@ -177,6 +196,8 @@ fn test_config(mode: ButtonMode) -> Config {
 
 struct Harness {
     app: App,
+    /// Where this harness's daemon keeps its volume.
+    state_dir: tempfile::TempDir,
     log: Rc<RefCell<Log>>,
     events: EventSender,
     reloads: mpsc::Sender<()>,
@@ -191,6 +212,11 @@ struct Harness {
 
 impl Harness {
     fn new(mode: ButtonMode) -> Harness {
+        Harness::with_state(mode, tempfile::tempdir().unwrap())
+    }
+
+    /// A harness whose daemon keeps its state in `state_dir` (a restart: the same dir again).
+    fn with_state(mode: ButtonMode, state_dir: tempfile::TempDir) -> Harness {
         let logs = Logs::default();
         let writer = logs.clone();
         let subscriber = tracing_subscriber::fmt()
@@ -233,10 +259,15 @@ impl Harness {
             reloads,
             status: watch::channel(String::new()).0,
             shutdown: shutdown.clone(),
+            store: {
+                let dir = state_dir.path().to_str().unwrap().to_string();
+                crate::state::Store::locate(&move |k| (k == "STATE_DIRECTORY").then(|| dir.clone()))
+            },
         })
         .unwrap();
         Harness {
             app,
+            state_dir,
             log,
             events: events_tx,
             reloads: reloads_tx,

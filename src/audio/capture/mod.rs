@@ -43,16 +43,23 @@ pub struct Capture {
     events: WeakUnboundedSender<Event>,
 }
 
+/// How a recording ends besides `stop` and `max_record`, and where else it goes.
+#[derive(Debug, Default)]
+pub struct Listen {
+    /// Post `SpeechEnded` after speech and `end_silence` of quiet (toggle mode, taps).
+    pub detect_end: bool,
+    /// A follow-up window: when no speech has begun after this much audio, the recording ends
+    /// there (and posts `Captured`, without speech).
+    pub speech_within: Option<Duration>,
+    /// Hand the recording on as it is made (16 kHz mono), ending with `Fed::End` when it is
+    /// complete.
+    pub feed: Option<Feed>,
+}
+
 #[derive(Debug)]
 enum Cmd {
-    Start {
-        turn: TurnId,
-        detect_end: bool,
-        feed: Option<Feed>,
-    },
-    Stop {
-        turn: TurnId,
-    },
+    Start { turn: TurnId, listen: Listen },
+    Stop { turn: TurnId },
     Cancel,
 }
 
@@ -81,16 +88,11 @@ impl Capture {
         }
     }
 
-    /// Opens the input and records for `turn`: posts `CaptureStarted` on the first frame, and
-    /// in toggle mode (`detect_end`) `SpeechEnded` after speech and `end_silence` of quiet.
-    /// A recording already running is dropped without a result. With a `feed`, the recording
-    /// also goes there as it is made (16 kHz mono), ending with `Fed::End` when it is complete.
-    pub fn start(&self, turn: TurnId, detect_end: bool, feed: Option<Feed>) {
-        if !self.send(Cmd::Start {
-            turn,
-            detect_end,
-            feed,
-        }) && let Some(events) = self.events.upgrade()
+    /// Opens the input and records for `turn`: posts `CaptureStarted` on the first frame, then
+    /// what `listen` asks for. A recording already running is dropped without a result.
+    pub fn start(&self, turn: TurnId, listen: Listen) {
+        if !self.send(Cmd::Start { turn, listen })
+            && let Some(events) = self.events.upgrade()
         {
             let _ = events.send(Event::Captured {
                 turn,
@@ -158,7 +160,7 @@ mod tests {
             thread: None,
             events: events.downgrade(),
         };
-        capture.start(7, false, None);
+        capture.start(7, Listen::default());
         capture.stop(7);
         match rx.try_recv() {
             Ok(Event::Captured {

@@ -3,7 +3,7 @@
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
-use super::Capture;
+use super::{Capture, Listen};
 use crate::config;
 use crate::event::{Event, Failure, FailureClass, Recording};
 
@@ -32,7 +32,11 @@ pub fn record(
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let capture = Arc::new(Capture::spawn(&audio, tx));
-    capture.start(1, false, feed);
+    let listen = Listen {
+        feed,
+        ..Listen::default()
+    };
+    capture.start(1, listen);
     if let Some(signal) = signal {
         let c = Arc::downgrade(&capture);
         // Detached: it may wait on stdin forever; the process ends without it.

@@ -54,6 +54,8 @@ pub enum Reply {
     /// A 200 JSON head (chunked), then one space every `every`, never the body's end (for at
     /// most 30 s): a proxy's read timeout never fires, only the client's whole-request deadline.
     Trickle(Duration),
+    /// The reply, after a pause: a model that takes its time.
+    Later(Duration, Box<Reply>),
 }
 
 const JSON: &str = "application/json; charset=utf-8";
@@ -135,6 +137,11 @@ impl Reply {
             headers.push((name.into(), value.into()));
         }
         self
+    }
+
+    /// This reply, `pause` after the request arrived.
+    pub fn after(self, pause: Duration) -> Reply {
+        Reply::Later(pause, Box::new(self))
     }
 
     pub fn chunked(mut self, size: usize) -> Reply {
@@ -246,6 +253,10 @@ pub(super) fn respond(conn: &mut TcpStream, reply: Reply) -> std::io::Result<()>
                 std::thread::sleep(every);
             }
             conn.shutdown(std::net::Shutdown::Both)
+        }
+        Reply::Later(pause, reply) => {
+            std::thread::sleep(pause);
+            respond(conn, *reply)
         }
     }
 }

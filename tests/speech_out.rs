@@ -3,12 +3,10 @@
 
 mod support;
 
-use std::process::Command;
-
 use support::config::Config;
 use support::fake_ollama::{FakeOllama, Reply};
 use support::say::say;
-use support::sound::{Audio, speaker_files};
+use support::sound::Audio;
 use support::{log_field, script};
 
 const ESPEAK: &[&str] = &["espeak-ng", "--stdout", "--stdin"];
@@ -242,17 +240,9 @@ fn control_characters_in_a_reply_never_reach_the_hook() {
         )
         .lines("audio", "sentence_pause_ms = 700\nlinger_ms = 100")
         .write(dir.path());
-    let out = Command::new(env!("CARGO_BIN_EXE_voicebox"))
-        .args(["--config", cfg.to_str().unwrap(), "ask", "hi"])
-        .env("ALSA_CONFIG_PATH", support::alsa_conf())
-        .env("VOICEBOX_TEST_SPK", speaker_files(dir.path()))
-        .env("RUST_LOG", "debug")
-        .env_remove("JOURNAL_STREAM")
-        .env_remove("OLLAMA_HOST")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let run = support::say::run(dir.path(), &cfg, &["ask", "hi"], &[]);
+    let stderr = &run.stderr;
+    assert!(run.output.status.success(), "{stderr}");
     assert!(stderr.contains("failed=0"), "{stderr}");
-    assert_eq!(Audio::read(dir.path()).stretches().len(), 2, "{stderr}");
+    assert_eq!(run.audio.stretches().len(), 2, "{stderr}");
 }

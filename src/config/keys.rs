@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::language::{DefaultLanguage, SttLanguage, Voices};
 use super::rules::{
-    Argv, Chip, Choice, DefaultLanguage, Flag, Float, Int, JsonObject, Ms, OllamaUrl, Optional,
-    Pin, Rule, Secret, Secs, Socket, SpeechUrl, SttLanguage, Text, Voices,
+    Argv, Chip, Choice, Flag, Float, Int, JsonObject, Ms, OllamaUrl, Optional, Pin, Rule, Secret,
+    Secs, Socket, SpeechUrl, Text,
 };
 
 section! {

@@ -9,7 +9,8 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use toml::Spanned;
 
 use super::ConfigError;
-use super::rules::{Lang, Rule, Text};
+use super::language::Lang;
+use super::rules::{Rule, Text};
 use super::section::Reader;
 
 /// Every message, in the order of `FailureClass` (see `event.rs`).

@@ -24,12 +24,13 @@
 //! Layout: `keys.rs` every key; `section.rs` the macro that turns a key line into a field, a
 //! serde field and a check; `rules.rs` the checks and their messages; `locate.rs` file, line,
 //! column and key of an error; `host.rs` Ollama URLs and `$OLLAMA_HOST`; `messages.rs` the
-//! `[messages]` tables, one per language.
+//! `[messages]` tables, one per language; `language.rs` the rules of the language keys.
 
 #[macro_use]
 mod section;
 mod host;
 mod keys;
+mod language;
 mod locate;
 mod messages;
 mod rules;

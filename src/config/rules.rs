@@ -4,7 +4,6 @@
 //! key in `keys.rs`. Its `Raw` type is what serde reads from the file, so a value of the wrong
 //! type is refused with serde's located message before `check` runs.
 
-use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -370,92 +369,5 @@ impl<A, B, R: Rule<A>, F: Fn(A) -> B> Rule<B> for Map<R, F, A> {
     }
     fn bounds(&self) -> Option<Bounds> {
         self.0.bounds()
-    }
-}
-
-/// A language code: "en", "zh", "yue", "pt-br" (ISO 639 and optional subtags), lower-cased.
-pub(super) struct Lang;
-
-impl Rule<String> for Lang {
-    type Raw = String;
-    fn check(&self, v: String) -> Result<String, String> {
-        language_code(&v)
-    }
-}
-
-fn language_code(v: &str) -> Result<String, String> {
-    let mut parts = v.split('-');
-    let primary = parts.next().unwrap_or("");
-    let ok = (2..=3).contains(&primary.len())
-        && primary.chars().all(|c| c.is_ascii_alphabetic())
-        && parts
-            .all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
-    if ok {
-        Ok(v.to_ascii_lowercase())
-    } else {
-        Err(format!(
-            "\"{v}\" is not a language code; write one such as \"en\", \"zh\", \"vi\" or \"pt-br\""
-        ))
-    }
-}
-
-/// `stt.language`: "auto" (`None`) or a language code.
-pub(super) struct SttLanguage;
-
-impl Rule<Option<String>> for SttLanguage {
-    type Raw = String;
-    fn check(&self, v: String) -> Result<Option<String>, String> {
-        if v == "auto" {
-            return Ok(None);
-        }
-        language_code(&v)
-            .map(Some)
-            .map_err(|e| format!("{e}, or \"auto\""))
-    }
-}
-
-/// `[tts.voices]`: language code → voice (an espeak-ng voice name, a model path, a voice name
-/// on a server).
-pub(super) struct Voices;
-
-impl Rule<BTreeMap<String, String>> for Voices {
-    type Raw = toml::Table;
-    fn check(&self, t: toml::Table) -> Result<BTreeMap<String, String>, String> {
-        let mut voices = BTreeMap::new();
-        for (lang, voice) in t {
-            let lang = language_code(&lang)?;
-            match voice {
-                toml::Value::String(v) if !v.trim().is_empty() => voices.insert(lang, v),
-                _ => {
-                    return Err(format!(
-                        "the voice for \"{lang}\" must be a non-empty string, e.g. {lang} = \"{lang}\""
-                    ));
-                }
-            };
-        }
-        Ok(voices)
-    }
-}
-
-/// `tts.language`, which must have a voice when `tts.command` asks for `{voice}` (and the
-/// command is used: `None` when a server speaks instead).
-pub(super) struct DefaultLanguage<'a> {
-    pub voices: &'a BTreeMap<String, String>,
-    pub command: Option<&'a [String]>,
-}
-
-impl Rule<String> for DefaultLanguage<'_> {
-    type Raw = String;
-    fn check(&self, v: String) -> Result<String, String> {
-        let lang = language_code(&v)?;
-        let uses_voice = self
-            .command
-            .is_some_and(|c| c.iter().any(|a| a.contains("{voice}")));
-        if uses_voice && !self.voices.contains_key(&lang) {
-            return Err(format!(
-                "tts.command uses {{voice}} but [tts.voices] has no voice for \"{lang}\", the voice every other language falls back to; add {lang} = \"...\" to [tts.voices]"
-            ));
-        }
-        Ok(lang)
     }
 }

@@ -5,11 +5,11 @@ use std::time::Duration;
 use super::*;
 use locate::Place;
 
-fn no_env(_: &str) -> Option<String> {
+pub(super) fn no_env(_: &str) -> Option<String> {
     None
 }
 
-fn parse_str(text: &str) -> Result<Config, ConfigError> {
+pub(super) fn parse_str(text: &str) -> Result<Config, ConfigError> {
     parse(
         text,
         Some(Path::new("/etc/voicebox/voicebox.toml")),
@@ -86,9 +86,9 @@ fn typo_names_key_line_and_valid_keys() {
 }
 
 /// (config text, the key the error names, its line, a hint its message holds).
-type ErrorCase<'a> = (&'a str, &'a str, usize, &'a str);
+pub(super) type ErrorCase<'a> = (&'a str, &'a str, usize, &'a str);
 
-fn assert_errors(cases: &[ErrorCase]) {
+pub(super) fn assert_errors(cases: &[ErrorCase]) {
     for (text, key, line, hint) in cases {
         let e = parse_str(text).unwrap_err();
         assert_eq!((e.key.as_str(), e.line), (*key, *line), "{text}: {e}");
@@ -398,148 +398,4 @@ fn a_rule_may_use_a_key_above_it() {
             format: SampleFormat::F32Le
         }
     );
-}
-
-#[test]
-fn renamed_sentence_limits_say_what_to_write_instead() {
-    for (old, new) in [
-        ("max_sentence_chars = 240", "max_sentence_s = 15"),
-        ("min_sentence_chars = 12", "min_sentence_s = 1"),
-    ] {
-        let e = parse_str(&format!("[tts]\n{old}\n")).unwrap_err();
-        assert_eq!(
-            (e.line, e.key.as_str()),
-            (2, &*format!("tts.{}", &old[..18])),
-            "{e}"
-        );
-        assert!(
-            e.message.contains(new) && e.message.contains("speaking time"),
-            "{e}"
-        );
-    }
-    let c = parse_str("[tts]\nmax_sentence_s = 20\nmin_sentence_s = 0.5\n").unwrap();
-    assert_eq!(c.tts.max_sentence, Duration::from_secs(20));
-    assert_eq!(c.tts.min_sentence, Duration::from_millis(500));
-}
-
-#[test]
-fn voices_and_languages_are_checked_and_located() {
-    let c =
-        parse_str("[tts]\nlanguage = \"DE\"\nhan = \"yue\"\n[tts.voices]\nde = \"de\"\n").unwrap();
-    assert_eq!((c.tts.language.as_str(), c.tts.han.as_str()), ("de", "yue"));
-    assert_eq!(c.tts.voices.len(), 1, "the table replaces the default one");
-    let cases: &[ErrorCase] = &[
-        ("[tts]\nhan = \"cmn\"\n", "tts.han", 2, "\"zh\", \"yue\""),
-        (
-            "[tts]\nlanguage = \"english\"\n",
-            "tts.language",
-            2,
-            "language code",
-        ),
-        (
-            "[tts]\nlanguage = \"sw\"\n",
-            "tts.language",
-            2,
-            "no voice for \"sw\"",
-        ),
-        (
-            "[tts.voices]\nzh = \"\"\n",
-            "tts.voices",
-            1,
-            "non-empty string",
-        ),
-        (
-            "[tts.voices]\nzh = 5\n",
-            "tts.voices",
-            1,
-            "non-empty string",
-        ),
-        (
-            "[tts.voices]\nchinese = \"cmn\"\n",
-            "tts.voices",
-            1,
-            "not a language code",
-        ),
-        (
-            "[stt]\nlanguage = \"zh_CN\"\n",
-            "stt.language",
-            2,
-            "\"auto\"",
-        ),
-    ];
-    assert_errors(cases);
-    // Without {voice} in the command, no voice is needed.
-    let c = parse_str("[tts]\ncommand = [\"say\"]\nlanguage = \"de\"\n").unwrap();
-    assert_eq!(c.tts.language, "de");
-    let c = parse_str("[stt]\nlanguage = \"zh\"\nprompt = \"以下是普通话的句子。\"\n").unwrap();
-    assert_eq!(c.stt.language.as_deref(), Some("zh"));
-    assert_eq!(c.stt.prompt.as_deref(), Some("以下是普通话的句子。"));
-}
-
-#[test]
-fn messages_override_per_language_and_fall_back_to_english() {
-    let c = parse_str(
-        "[messages]\nunreachable = \"Server down.\"\n[messages.zh]\ntoo_slow = \"太慢了。\"\n[messages.de]\ndidnt_catch = \"Wie bitte?\"\n",
-    )
-    .unwrap();
-    let m = &c.messages;
-    assert_eq!(m.get("unreachable", "en", "en"), "Server down.");
-    assert_eq!(m.get("too_slow", "zh", "en"), "太慢了。");
-    assert_eq!(
-        m.get("unreachable", "zh", "en"),
-        "我连不上服务器。",
-        "built in"
-    );
-    assert_eq!(m.get("didnt_catch", "de", "en"), "Wie bitte?");
-    assert_eq!(
-        m.get("unreachable", "de", "en"),
-        "Server down.",
-        "English, key by key"
-    );
-    assert_eq!(
-        m.get("unreachable", "ko", "vi"),
-        "Tôi không kết nối được với máy chủ."
-    );
-    assert_eq!(m.get("didnt_catch", "zh-tw", "en"), "抱歉，我没听清楚。");
-
-    let cases: &[ErrorCase] = &[
-        (
-            "[messages.zh]\nunreachble = \"x\"\n",
-            "messages.zh.unreachble",
-            2,
-            "unknown message",
-        ),
-        (
-            "[messages]\nunreachble = \"x\"\n",
-            "messages.unreachble",
-            2,
-            "unknown message",
-        ),
-        (
-            "[messages]\nunreachable = 5\n",
-            "messages.unreachable",
-            2,
-            "string",
-        ),
-        ("[messages]\nzh = 5\n", "messages.zh", 2, "[messages.zh]"),
-        (
-            "[messages.zh]\nunreachable = \"  \"\n",
-            "messages.zh.unreachable",
-            2,
-            "must not be empty",
-        ),
-        (
-            "[messages.en]\nunreachable = \"x\"\n",
-            "messages.en",
-            1,
-            "directly under [messages]",
-        ),
-        (
-            "[messages.chinese]\nunreachable = \"x\"\n",
-            "messages.chinese",
-            1,
-            "language code",
-        ),
-    ];
-    assert_errors(cases);
 }

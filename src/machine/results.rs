@@ -98,6 +98,7 @@ impl Machine {
             return self.say_failure(turn, FailureClass::DidntCatch, now, out);
         }
         turn.transcript_chars = question.chars().count();
+        self.question_lang = Some(self.settings.languages.of(question));
         out.push(Action::Ask {
             turn: id,
             question: question.to_string(),

@@ -1,7 +1,9 @@
-//! Speech: text for the ear, speech to text and text to speech (hooks, or Wyoming and
-//! OpenAI-compatible servers), and the sentence-wise speaking pipeline.
+//! Speech: text for the ear (cleanup, sentences, each sentence's language and voice), speech
+//! to text and text to speech (hooks, or Wyoming and OpenAI-compatible servers), and the
+//! sentence-wise speaking pipeline.
 
 pub mod cleanup;
+pub mod lang;
 pub mod live;
 mod openai_tts;
 pub mod pipeline;
@@ -9,4 +11,5 @@ pub mod sentences;
 pub mod stt;
 mod stt_http;
 pub mod tts;
+pub mod voice;
 pub mod wyoming;

@@ -1,5 +1,6 @@
-//! The speaking pipeline: reply → cleanup → sentences → TTS hook (a bounded lookahead ahead of
-//! playback) → playback, in order. The first sentence plays as soon as it alone is synthesized.
+//! The speaking pipeline: reply → cleanup → sentences, each with its language → TTS hook in that
+//! language's voice (a bounded lookahead ahead of playback) → playback, in order. The first
+//! sentence plays as soon as it alone is synthesized.
 //!
 //! `Speaker` is an actor: one thread takes replies in turn and plays them; a worker thread per
 //! reply synthesizes ahead. `stop` cancels the token of every reply handed over so far (which
@@ -12,8 +13,8 @@ use std::sync::{Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
+use super::sentences::{self, Sentence};
 use super::tts::Tts;
-use super::{cleanup, sentences};
 use crate::audio::earcons::{self, Earcon};
 use crate::audio::playback::{Playback, Remote};
 use crate::cancel;
@@ -33,8 +34,7 @@ struct Job {
 
 #[derive(Clone)]
 struct Settings {
-    min_chars: usize,
-    max_chars: usize,
+    rules: sentences::Rules,
     lookahead: usize,
     pause: Duration,
 }
@@ -60,8 +60,7 @@ impl Speaker {
         let actor = Actor {
             tts: Tts::new(&config.tts),
             settings: Settings {
-                min_chars: config.tts.min_sentence_chars,
-                max_chars: config.tts.max_sentence_chars,
+                rules: sentences::Rules::new(&config.tts),
                 lookahead: config.tts.lookahead.max(1),
                 pause: config.audio.sentence_pause,
             },
@@ -166,6 +165,7 @@ impl Drop for Speaker {
 /// One synthesized (or failed) sentence, with when its hook ran.
 struct Synth {
     index: usize,
+    lang: String,
     result: Result<crate::audio::Clip, crate::event::Failure>,
     took: Duration,
     started_at: SystemTime,
@@ -209,7 +209,7 @@ impl Actor {
     fn speak(&self, job: &Job) -> SpeechReport {
         let s = &self.settings;
         let mut report = SpeechReport::default();
-        let sentences = sentences::split(&cleanup::for_speech(&job.text), s.min_chars, s.max_chars);
+        let sentences = sentences::split(&job.text, &s.rules);
         report.sentences = sentences.len();
         if job.cancel.is_cancelled() {
             report.stopped = true;
@@ -228,15 +228,16 @@ impl Actor {
             std::thread::Builder::new()
                 .name("tts".into())
                 .spawn(move || {
-                    for (index, text) in sentences.into_iter().enumerate() {
+                    for (index, Sentence { text, lang }) in sentences.into_iter().enumerate() {
                         if synthesis.is_cancelled() {
                             return;
                         }
                         let started = Instant::now();
                         let started_at = SystemTime::now();
-                        let result = tts.synthesize(&text, &synthesis);
+                        let result = tts.synthesize(&text, &lang, &synthesis);
                         let synth = Synth {
                             index,
+                            lang,
                             result,
                             took: started.elapsed(),
                             started_at,
@@ -294,6 +295,7 @@ impl Actor {
             tracing::debug!(
                 turn = job.turn,
                 sentence = synth.index + 1,
+                lang = synth.lang,
                 synth_start_ns = unix_ns(synth.started_at),
                 synth_end_ns = unix_ns(synth.ended_at),
                 play_start_ns = played.started_at.map(unix_ns),

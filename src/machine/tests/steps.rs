@@ -22,7 +22,8 @@
 //! output did not open).
 //! Actions print as `start 1 detect`, `start 2 detect within 5000` (a follow-up window, ms),
 //! `stop 1`, `ask 1 "question" h0` (h: exchanges remembered), `speak 1 "text"` or
-//! `speak 1 <didnt_catch>` (the `messages.*` sentence of that class), `earcon Stopped`,
+//! `speak 1 <didnt_catch>` (the `messages.*` sentence of that class; `<zh:didnt_catch>` in
+//! `[messages.zh]`), `earcon Stopped`,
 //! `timer LongPress 1 2000` (kind, id, ms), `led Idle`, `log 1 answered` (turn, outcome;
 //! `announce 2 announced` for an announcement), `forget`, `cue`, `stop_cue`, `volume 40`,
 //! `dropped 12` (an announcement of 12 characters)...; a step's actions are joined by "; ".
@@ -109,11 +110,15 @@ fn short(a: &Action) -> String {
         } => format!("ask {turn} {question:?} h{}", history.len()),
         Action::CancelAsk { turn } => format!("cancel_ask {turn}"),
         Action::Speak { turn, text } => {
-            let message = CLASSES
-                .iter()
-                .find(|c| c.message(&MESSAGES) == Some(text.as_str()));
+            let message = MESSAGES.languages().find_map(|lang| {
+                CLASSES
+                    .iter()
+                    .find(|c| c.message(&MESSAGES, lang, "en") == Some(text.as_str()))
+                    .map(|c| (lang, c.as_str()))
+            });
             match message {
-                Some(class) => format!("speak {turn} <{}>", class.as_str()),
+                Some(("en", class)) => format!("speak {turn} <{class}>"),
+                Some((lang, class)) => format!("speak {turn} <{lang}:{class}>"),
                 None => format!("speak {turn} {text:?}"),
             }
         }

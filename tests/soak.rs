@@ -178,9 +178,18 @@ struct Rest {
     pooled: usize,
     children: Vec<Proc>,
     spk_open: bool,
+    /// The microphone's file (the capture stream closes on its own thread, a little after a
+    /// cancelled turn went idle).
+    mic_open: bool,
 }
 
-fn rest(pid: u32, spk: &Path, server_port: u16) -> Rest {
+/// The sound card's two files: what the speaker writes, what the microphone reads.
+struct Card<'a> {
+    spk: &'a Path,
+    mic: &'a Path,
+}
+
+fn rest(pid: u32, card: &Card, server_port: u16) -> Rest {
     let fds = procfs::fd_targets(pid);
     let to_server = procfs::tcp_sockets_to(pid, server_port);
     let pooled = fds.iter().filter(|f| to_server.contains(f)).count();
@@ -190,28 +199,33 @@ fn rest(pid: u32, spk: &Path, server_port: u16) -> Rest {
         fds: fds.len() - pooled,
         pooled,
         children: procfs::descendants(pid),
-        spk_open: fds.iter().any(|f| f.as_path() == spk),
+        spk_open: fds.iter().any(|f| f.as_path() == card.spk),
+        mic_open: fds.iter().any(|f| f.as_path() == card.mic),
     }
 }
 
-/// Waits (bounded) until the daemon is idle with no children, no open output device and, if
-/// given, the `like` sample's threads and fds (helper threads end, and sockets and pipes close,
-/// a little after their work; a leak does not go away in 20 s), then samples it.
-fn settle(d: &mut Daemon, spk: &Path, port: u16, like: Option<&Rest>) -> Rest {
+/// Waits (bounded) until the daemon is idle with no children, no open audio device, and fds and
+/// threads that hold still for one more sample (work that ended just before idle, or a hook
+/// spawned just as its reply was stopped, closes its pipes and threads a moment later) and, if
+/// given, are the `like` sample's (a leak does not go away in 20 s); then samples it.
+fn settle(d: &mut Daemon, card: &Card, port: u16, like: Option<&Rest>) -> Rest {
     assert!(
         d.reaches("idle", Duration::from_secs(30)),
         "not idle\n{}",
         d.stderr_tail()
     );
     let end = Instant::now() + Duration::from_secs(20);
+    let mut last = rest(d.pid, card, port);
     loop {
-        let r = rest(d.pid, spk, port);
-        let quiet = r.children.is_empty() && !r.spk_open;
+        std::thread::sleep(Duration::from_millis(100));
+        let r = rest(d.pid, card, port);
+        let quiet = r.children.is_empty() && !r.spk_open && !r.mic_open;
+        let still = (r.threads, r.fds) == (last.threads, last.fds);
         let same = like.is_none_or(|b| b.threads == r.threads && b.fds == r.fds);
-        if quiet && same || Instant::now() > end {
+        if quiet && still && same || Instant::now() > end {
             return r;
         }
-        std::thread::sleep(Duration::from_millis(100));
+        last = r;
     }
 }
 
@@ -287,6 +301,10 @@ fn soak_under_faults() {
         launch = launch.bin(bin);
     }
     let mut d = Daemon::launch(dir.path(), &config, launch);
+    let card = Card {
+        spk: &spk,
+        mic: &mic,
+    };
     let pid = d.pid;
     let started = Instant::now();
 
@@ -295,11 +313,11 @@ fn soak_under_faults() {
     let mut rest_rss = vec![];
     for i in 0..WARM_UP_TURNS + turns {
         if i == WARM_UP_TURNS {
-            baseline = Some(settle(&mut d, &spk, nginx.port, None));
+            baseline = Some(settle(&mut d, &card, nginx.port, None));
         }
         // RSS at rest at each quarter of the run: a leak grows from one to the next.
         if i > WARM_UP_TURNS && (i - WARM_UP_TURNS).is_multiple_of((turns / 4).max(1)) {
-            rest_rss.push(settle(&mut d, &spk, nginx.port, None).rss_kib);
+            rest_rss.push(settle(&mut d, &card, nginx.port, None).rss_kib);
         }
         d.send("tap");
         let chaos = if i < WARM_UP_TURNS {
@@ -319,7 +337,7 @@ fn soak_under_faults() {
             presses[slot] += 1;
         }
         if i % 20 == 19 {
-            let r = rest(pid, &spk, nginx.port);
+            let r = rest(pid, &card, nginx.port);
             println!(
                 "soak: turn {i}: rss {} KiB, threads {}, fds {}",
                 r.rss_kib, r.threads, r.fds
@@ -333,7 +351,7 @@ fn soak_under_faults() {
         );
     }
     let baseline = baseline.unwrap();
-    let after = settle(&mut d, &spk, nginx.port, Some(&baseline));
+    let after = settle(&mut d, &card, nginx.port, Some(&baseline));
     let started_helpers = helpers.count();
     let spk_len = std::fs::metadata(&spk).map(|m| m.len()).unwrap_or(0);
     std::thread::sleep(Duration::from_millis(1000));
@@ -425,6 +443,7 @@ fn soak_under_faults() {
         after.children
     );
     assert!(!after.spk_open, "output device still open when idle");
+    assert!(!after.mic_open, "input device still open when idle");
     assert_eq!(spk_len, spk_len_later, "output still growing when idle");
     drop(nginx);
 }

@@ -7,7 +7,8 @@ use crate::ollama::Client;
 pub fn ask(config: &Config, text: &str, speak: bool) -> anyhow::Result<()> {
     // Ctrl-C ends the process; nothing else cancels a one-shot question.
     let answer = Client::new(&config.ollama).ask(&[], text, &cancel::Token::new())?;
-    println!("{}", answer.text);
+    // The model's text, so no escape sequence of its own reaches the terminal.
+    println!("{}", crate::printable::strip(&answer.text));
     if speak {
         // The reply is printed whole first (it arrived whole); speech then goes sentence by
         // sentence, the first playing while the next is synthesized.

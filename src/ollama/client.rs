@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use crate::cancel;
 use crate::config;
 use crate::event::{Answer, Failure, FailureClass, ms};
+use crate::{cancel, printable};
 
 use super::Message;
 use super::backoff::{self, Backoff};
@@ -23,7 +23,7 @@ pub struct Client {
 struct Inner {
     cfg: config::Ollama,
     agent: ureq::Agent,
-    /// The URL as shown in messages: any `user:pass@` removed.
+    /// The URL as shown in messages and logs: any password as `***` (`url::Url`'s Display).
     shown_url: String,
     /// Set after a streamed request got a 502: non-streaming from then on.
     stream_off: AtomicBool,
@@ -47,6 +47,9 @@ impl Client {
         };
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            // A redirected POST arrives as a GET without its body, possibly at another host
+            // whose answer would be taken for Ollama's: a redirect is reported, not followed.
+            .max_redirects(0)
             .proxy(proxy)
             .timeout_connect(Some(cfg.connect_timeout))
             .user_agent(format!("voicebox/{}", env!("CARGO_PKG_VERSION")))
@@ -54,7 +57,7 @@ impl Client {
             .new_agent();
         Client {
             inner: Arc::new(Inner {
-                shown_url: strip_userinfo(&cfg.url),
+                shown_url: cfg.url.to_string(),
                 cfg: cfg.clone(),
                 agent,
                 stream_off: AtomicBool::new(false),
@@ -84,8 +87,10 @@ impl Client {
             response_chars = reply.text.chars().count(),
             attempts,
             ollama_ms,
-            model = %model,
-            done_reason = %reply.done_reason.as_deref().unwrap_or("none"),
+            // Both come from the server: escaped, so they can neither forge a line nor drive a
+            // terminal showing the log.
+            model = %printable::escaped(&model),
+            done_reason = %printable::escaped(reply.done_reason.as_deref().unwrap_or("none")),
             "ollama reply"
         );
         Ok(Answer {
@@ -116,7 +121,7 @@ impl Client {
             attempts,
             ollama_ms = ms(started.elapsed()),
             model = %cfg.model,
-            done_reason = %reply.done_reason.as_deref().unwrap_or("none"),
+            done_reason = %printable::escaped(reply.done_reason.as_deref().unwrap_or("none")),
             "ollama model warmed up"
         );
         Ok(())
@@ -130,13 +135,20 @@ impl Client {
         &self.inner.agent
     }
 
-    /// The server URL as safe to show: any `user:pass@` removed.
+    /// The server URL as safe to show: any password as `***`.
     pub fn url(&self) -> &str {
         &self.inner.shown_url
     }
 
     pub(super) fn shown_url(&self) -> &str {
         &self.inner.shown_url
+    }
+
+    /// The `Authorization` header: the bearer token, or the URL's user and password as HTTP
+    /// Basic.
+    pub(super) fn authorization(&self) -> Option<String> {
+        let cfg = &self.inner.cfg;
+        cfg.url.authorization_with(cfg.api_key.as_deref())
     }
 
     fn streaming(&self) -> bool {
@@ -225,7 +237,9 @@ impl Client {
                 None
             };
             if let Some(why) = stop {
-                tracing::warn!(
+                // DEBUG: the failure itself, with its message, is logged once by whoever
+                // receives it (the daemon's loop, or the CLI's error line).
+                tracing::debug!(
                     attempt,
                     attempts = cfg.attempts,
                     problem = %problem.summary(),
@@ -264,36 +278,4 @@ impl Client {
 
 fn cancelled() -> Failure {
     Failure::new(FailureClass::Cancelled, "cancelled")
-}
-
-/// `http://user:secret@host` → `http://host`: credentials in the URL must not reach a log.
-fn strip_userinfo(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let rest = match rest[..authority_end].rfind('@') {
-        Some(at) => &rest[at + 1..],
-        None => rest,
-    };
-    if scheme.is_empty() {
-        rest.to_string()
-    } else {
-        format!("{scheme}://{rest}")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn userinfo_never_shown() {
-        let cases = [
-            ("http://u:secret@pi:11434/x", "http://pi:11434/x"),
-            ("http://pi:11434", "http://pi:11434"),
-            ("https://a@b/c@d", "https://b/c@d"),
-        ];
-        for (url, want) in cases {
-            assert_eq!(strip_userinfo(url), want);
-        }
-    }
 }

@@ -132,7 +132,7 @@ async fn play(h: &mut Harness, ending: Ending) -> Vec<&'static str> {
         }
         Cancelled(stage) => {
             h.reach(stage).await;
-            h.post(Event::Control(ControlCommand::Cancel)).await;
+            h.post(Event::control(ControlCommand::Cancel)).await;
             if stage == Speaking {
                 h.post(spoken(1, stopped)).await;
             }
@@ -140,7 +140,7 @@ async fn play(h: &mut Harness, ending: Ending) -> Vec<&'static str> {
         }
         Abandoned(stage) => {
             h.reach(stage).await;
-            h.post(Event::Control(ControlCommand::Tap)).await;
+            h.post(Event::control(ControlCommand::Tap)).await;
             vec!["abandoned"]
         }
         BargeIn => {
@@ -149,7 +149,7 @@ async fn play(h: &mut Harness, ending: Ending) -> Vec<&'static str> {
             assert_eq!(h.state(), Listening, "the press listens at once");
             h.post(spoken(1, stopped)).await;
             // Ends the new turn, which is not what this case is about.
-            h.post(Event::Control(ControlCommand::Cancel)).await;
+            h.post(Event::control(ControlCommand::Cancel)).await;
             vec!["interrupted", "cancelled"]
         }
         Shutdown(stage) => {

@@ -54,6 +54,8 @@ pub enum Reply {
     /// A 200 JSON head (chunked), then one space every `every`, never the body's end (for at
     /// most 30 s): a proxy's read timeout never fires, only the client's whole-request deadline.
     Trickle(Duration),
+    /// Generated at a model's pace, streamed or whole as the request asks (`paced.rs`).
+    Paced(super::Pace),
 }
 
 const JSON: &str = "application/json; charset=utf-8";
@@ -105,6 +107,15 @@ impl Reply {
         Reply::send(200, JSON, body.to_string())
     }
 
+    /// The answer to a model load (an empty prompt): `done_reason` "load".
+    pub fn loaded() -> Reply {
+        Reply::send(
+            200,
+            JSON,
+            r#"{"model":"llama3.2","created_at":"2026-01-01T00:00:00Z","response":"","done":true,"done_reason":"load"}"#,
+        )
+    }
+
     /// `/api/chat` non-streaming success with this text.
     pub fn chat(text: &str) -> Reply {
         let body = serde_json::json!({
@@ -145,7 +156,13 @@ impl Reply {
     }
 }
 
-pub(super) fn respond(conn: &mut TcpStream, reply: Reply) -> std::io::Result<()> {
+/// Writes `reply` to the connection `request` came on; paced replies are recorded in `runs`.
+pub(super) fn respond(
+    conn: &mut TcpStream,
+    reply: Reply,
+    request: &super::Request,
+    runs: &super::paced::Runs,
+) -> std::io::Result<()> {
     match reply {
         Reply::Send {
             status,
@@ -247,6 +264,7 @@ pub(super) fn respond(conn: &mut TcpStream, reply: Reply) -> std::io::Result<()>
             }
             conn.shutdown(std::net::Shutdown::Both)
         }
+        Reply::Paced(pace) => super::paced::respond(conn, &pace, request, runs),
     }
 }
 

@@ -24,12 +24,16 @@ pub fn say(config: &Config, text: &str) -> anyhow::Result<()> {
 }
 
 /// Speaks `text` and waits for the report. When every sentence failed, the error earcon says so
-/// by sound, as the daemon does: the listener is never left in silence.
-pub(super) fn speak(config: &Config, text: &str) -> anyhow::Result<SpeechReport> {
+/// by sound, as the daemon does.
+fn speak(config: &Config, text: &str) -> anyhow::Result<SpeechReport> {
     let speaker = Speaker::spawn(config, None)?;
-    let report = speaker.speak_and_wait(text);
+    Ok(heard(&speaker, speaker.speak_and_wait(text)))
+}
+
+/// Plays the error earcon when every sentence failed, so nobody is left in silence.
+pub(super) fn heard(speaker: &Speaker, report: SpeechReport) -> SpeechReport {
     if report.every_sentence_failed() {
         speaker.earcon_and_wait(Earcon::Error);
     }
-    Ok(report)
+    report
 }

@@ -1,0 +1,171 @@
+//! The TTS side of one reply: its text comes in pieces (`Inbox`), its sentences go to the TTS
+//! hook as soon as each is complete, in order, and the clips go to the player a bounded
+//! lookahead ahead of playback.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, mpsc};
+use std::time::{Instant, SystemTime};
+
+use super::arriving::Sentences;
+use super::tts::Tts;
+use crate::audio::Clip;
+use crate::cancel;
+use crate::event::Failure;
+
+/// The text of one reply, handed from the speaker's handle to its TTS worker piece by piece.
+#[derive(Default)]
+pub(super) struct Inbox {
+    state: Mutex<Letters>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct Letters {
+    pieces: Vec<String>,
+    /// No more pieces will come.
+    closed: bool,
+}
+
+impl Inbox {
+    fn lock(&self) -> MutexGuard<'_, Letters> {
+        // Plain data: consistent even if a holder panicked.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits until text has come, the text has ended, or `cancel` fires; returns the pieces
+    /// and whether the text has ended.
+    fn take(&self, cancel: &cancel::Token) -> (Vec<String>, bool) {
+        let mut letters = self.lock();
+        while letters.pieces.is_empty() && !letters.closed && !cancel.is_cancelled() {
+            letters = self
+                .changed
+                .wait(letters)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        (std::mem::take(&mut letters.pieces), letters.closed)
+    }
+
+    fn wake(&self) {
+        let _letters = self.lock();
+        self.changed.notify_all();
+    }
+}
+
+/// The sending end of an `Inbox`; dropping it ends the text.
+pub(super) struct Writer(Arc<Inbox>);
+
+impl Writer {
+    pub(super) fn new() -> (Writer, Arc<Inbox>) {
+        let inbox = Arc::new(Inbox::default());
+        (Writer(inbox.clone()), inbox)
+    }
+
+    pub(super) fn put(&self, piece: String) {
+        self.0.lock().pieces.push(piece);
+        self.0.changed.notify_all();
+    }
+
+    /// Ends the text, with a last piece given in the same step (so text that is all there is
+    /// split as a whole).
+    pub(super) fn finish(self, last: Option<String>) {
+        let mut letters = self.0.lock();
+        letters.pieces.extend(last);
+        letters.closed = true;
+        // `drop(self)` notifies the worker.
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.0.lock().closed = true;
+        self.0.changed.notify_all();
+    }
+}
+
+/// One synthesized (or failed) sentence, with when its hook ran.
+pub(super) struct Synth {
+    pub index: usize,
+    /// Known to be the reply's last sentence (no pause after it).
+    pub last: bool,
+    pub result: Result<Clip, Failure>,
+    pub took: std::time::Duration,
+    pub started_at: SystemTime,
+    pub ended_at: SystemTime,
+}
+
+/// How sentences are cut.
+#[derive(Clone, Copy)]
+pub(super) struct Cuts {
+    pub min_chars: usize,
+    pub max_chars: usize,
+}
+
+/// Synthesizes the sentences of the text in `inbox` as they complete, until the text ends,
+/// `cancel` fires or the player hangs up; returns how many sentences the text had so far.
+///
+/// Text that is all there before the first sentence is asked for (a reply that came whole) is
+/// split as a whole; otherwise each sentence is taken as soon as it is complete.
+pub(super) fn synthesize(
+    tts: &Tts,
+    inbox: &Arc<Inbox>,
+    cuts: Cuts,
+    cancel: &cancel::Token,
+    out: &mpsc::SyncSender<Synth>,
+) -> usize {
+    // A cancel must not wait for the next piece of text.
+    let _wake = cancel.on_cancel({
+        let inbox = inbox.clone();
+        move || inbox.wake()
+    });
+    let mut sentences = Sentences::new(cuts.min_chars, cuts.max_chars);
+    let mut ready: VecDeque<String> = VecDeque::new();
+    let mut ended = false;
+    let mut count = 0;
+    let mut index = 0;
+    loop {
+        // Everything that has come so far, waiting only while nothing is ready to speak.
+        while !ended && (ready.is_empty() || has_mail(inbox)) {
+            let (pieces, closed) = inbox.take(cancel);
+            if cancel.is_cancelled() {
+                return count;
+            }
+            for p in &pieces {
+                sentences.push(p);
+            }
+            ended = closed;
+            let new = if ended {
+                sentences.finish()
+            } else {
+                sentences.ready()
+            };
+            count += new.len();
+            ready.extend(new);
+        }
+        let Some(text) = ready.pop_front() else {
+            return count;
+        };
+        if cancel.is_cancelled() {
+            return count;
+        }
+        let started = Instant::now();
+        let started_at = SystemTime::now();
+        let result = tts.synthesize(&text, cancel);
+        let synth = Synth {
+            index,
+            last: ended && ready.is_empty(),
+            result,
+            took: started.elapsed(),
+            started_at,
+            ended_at: SystemTime::now(),
+        };
+        index += 1;
+        if out.send(synth).is_err() {
+            return count;
+        }
+    }
+}
+
+fn has_mail(inbox: &Inbox) -> bool {
+    let letters = inbox.lock();
+    !letters.pieces.is_empty() || letters.closed
+}

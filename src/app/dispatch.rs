@@ -92,7 +92,12 @@ impl Driver {
     pub(super) fn dispatch(&mut self, action: Action) {
         let d = &self.devices;
         match action {
-            Action::StartCapture { turn, detect_end } => d.microphone.start(turn, detect_end),
+            Action::StartCapture { turn, detect_end } => {
+                d.microphone.start(turn, detect_end);
+                // A question is on its way: have the model loaded while the user speaks. The
+                // responder does it in the background, or not at all while a request runs.
+                d.ollama.load();
+            }
             Action::StopCapture { turn } => d.microphone.stop(turn),
             Action::CancelCapture => d.microphone.cancel(),
             Action::Transcribe { turn, recording } => {
@@ -110,6 +115,8 @@ impl Driver {
             }
             Action::CancelAsk { turn } => self.jobs.cancel(Job::Ask(turn)),
             Action::Speak { turn, text } => d.speaker.speak(turn, text),
+            Action::SpeakPart { turn, text } => d.speaker.speak_part(turn, text),
+            Action::EndSpeech { turn, tail } => d.speaker.end_speech(turn, tail),
             Action::StopSpeaking => d.speaker.stop(),
             Action::Earcon(e) => d.speaker.earcon(match e {
                 machine::Earcon::Listening => earcons::Earcon::Listening,

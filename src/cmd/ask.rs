@@ -1,25 +1,61 @@
-//! `voicebox ask TEXT`: one turn from text; the reply goes to stdout, then to the speaker.
+//! `voicebox ask TEXT`: one turn from text. The reply goes to stdout as it arrives and to the
+//! speaker, which speaks a streamed reply's sentences as they complete.
+
+use std::io::Write;
 
 use crate::cancel;
 use crate::config::Config;
 use crate::ollama::Client;
+use crate::speech::pipeline::{self, Speaker};
 
 pub fn ask(config: &Config, text: &str, speak: bool) -> anyhow::Result<()> {
+    let speaker = speak.then(|| Speaker::spawn(config, None)).transpose()?;
+    let report = speaker.as_ref().map(|s| s.speak_reported(0));
+    let mut stdout = std::io::stdout();
+    let mut streamed = false;
+    let mut piece = |text: &str| {
+        streamed = true;
+        // A closed stdout (`| head`) must not stop the answer from being spoken.
+        let _ = write!(stdout, "{text}").and_then(|()| stdout.flush());
+        if let Some(s) = &speaker {
+            s.speak_part(0, text);
+        }
+    };
     // Ctrl-C ends the process; nothing else cancels a one-shot question.
-    let answer = Client::new(&config.ollama).ask(&[], text, &cancel::Token::new())?;
-    println!("{}", answer.text);
-    if speak {
-        // The reply is printed whole first (it arrived whole); speech then goes sentence by
-        // sentence, the first playing while the next is synthesized.
-        let report = super::say::speak(config, &answer.text)?;
-        if let Some(e) = report.device_error {
-            anyhow::bail!("could not play the reply: {e}; use --no-speak to print only");
+    let result =
+        Client::new(&config.ollama).ask_streaming(&[], text, &cancel::Token::new(), &mut piece);
+    let tail = match &result {
+        Ok(answer) if !streamed => {
+            println!("{}", answer.text);
+            if let Some(s) = &speaker {
+                s.speak(0, answer.text.as_str());
+            }
+            None
         }
-        if report.every_sentence_failed() {
-            anyhow::bail!(
-                "the TTS hook failed for every sentence; check tts.command with `voicebox check`"
-            );
+        Ok(_) => {
+            println!();
+            None
         }
+        // Part of the reply was printed and spoken: say that the rest is missing.
+        Err(_) if streamed => {
+            println!();
+            Some(config.messages.cut_off.clone())
+        }
+        Err(_) => None,
+    };
+    let (Some(speaker), Some(report)) = (speaker, report) else {
+        return Ok(result.map(drop)?);
+    };
+    speaker.end_speech(0, tail);
+    let report = super::say::heard(&speaker, pipeline::wait(&report));
+    result?;
+    if let Some(e) = report.device_error {
+        anyhow::bail!("could not play the reply: {e}; use --no-speak to print only");
+    }
+    if report.every_sentence_failed() {
+        anyhow::bail!(
+            "the TTS hook failed for every sentence; check tts.command with `voicebox check`"
+        );
     }
     Ok(())
 }

@@ -182,5 +182,6 @@ section! {
         didnt_catch: String = Text::NonEmpty,
         stt_failed: String = Text::NonEmpty,
         audio_failed: String = Text::NonEmpty,
+        cut_off: String = Text::NonEmpty,
     }
 }

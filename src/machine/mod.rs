@@ -28,6 +28,12 @@
 //! - The "listening" earcon plays when capture reports its first frame (`CaptureStarted`), so
 //!   it means "the microphone is really open", and capture never waits for it.
 //!
+//! Streamed replies: the first piece of a reply (`Replying`) moves Thinking to Speaking, and
+//! every piece goes to the speaker as it comes (`SpeakPart`); the end of the request
+//! (`Answered`) ends the speech (`EndSpeech`). A stream that breaks off after a piece keeps what
+//! was spoken and ends with the cut-off message (`cut_off`), never a retry. A press or cancel
+//! while a reply is still arriving also cancels its request, so the server stops generating.
+//!
 //! Failures are heard, never only logged: a capture, STT or Ollama `Failure` speaks its class's
 //! message; a silent or too-short recording speaks "didn't catch that" without calling STT, as
 //! does an empty transcript; an empty reply speaks the bad-reply message. When speech output
@@ -139,12 +145,25 @@ impl Turn {
 
 #[derive(Debug)]
 enum Speech {
+    /// A reply: `answer` is what has arrived so far.
     Reply {
         question: String,
         answer: String,
+        end: ReplyEnd,
     },
     /// A failure message; the outcome is already decided.
     Notice(Outcome),
+}
+
+/// How much of a reply being spoken has arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReplyEnd {
+    /// Streamed, and its request is still open: more may come.
+    Arriving,
+    /// All of it is with the speaker.
+    Complete,
+    /// The stream broke off; the speaker says so after what arrived.
+    CutOff,
 }
 
 #[derive(Debug)]
@@ -287,6 +306,7 @@ impl Machine {
             }
             Event::Captured { turn, result } => self.captured(turn, result, now, &mut out),
             Event::Transcribed { turn, result } => self.transcribed(turn, result, now, &mut out),
+            Event::Replying { turn, text } => self.replying(turn, text, &mut out),
             Event::Answered { turn, result } => self.answered(turn, result, now, &mut out),
             Event::Spoken { turn, report } => self.spoken(turn, &report, now, &mut out),
             Event::Timer { turn, kind } => self.timer(turn, kind, now, &mut out),
@@ -339,7 +359,14 @@ impl Machine {
             Phase::Speaking { turn, speech } => {
                 out.push(Action::StopSpeaking);
                 match speech {
-                    Speech::Reply { question, answer } => {
+                    Speech::Reply {
+                        question,
+                        answer,
+                        end,
+                    } => {
+                        if end == ReplyEnd::Arriving {
+                            out.push(Action::CancelAsk { turn: turn.id });
+                        }
                         self.memory.remember(&question, &answer);
                         // Log once the speaker reports how far it got.
                         if let Some(older) = self.draining.replace(turn.summary(outcome, now)) {

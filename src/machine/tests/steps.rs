@@ -11,6 +11,7 @@
 //! | `started(T)`, `speech-ended(T)` | `CaptureStarted`, `SpeechEnded` of turn T |
 //! | `captured(T)` | 1.5 s with speech; `captured(T,0.2s)`, `captured(T,2.8s,silent)` |
 //! | `transcribed(T,"text")`, `answered(T,"text")` | a transcript, a reply |
+//! | `replying(T,"text")` | a piece of a streamed reply |
 //! | `captured(T,C)`, `transcribed(T,C)`, `answered(T,C)` | a failure of class C (`too_slow`) |
 //! | `spoken(T)` | two sentences played (first audio at 150 ms) |
 //! | `spoken(T,sentences=3,failed=1)` | only what is listed (keys below) |
@@ -20,7 +21,7 @@
 //! output did not open).
 //! Actions print as `start 1 detect`, `stop 1`, `ask 1 "question" h0` (h: exchanges
 //! remembered), `speak 1 "text"` or `speak 1 <didnt_catch>` (the `messages.*` sentence of that
-//! class), `earcon Stopped`, `timer LongPress 1 2000` (kind, id, ms), `led Idle`,
+//! class), `speak_part 1 "text"`, `end_speech 1` or `end_speech 1 <cut_off>`, `earcon Stopped`, `timer LongPress 1 2000` (kind, id, ms), `led Idle`,
 //! `log 1 answered` (turn, outcome), `forget`...; a step's actions are joined by "; ".
 
 use std::sync::LazyLock;
@@ -35,7 +36,7 @@ use crate::event::{
 use crate::machine::{Action, Machine, Settings};
 
 /// Every failure class, for parsing `C` and naming spoken messages.
-const CLASSES: [FailureClass; 11] = [
+const CLASSES: [FailureClass; 12] = [
     FailureClass::Unreachable,
     FailureClass::ProxyError,
     FailureClass::TooSlow,
@@ -46,6 +47,7 @@ const CLASSES: [FailureClass; 11] = [
     FailureClass::DidntCatch,
     FailureClass::SttFailed,
     FailureClass::AudioFailed,
+    FailureClass::CutOff,
     FailureClass::Cancelled,
 ];
 
@@ -90,15 +92,13 @@ fn short(a: &Action) -> String {
             history,
         } => format!("ask {turn} {question:?} h{}", history.len()),
         Action::CancelAsk { turn } => format!("cancel_ask {turn}"),
-        Action::Speak { turn, text } => {
-            let message = CLASSES
-                .iter()
-                .find(|c| c.message(&MESSAGES) == Some(text.as_str()));
-            match message {
-                Some(class) => format!("speak {turn} <{}>", class.as_str()),
-                None => format!("speak {turn} {text:?}"),
-            }
-        }
+        Action::Speak { turn, text } => format!("speak {turn} {}", spoken_text(text)),
+        Action::SpeakPart { turn, text } => format!("speak_part {turn} {text:?}"),
+        Action::EndSpeech { turn, tail: None } => format!("end_speech {turn}"),
+        Action::EndSpeech {
+            turn,
+            tail: Some(tail),
+        } => format!("end_speech {turn} {}", spoken_text(tail)),
         Action::StopSpeaking => "stop_speaking".into(),
         Action::Earcon(e) => format!("earcon {e:?}"),
         Action::StartTimer { turn, kind, after } => {
@@ -107,6 +107,15 @@ fn short(a: &Action) -> String {
         Action::Led(l) => format!("led {l:?}"),
         Action::LogTurn(s) => format!("log {} {}", s.turn_id, s.outcome.as_str()),
         Action::ForgetConversation => "forget".into(),
+    }
+}
+
+/// `<class>` for a class's message, else the text quoted.
+fn spoken_text(text: &str) -> String {
+    let message = CLASSES.iter().find(|c| c.message(&MESSAGES) == Some(text));
+    match message {
+        Some(class) => format!("<{}>", class.as_str()),
+        None => format!("{text:?}"),
     }
 }
 
@@ -209,6 +218,10 @@ pub fn event(text: &str) -> Event {
         "answered" => Event::Answered {
             turn: turn(),
             result: failure(rest).map_or_else(|| Ok(answer(&quoted(rest, text))), Err),
+        },
+        "replying" => Event::Replying {
+            turn: turn(),
+            text: quoted(rest, text),
         },
         "spoken" => Event::Spoken {
             turn: turn(),

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use support::config::Config;
-use support::fake_ollama::{FakeOllama, Pace, Reply, Run};
+use support::fake_ollama::{FakeOllama, Pace, Reply};
 use voicebox::cancel::Token;
 use voicebox::event::FailureClass;
 use voicebox::ollama::Client;
@@ -17,20 +17,7 @@ const REPLY: &str =
     "Paris is the capital of France. It lies on the Seine. About two million people live there.";
 
 fn client(fake: &FakeOllama, extra: &str) -> Client {
-    Client::new(
-        &Config::ollama(&fake.url())
-            .lines("ollama", extra)
-            .parse()
-            .ollama,
-    )
-}
-
-/// Waits until the fake has started a paced reply and `ready` holds for it.
-fn wait_for(fake: &FakeOllama, what: &str, ready: impl Fn(&Run) -> bool) -> Run {
-    fake.wait_run(support::PATIENCE, |runs| {
-        runs.last().filter(|r| ready(r)).cloned()
-    })
-    .unwrap_or_else(|| panic!("never {what}: {:?}", fake.runs()))
+    Config::client(&fake.url(), extra)
 }
 
 #[test]
@@ -111,23 +98,15 @@ fn a_cancelled_question_hangs_up_within_a_second_streamed_or_not() {
             let (c, token) = (c.clone(), token.clone());
             std::thread::spawn(move || c.ask_streaming(&[], "hi", &token, &mut |_| {}))
         };
-        wait_for(&fake, "a request in flight", |r| {
-            !stream || !r.sent.is_empty()
-        });
+        fake.wait_run("a request in flight", |r| !stream || !r.sent.is_empty());
         let cancelled = SystemTime::now();
         let t0 = Instant::now();
         token.cancel();
         let f = asking.join().unwrap().unwrap_err();
         assert_eq!(f.class, FailureClass::Cancelled, "stream {stream}");
         assert!(t0.elapsed() < Duration::from_secs(1), "stream {stream}");
-        let run = wait_for(&fake, "a hang-up", |r| r.hung_up.is_some());
-        let after = run
-            .hung_up
-            .unwrap()
-            .duration_since(cancelled)
-            .unwrap_or_default();
+        let after = fake.hang_up_after(cancelled);
         assert!(after < Duration::from_secs(1), "stream {stream}: {after:?}");
-        assert!(run.ended.is_none(), "the server stopped generating");
     }
 }
 
@@ -142,7 +121,7 @@ fn a_new_question_cancels_the_one_in_flight() {
         let c = c.clone();
         std::thread::spawn(move || c.ask(&[], "first", &Token::new()))
     };
-    wait_for(&fake, "the first question", |_| true);
+    fake.wait_run("the first question", |_| true);
     let second = c.ask(&[], "second", &Token::new()).unwrap();
     assert_eq!(second.text, "The second question's answer.");
     assert_eq!(

@@ -137,9 +137,23 @@ impl FakeOllama {
         self.state.runs.lock().unwrap().clone()
     }
 
-    /// Waits (bounded) until `probe` finds something in the paced replies.
-    pub fn wait_run<T>(&self, limit: Duration, probe: impl Fn(&[Run]) -> Option<T>) -> Option<T> {
-        super::poll(limit, Duration::from_millis(2), || probe(&self.runs()))
+    /// Waits (up to `PATIENCE`) until the latest paced reply satisfies `ready`; panics saying
+    /// `what` never happened.
+    pub fn wait_run(&self, what: &str, ready: impl Fn(&Run) -> bool) -> Run {
+        let found = super::poll(super::PATIENCE, Duration::from_millis(2), || {
+            self.runs().last().filter(|r| ready(r)).cloned()
+        });
+        found.unwrap_or_else(|| panic!("never {what}: {:?}", self.runs()))
+    }
+
+    /// How long after `since` the client hung up on the latest paced reply (waiting for it);
+    /// the server must not have finished that reply.
+    pub fn hang_up_after(&self, since: SystemTime) -> Duration {
+        let run = self.wait_run("a hang-up", |r| r.hung_up.is_some());
+        assert!(run.ended.is_none(), "the reply was complete: {run:?}");
+        run.hung_up
+            .and_then(|at| at.duration_since(since).ok())
+            .unwrap_or_default()
     }
 
     /// Waits (bounded) until `n` requests have arrived; returns how many did.

@@ -1,6 +1,6 @@
 //! The playback actor (the only rodio user; the device itself comes from `devices`): owns the
-//! output on its own thread, opens it when there is something to play and closes it
-//! `audio.linger` after the last sound.
+//! output on its own thread, opens it when there is something to play (or about to be: `open`)
+//! and closes it `audio.linger` after the last sound.
 //!
 //! Why close it: an open output is a running audio stream (CPU, and with alsa-lib's unpaced
 //! `file` plugin a flood of silence), and an idle box must hold none. Clips are played one at a
@@ -45,6 +45,8 @@ enum Cmd {
         generation: u64,
         done: mpsc::Sender<Played>,
     },
+    /// Open the output now (if closed), for a clip that is on its way; it lingers as usual.
+    Open,
     /// Wakes the actor so it sees a new generation at once.
     Stop,
     Shutdown,
@@ -71,6 +73,12 @@ impl Remote {
         // A dead actor drops `done`, which the caller sees as a closed receiver.
         let _ = self.tx.send(cmd);
         rx
+    }
+
+    /// Opens the output ahead of a clip that is still being made, so opening the device is not
+    /// on the way to its first sample. Errors wait for the play that follows.
+    pub fn open(&self) {
+        let _ = self.tx.send(Cmd::Open);
     }
 
     /// Silences the output at once and drops everything queued.
@@ -178,6 +186,10 @@ impl Actor {
             match cmd {
                 Cmd::Shutdown => return,
                 Cmd::Stop => self.output = None,
+                Cmd::Open if self.output.is_none() => {
+                    self.output = open(&self.device, self.buffer_frames).ok();
+                }
+                Cmd::Open => {}
                 Cmd::Play {
                     clip,
                     pause_after,
@@ -243,7 +255,7 @@ impl Actor {
                 return finish(started, false, None);
             }
             match self.rx.recv_timeout(TICK) {
-                Ok(Cmd::Stop) | Err(RecvTimeoutError::Timeout) => {}
+                Ok(Cmd::Stop | Cmd::Open) | Err(RecvTimeoutError::Timeout) => {}
                 Ok(c @ Cmd::Play { .. }) => self.queue.push_back(c),
                 Ok(Cmd::Shutdown) | Err(RecvTimeoutError::Disconnected) => {
                     self.output = None;

@@ -254,10 +254,10 @@ impl Actor {
         let (synth_tx, synth_rx) = mpsc::sync_channel(s.lookahead - 1);
         let worker = {
             let (tts, text, synthesis) = (self.tts.clone(), job.text.clone(), synthesis.clone());
-            let cuts = s.cuts;
+            let (cuts, output) = (s.cuts, self.remote.clone());
             std::thread::Builder::new()
                 .name("tts".into())
-                .spawn(move || synth::synthesize(&tts, &text, cuts, &synthesis, &synth_tx))
+                .spawn(move || synth::synthesize(&tts, &text, cuts, &synthesis, &output, &synth_tx))
         };
         let worker = match worker {
             Ok(w) => w,

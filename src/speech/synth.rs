@@ -9,6 +9,7 @@ use std::time::{Instant, SystemTime};
 use super::arriving::Sentences;
 use super::tts::Tts;
 use crate::audio::Clip;
+use crate::audio::playback::Remote;
 use crate::cancel;
 use crate::event::Failure;
 
@@ -102,6 +103,7 @@ pub(super) struct Cuts {
 
 /// Synthesizes the sentences of the text in `inbox` as they complete, until the text ends,
 /// `cancel` fires or the player hangs up; returns how many sentences the text had so far.
+/// While the first sentence is synthesized, `output` opens.
 ///
 /// Text that is all there before the first sentence is asked for (a reply that came whole) is
 /// split as a whole; otherwise each sentence is taken as soon as it is complete.
@@ -110,6 +112,7 @@ pub(super) fn synthesize(
     inbox: &Arc<Inbox>,
     cuts: Cuts,
     cancel: &cancel::Token,
+    output: &Remote,
     out: &mpsc::SyncSender<Synth>,
 ) -> usize {
     // A cancel must not wait for the next piece of text.
@@ -146,6 +149,9 @@ pub(super) fn synthesize(
         };
         if cancel.is_cancelled() {
             return count;
+        }
+        if index == 0 {
+            output.open();
         }
         let started = Instant::now();
         let started_at = SystemTime::now();

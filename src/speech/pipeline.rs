@@ -98,9 +98,7 @@ impl Speaker {
     /// Speaks `text`; posts `Event::Spoken` when it has finished or was stopped.
     pub fn speak(&self, turn: TurnId, text: impl Into<String>) {
         let mut current = self.lock_current();
-        if !matches!(&current.open, Some((t, _)) if *t == turn) {
-            self.open(&mut current, turn, None);
-        }
+        self.keep_open(&mut current, turn);
         if let Some((_, text_in)) = current.open.take() {
             // In one go, so the whole text is split as one.
             text_in.finish(Some(text.into()));
@@ -111,9 +109,7 @@ impl Speaker {
     /// starts it, ending any earlier reply's text); its sentences are spoken as they complete.
     pub fn speak_part(&self, turn: TurnId, text: impl Into<String>) {
         let mut current = self.lock_current();
-        if !matches!(&current.open, Some((t, _)) if *t == turn) {
-            self.open(&mut current, turn, None);
-        }
+        self.keep_open(&mut current, turn);
         if let Some((_, text_in)) = &current.open {
             text_in.put(text.into());
         }
@@ -166,8 +162,15 @@ impl Speaker {
     }
 
     fn lock_current(&self) -> std::sync::MutexGuard<'_, Current> {
-        // A token and a sender are all it holds, so a poisoned lock still holds usable ones.
+        // A token and a writer are all it holds, so a poisoned lock still holds usable ones.
         self.current.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Makes sure the open reply is `turn`'s.
+    fn keep_open(&self, current: &mut Current, turn: TurnId) {
+        if !matches!(&current.open, Some((t, _)) if *t == turn) {
+            self.open(current, turn, None);
+        }
     }
 
     /// Hands the actor a new reply for `turn`, open for pieces (an open one is ended first).

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use voicebox::audio::capture::Capture;
+use voicebox::audio::capture::{Capture, Listen};
 use voicebox::config;
 use voicebox::event::Event;
 
@@ -28,7 +28,7 @@ fn main() {
     let mut times = Vec::with_capacity(runs);
     for turn in 0..runs as u64 + 1 {
         let t0 = Instant::now();
-        capture.start(turn, false);
+        capture.start(turn, Listen::default());
         loop {
             match rx.blocking_recv() {
                 Some(Event::CaptureStarted { turn: t }) if t == turn => break,

@@ -1,17 +1,20 @@
-//! The GPIO push button and status LED (the only rppal user).
+//! The GPIO push button, the optional volume buttons and the status LED: on a Raspberry Pi
+//! through rppal (the only rppal user), on other boards (`button.chip`) through the kernel's GPIO
+//! character device in gpio_cdev.rs, which shares the edge, role and LED logic here.
 //!
 //! The kernel debounces edges (rppal passes `debounce` to the GPIO character device) and calls
 //! back on rppal's interrupt thread; the callback only maps the edge to a logical state and
-//! posts `Event::Button`. Gesture logic (hold, toggle, glitch, long press) is in `machine.rs`.
+//! posts `Event::Button` (or, for a volume button's press, `Event::Volume`). Gesture logic
+//! (hold, toggle, glitch, long press) and volume steps are in `machine`.
 
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rppal::gpio::{Gpio, InputPin, OutputPin, Trigger};
+use rppal::gpio::{Gpio, InputPin, Trigger};
 
-use crate::config;
-use crate::event::{Event, EventSender};
+use crate::event::{Event, EventSender, VolumeChange};
+use crate::{config, gpio_cdev};
 
 /// What the LED shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,44 +75,107 @@ impl EdgeFilter {
     }
 }
 
-/// The button (and LED) handle. Dropping it releases the pins and stops the LED thread.
+/// What a watched pin is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Talk,
+    VolumeUp,
+    VolumeDown,
+}
+
+impl Role {
+    /// The event for a change to `pressed`: the talk button reports both edges, a volume
+    /// button one step per press.
+    pub fn event(self, pressed: bool) -> Option<Event> {
+        match self {
+            Role::Talk => Some(Event::Button { pressed }),
+            Role::VolumeUp => pressed.then_some(Event::Volume(VolumeChange::Up)),
+            Role::VolumeDown => pressed.then_some(Event::Volume(VolumeChange::Down)),
+        }
+    }
+
+    /// What the pin is for, in logs and `voicebox check`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Talk => "button",
+            Role::VolumeUp => "volume up",
+            Role::VolumeDown => "volume down",
+        }
+    }
+
+    /// The configured input pins and what each is for.
+    pub fn pins(config: &config::Button) -> Vec<(u8, Role)> {
+        [
+            (config.gpio, Role::Talk),
+            (config.volume_up_gpio, Role::VolumeUp),
+            (config.volume_down_gpio, Role::VolumeDown),
+        ]
+        .into_iter()
+        .filter_map(|(pin, role)| pin.map(|p| (p, role)))
+        .collect()
+    }
+}
+
+/// The buttons (and LED) handle. Dropping it releases the pins and stops the LED thread.
 pub struct Button {
-    _pin: Option<InputPin>,
+    _pins: Vec<InputPin>,
+    _lines: Vec<gpio_cdev::Watch>,
     led: Option<mpsc::Sender<Led>>,
     led_thread: Option<JoinHandle<()>>,
 }
 
 impl Button {
-    /// Watches `button.gpio` (and drives `button.led_gpio`). With neither configured this is a
-    /// button that never fires (and cannot fail).
+    /// Watches `button.gpio` and the volume buttons (and drives `button.led_gpio`). With none
+    /// configured this is a button that never fires (and cannot fail).
     pub fn spawn(config: &config::Button, events: EventSender) -> Result<Button, ButtonError> {
-        if config.gpio.is_none() && config.led_gpio.is_none() {
+        let inputs = Role::pins(config);
+        if inputs.is_empty() && config.led_gpio.is_none() {
             return Ok(Button {
-                _pin: None,
+                _pins: Vec::new(),
+                _lines: Vec::new(),
                 led: None,
                 led_thread: None,
             });
         }
+        if let Some(chip) = &config.chip {
+            let chip_err = ButtonError::Chip;
+            let mut lines = Vec::new();
+            for (n, role) in inputs {
+                lines.push(
+                    gpio_cdev::watch(chip, n, role, config, events.clone()).map_err(chip_err)?,
+                );
+            }
+            let (led, led_thread) = match config.led_gpio {
+                Some(n) => {
+                    let (tx, t) = start_led(gpio_cdev::led(chip, n).map_err(chip_err)?)?;
+                    (Some(tx), Some(t))
+                }
+                None => (None, None),
+            };
+            return Ok(Button {
+                _pins: Vec::new(),
+                _lines: lines,
+                led,
+                led_thread,
+            });
+        }
         let on = |pin| move |source| ButtonError::Gpio { pin, source };
-        let gpio = Gpio::new().map_err(on(config.gpio))?;
-        let pin = match config.gpio {
-            Some(n) => Some(watch(&gpio, n, config, events).map_err(on(Some(n)))?),
-            None => None,
-        };
+        let gpio = Gpio::new().map_err(on(inputs.first().map(|(n, _)| *n)))?;
+        let mut pins = Vec::new();
+        for (n, role) in inputs {
+            pins.push(watch(&gpio, n, role, config, events.clone()).map_err(on(Some(n)))?);
+        }
         let (led, led_thread) = match config.led_gpio {
             Some(n) => {
-                let out = gpio.get(n).map_err(on(Some(n)))?.into_output_low();
-                let (tx, rx) = mpsc::channel();
-                let t = std::thread::Builder::new()
-                    .name("led".into())
-                    .spawn(move || led_actor(out, &rx))
-                    .map_err(ButtonError::LedThread)?;
+                let mut out = gpio.get(n).map_err(on(Some(n)))?.into_output_low();
+                let (tx, t) = start_led(move |on| out.write(on.into()))?;
                 (Some(tx), Some(t))
             }
             None => (None, None),
         };
         Ok(Button {
-            _pin: pin,
+            _pins: pins,
+            _lines: Vec::new(),
             led,
             led_thread,
         })
@@ -135,6 +201,7 @@ impl Drop for Button {
 fn watch(
     gpio: &Gpio,
     n: u8,
+    role: Role,
     config: &config::Button,
     events: EventSender,
 ) -> rppal::gpio::Result<InputPin> {
@@ -151,12 +218,13 @@ fn watch(
             Trigger::FallingEdge => false,
             _ => return,
         };
-        if let Some(pressed) = filter.edge(rising) {
-            let _ = events.send(Event::Button { pressed });
+        if let Some(event) = filter.edge(rising).and_then(|pressed| role.event(pressed)) {
+            let _ = events.send(event);
         }
     })?;
     tracing::info!(
         gpio = n,
+        role = role.name(),
         active_low = config.active_low,
         pull_up = config.pull_up,
         debounce_ms = config.debounce.as_millis() as u64,
@@ -165,8 +233,20 @@ fn watch(
     Ok(input)
 }
 
+type LedThread = (mpsc::Sender<Led>, JoinHandle<()>);
+
+/// Starts the LED actor on its own thread; `set` drives the pin (true: lit).
+fn start_led(set: impl FnMut(bool) + Send + 'static) -> Result<LedThread, ButtonError> {
+    let (tx, rx) = mpsc::channel();
+    let t = std::thread::Builder::new()
+        .name("led".into())
+        .spawn(move || led_actor(set, &rx))
+        .map_err(ButtonError::LedThread)?;
+    Ok((tx, t))
+}
+
 /// Holds a level while idle (blocking receive, no timer); toggles only while blinking.
-fn led_actor(mut out: OutputPin, rx: &mpsc::Receiver<Led>) {
+fn led_actor(mut set: impl FnMut(bool), rx: &mpsc::Receiver<Led>) {
     let mut current = Pattern::Off;
     let mut lit = false;
     loop {
@@ -189,13 +269,9 @@ fn led_actor(mut out: OutputPin, rx: &mpsc::Receiver<Led>) {
             }
             None => lit = !lit,
         }
-        if lit {
-            out.set_high();
-        } else {
-            out.set_low();
-        }
+        set(lit);
     }
-    out.set_low();
+    set(false);
 }
 
 /// Why the GPIO button (or its LED) cannot be used; it displays as one line with the fix.
@@ -206,6 +282,8 @@ pub enum ButtonError {
         pin: Option<u8>,
         source: rppal::gpio::Error,
     },
+    /// The kernel GPIO chip (`button.chip`) refused; the text is the one-line reason and fix.
+    Chip(String),
     /// The thread that drives the LED could not start.
     LedThread(std::io::Error),
 }
@@ -214,6 +292,7 @@ impl std::fmt::Display for ButtonError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ButtonError::Gpio { pin, source } => f.write_str(&describe(source, *pin)),
+            ButtonError::Chip(why) => f.write_str(why),
             ButtonError::LedThread(e) => write!(
                 f,
                 "GPIO button disabled: cannot start the LED thread: {e}; restart voicebox"
@@ -281,6 +360,26 @@ mod tests {
     }
 
     #[test]
+    fn roles_map_pins_and_edges_to_events() {
+        let cfg = config::parse(config::DEFAULT_TOML, None, &|_| None)
+            .unwrap()
+            .button;
+        assert!(Role::pins(&cfg).is_empty(), "no pins by default");
+        let cfg = config::Button {
+            gpio: Some(17),
+            volume_down_gpio: Some(6),
+            ..cfg
+        };
+        assert_eq!(Role::pins(&cfg), [(17, Role::Talk), (6, Role::VolumeDown)]);
+        let ev = |role: Role, pressed| format!("{:?}", role.event(pressed));
+        assert_eq!(ev(Role::Talk, true), "Some(Button { pressed: true })");
+        assert_eq!(ev(Role::Talk, false), "Some(Button { pressed: false })");
+        assert_eq!(ev(Role::VolumeUp, true), "Some(Volume(Up))");
+        assert_eq!(ev(Role::VolumeDown, true), "Some(Volume(Down))");
+        assert_eq!(ev(Role::VolumeUp, false), "None", "one step per press");
+    }
+
+    #[test]
     fn led_patterns() {
         assert_eq!(pattern(Led::Idle), Pattern::Off);
         assert_eq!(pattern(Led::Listening), Pattern::On);
@@ -320,6 +419,7 @@ mod tests {
         }
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         let cfg = config::Button {
+            chip: None,
             gpio: Some(17),
             active_low: true,
             pull_up: true,
@@ -328,6 +428,8 @@ mod tests {
             min_press: Duration::from_millis(120),
             long_press: Duration::from_secs(2),
             led_gpio: None,
+            volume_up_gpio: None,
+            volume_down_gpio: None,
         };
         let e = Button::spawn(&cfg, tx.clone()).err().unwrap().to_string();
         assert!(

@@ -49,10 +49,50 @@ pub enum Command {
     Devices,
     /// Send a command to a running daemon's control socket
     Ctl {
-        /// press, release, tap, cancel or status
-        #[arg(value_parser = ["press", "release", "tap", "cancel", "status"])]
-        command: String,
+        #[command(subcommand)]
+        command: CtlCommand,
     },
+}
+
+/// What `voicebox ctl` sends: one control-socket line each.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum CtlCommand {
+    /// Press the button (and hold it until `release`)
+    Press,
+    /// Release the button
+    Release,
+    /// Press and release: start or stop listening in either button mode
+    Tap,
+    /// Stop whatever the box is doing, quietly
+    Cancel,
+    /// Print the daemon's state as one JSON line
+    Status,
+    /// Set the volume: a percent from 0 to 100, or `up` / `down` one step (kept across restarts)
+    Volume {
+        /// 0..100, up or down
+        level: String,
+    },
+    /// Speak TEXT when the box is idle (while a question is under way, once it has ended)
+    Say {
+        /// What to say (several words are joined with spaces; may start with '-')
+        #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+        text: Vec<String>,
+    },
+}
+
+impl CtlCommand {
+    /// The control-socket line, without its newline (a multi-line text becomes one line).
+    pub fn line(&self) -> String {
+        match self {
+            Self::Press => "press".into(),
+            Self::Release => "release".into(),
+            Self::Tap => "tap".into(),
+            Self::Cancel => "cancel".into(),
+            Self::Status => "status".into(),
+            Self::Volume { level } => format!("volume {level}"),
+            Self::Say { text } => format!("say {}", text.join(" ").replace(['\n', '\r'], " ")),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -75,5 +115,30 @@ mod tests {
     fn ctl_rejects_unknown_commands() {
         assert!(Cli::try_parse_from(["voicebox", "ctl", "explode"]).is_err());
         assert!(Cli::try_parse_from(["voicebox", "ctl", "tap"]).is_ok());
+        assert!(
+            Cli::try_parse_from(["voicebox", "ctl", "say"]).is_err(),
+            "say needs text"
+        );
+    }
+
+    #[test]
+    fn ctl_commands_become_one_line() {
+        for (args, want) in [
+            (&["tap"][..], "tap"),
+            (&["volume", "40"][..], "volume 40"),
+            (&["volume", "up"][..], "volume up"),
+            (&["say", "Dinner is ready."][..], "say Dinner is ready."),
+            (
+                &["say", "-5", "degrees", "outside"][..],
+                "say -5 degrees outside",
+            ),
+            (&["say", "Two\nlines"][..], "say Two lines"),
+        ] {
+            let cli = Cli::try_parse_from(["voicebox", "ctl"].iter().chain(args)).unwrap();
+            let Command::Ctl { command } = cli.command else {
+                panic!("{args:?}")
+            };
+            assert_eq!(command.line(), want);
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! The control socket: a Unix stream socket with one command per line (`press`, `release`,
-//! `tap`, `cancel`, `status`), so scripts and `voicebox ctl` drive the daemon like a finger.
+//! `tap`, `cancel`, `status`, `volume N|up|down`, `say TEXT`), so scripts, home automation and
+//! `voicebox ctl` drive the daemon like a finger.
 //!
 //! Every line gets exactly one reply line: `ok`, the status JSON, or `error: ...`. Bad input
 //! never ends the server; an over-long line is answered with an error and skipped.
@@ -14,10 +15,13 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{Semaphore, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::event::{ControlCommand, Event, EventSender};
+use crate::event::{ControlCommand, Event, EventSender, VolumeChange};
 
-/// Longest accepted line (commands are a few bytes; this bounds memory per client).
-pub const MAX_LINE: usize = 256;
+/// Longest accepted line: room for an announcement of a few sentences (`say TEXT`); it bounds
+/// memory per client, and what waits to be said (the machine keeps at most 8).
+pub const MAX_LINE: usize = 4096;
+/// What the error for an unknown command lists.
+const COMMANDS: &str = "try press, release, tap, cancel, status, volume N|up|down, say TEXT";
 /// Clients served at once; more wait in the kernel's accept queue.
 const MAX_CLIENTS: usize = 32;
 
@@ -26,28 +30,54 @@ const MAX_CLIENTS: usize = 32;
 pub enum Request {
     Command(ControlCommand),
     Status,
+    Volume(VolumeChange),
+    /// An announcement: the rest of the line, as written.
+    Say(String),
 }
 
-/// Parses one line (surrounding whitespace and case ignored). The error is the reply line.
+/// Parses one line (surrounding whitespace and the command's case ignored). The error is the
+/// reply line.
 pub fn parse_line(line: &str) -> Result<Request, String> {
-    let word = line.trim();
-    Ok(match word.to_ascii_lowercase().as_str() {
-        "press" => Request::Command(ControlCommand::Press),
-        "release" => Request::Command(ControlCommand::Release),
-        "tap" => Request::Command(ControlCommand::Tap),
-        "cancel" => Request::Command(ControlCommand::Cancel),
-        "status" => Request::Status,
-        _ => {
-            let shown: String = word
-                .chars()
-                .take(40)
-                .flat_map(char::escape_default)
-                .collect();
-            return Err(format!(
-                "error: unknown command \"{shown}\"; try press, release, tap, cancel, status"
-            ));
+    let line = line.trim();
+    let (word, rest) = line
+        .split_once(char::is_whitespace)
+        .map_or((line, ""), |(w, r)| (w, r.trim()));
+    let bare = |request| if rest.is_empty() { Some(request) } else { None };
+    let request = match word.to_ascii_lowercase().as_str() {
+        "press" => bare(Request::Command(ControlCommand::Press)),
+        "release" => bare(Request::Command(ControlCommand::Release)),
+        "tap" => bare(Request::Command(ControlCommand::Tap)),
+        "cancel" => bare(Request::Command(ControlCommand::Cancel)),
+        "status" => bare(Request::Status),
+        "volume" => return volume(rest).map(Request::Volume),
+        "say" if rest.is_empty() => {
+            return Err("error: say needs the text to speak, e.g. `say Dinner is ready.`".into());
         }
+        "say" => Some(Request::Say(rest.to_string())),
+        _ => None,
+    };
+    request.ok_or_else(|| {
+        let shown: String = line
+            .chars()
+            .take(40)
+            .flat_map(char::escape_default)
+            .collect();
+        format!("error: unknown command \"{shown}\"; {COMMANDS}")
     })
+}
+
+/// `volume`'s argument: a percent, `up` or `down`.
+fn volume(arg: &str) -> Result<VolumeChange, String> {
+    match arg.to_ascii_lowercase().as_str() {
+        "up" => Ok(VolumeChange::Up),
+        "down" => Ok(VolumeChange::Down),
+        n => n
+            .parse::<u8>()
+            .ok()
+            .filter(|p| *p <= 100)
+            .map(VolumeChange::Set)
+            .ok_or_else(|| "error: volume takes a percent from 0 to 100, up or down".into()),
+    }
 }
 
 /// Serves the socket until `shutdown`, then removes the socket file.
@@ -190,20 +220,21 @@ async fn client(
         if line.trim().is_empty() {
             continue;
         }
-        let reply = match parse_line(&line) {
-            Ok(Request::Command(c)) => {
-                if events.send(Event::Control(c)).is_ok() {
-                    "ok".to_string()
-                } else {
-                    "error: the daemon is shutting down".to_string()
-                }
-            }
+        let event = match parse_line(&line) {
+            Ok(Request::Command(c)) => Ok(Event::Control(c)),
+            Ok(Request::Volume(v)) => Ok(Event::Volume(v)),
+            Ok(Request::Say(text)) => Ok(Event::Announce(text)),
             Ok(Request::Status) => {
                 let s = status.borrow().clone();
                 // One line, whatever the status producer put in.
-                s.replace('\n', " ")
+                Err(s.replace('\n', " "))
             }
-            Err(e) => e,
+            Err(e) => Err(e),
+        };
+        let reply = match event.map(|e| events.send(e)) {
+            Ok(Ok(())) => "ok".to_string(),
+            Ok(Err(_)) => "error: the daemon is shutting down".to_string(),
+            Err(line) => line,
         };
         write.write_all(format!("{reply}\n").as_bytes()).await?;
     }
@@ -216,28 +247,38 @@ mod tests {
     #[test]
     fn parse_line_table() {
         use ControlCommand::*;
+        let unknown = |shown: &str| Err(format!("error: unknown command \"{shown}\"; {COMMANDS}"));
+        let bad_volume = Err("error: volume takes a percent from 0 to 100, up or down".to_string());
         for (line, want) in [
             ("press", Ok(Request::Command(Press))),
             ("release\n", Ok(Request::Command(Release))),
             ("  TAP \r\n", Ok(Request::Command(Tap))),
             ("cancel", Ok(Request::Command(Cancel))),
             ("status", Ok(Request::Status)),
+            ("volume 40", Ok(Request::Volume(VolumeChange::Set(40)))),
+            ("Volume  0\n", Ok(Request::Volume(VolumeChange::Set(0)))),
+            ("volume 100", Ok(Request::Volume(VolumeChange::Set(100)))),
+            ("volume UP", Ok(Request::Volume(VolumeChange::Up))),
+            ("volume down", Ok(Request::Volume(VolumeChange::Down))),
+            ("volume 101", bad_volume.clone()),
+            ("volume -1", bad_volume.clone()),
+            ("volume", bad_volume.clone()),
+            ("volume loud", bad_volume),
             (
-                "explode",
-                Err("error: unknown command \"explode\"; try press, release, tap, cancel, status"),
+                "say  Dinner is ready.  Come down! \n",
+                Ok(Request::Say("Dinner is ready.  Come down!".into())),
             ),
+            ("SAY 你好", Ok(Request::Say("你好".into()))),
             (
-                "",
-                Err("error: unknown command \"\"; try press, release, tap, cancel, status"),
+                "say  ",
+                Err("error: say needs the text to speak, e.g. `say Dinner is ready.`".into()),
             ),
-            (
-                "press now",
-                Err(
-                    "error: unknown command \"press now\"; try press, release, tap, cancel, status",
-                ),
-            ),
+            ("explode", unknown("explode")),
+            ("", unknown("")),
+            ("press now", unknown("press now")),
+            ("status please", unknown("status please")),
         ] {
-            assert_eq!(parse_line(line), want.map_err(str::to_string), "{line:?}");
+            assert_eq!(parse_line(line), want, "{line:?}");
         }
     }
 

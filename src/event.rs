@@ -20,6 +20,10 @@ pub enum Event {
     Button { pressed: bool },
     /// A control-socket command (the same gestures a finger makes, plus cancel).
     Control(ControlCommand),
+    /// `ctl volume N|up|down`, or a volume button.
+    Volume(VolumeChange),
+    /// `ctl say TEXT`: an announcement to speak when the box is idle.
+    Announce(String),
     /// The capture stream delivered its first frame for this turn.
     CaptureStarted { turn: TurnId },
     /// Toggle mode: the end-of-speech detector heard enough silence after speech.
@@ -56,6 +60,16 @@ pub enum ControlCommand {
     Cancel,
 }
 
+/// How the everyday volume (a percent of `audio.volume`) changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VolumeChange {
+    /// Set it to this percent (0..=100; more is taken as 100).
+    Set(u8),
+    /// One step up or down (a button press, `ctl volume up|down`).
+    Up,
+    Down,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimerKind {
     /// The button has been held for `button.long_press_ms`.
@@ -64,6 +78,8 @@ pub enum TimerKind {
     MaxRecord,
     /// `conversation.idle_forget_s` passed since the last turn.
     ForgetConversation,
+    /// `audio.thinking_cue_ms` passed since the question was recorded.
+    ThinkingCue,
 }
 
 /// A finished recording, resampled to 16 kHz mono.

@@ -16,13 +16,18 @@
 //! - `systemd`  sd_notify: READY, STATUS, WATCHDOG, STOPPING.
 //! - `hook`     runs TTS/STT helpers from argv arrays, with timeouts and process-group kills.
 //! - `ollama`   the blocking Ollama client: retries, backoff, error classes (ureq; the other
-//!   ureq user is `speech::stt_http`, the optional HTTP transcription endpoint).
-//! - `speech`   text cleanup, sentence splitting, the TTS and STT hooks, the speaking pipeline.
-//! - `audio`    `Clip`, WAV, resampling, energy (speech detection), earcons, finding devices by
-//!   name (`devices`, which also keeps alsa-lib's messages off stderr), and the capture (cpal)
-//!   and playback (rodio) actors.
-//! - `button`   the GPIO button and LED (the only rppal user).
+//!   ureq users are `speech::stt_http` and `speech::openai_tts`, the OpenAI-compatible servers).
+//! - `speech`   text cleanup, sentence splitting, STT and TTS through hooks or remote servers
+//!   (`speech::wyoming`, the Wyoming client; OpenAI-compatible HTTP), the live transcription
+//!   that hears a recording while it is made, the speaking pipeline.
+//! - `audio`    `Clip`, WAV, resampling, energy (speech detection), earcons, the volume curve,
+//!   finding devices by name (`devices`, which also keeps alsa-lib's messages off stderr), and
+//!   the capture (cpal) and playback (rodio) actors.
+//! - `button`   the GPIO button, volume buttons and LED (the only rppal user).
+//! - `gpio_cdev` the same on the kernel's GPIO character device, `button.chip` (the only
+//!   gpiocdev user).
 //! - `control`  the control socket (`voicebox ctl`).
+//! - `state`    what is kept across restarts (the volume), in the state directory.
 //! - `cmd`      one file per subcommand.
 //! - (tests only) `testing`, helpers for tests that re-run their own binary. The stable
 //!   mutation fuzzer over every parser outside bytes reach is `tests/fuzz.rs`.
@@ -36,12 +41,14 @@ pub mod cmd;
 pub mod config;
 pub mod control;
 pub mod event;
+pub mod gpio_cdev;
 pub mod hook;
 pub mod logging;
 pub mod machine;
 pub mod ollama;
 pub mod shutdown;
 pub mod speech;
+pub mod state;
 pub mod systemd;
 #[cfg(test)]
 mod testing;

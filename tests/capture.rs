@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use voicebox::audio::capture::Capture;
+use voicebox::audio::capture::{Capture, Listen};
 use voicebox::config;
 use voicebox::event::{Event, EventReceiver};
 
@@ -60,7 +60,13 @@ fn toggle_mode_hears_the_end_of_speech_then_stop_keeps_post_roll() {
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let capture = Capture::spawn(&audio(), tx);
-    capture.start(7, true);
+    capture.start(
+        7,
+        Listen {
+            detect_end: true,
+            ..Listen::default()
+        },
+    );
     assert!(matches!(next(&mut rx), Event::CaptureStarted { turn: 7 }));
     assert!(matches!(next(&mut rx), Event::SpeechEnded { turn: 7 }));
     capture.stop(7);
@@ -100,11 +106,11 @@ fn cancel_posts_nothing_and_a_new_start_works() {
     a.max_record = Duration::from_secs(10);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let capture = Capture::spawn(&a, tx);
-    capture.start(1, false);
+    capture.start(1, Listen::default());
     assert!(matches!(next(&mut rx), Event::CaptureStarted { turn: 1 }));
     capture.cancel();
     // Turn 2 runs to max_record by itself; nothing from turn 1 comes in between.
-    capture.start(2, false);
+    capture.start(2, Listen::default());
     assert!(matches!(next(&mut rx), Event::CaptureStarted { turn: 2 }));
     match next(&mut rx) {
         Event::Captured {
@@ -118,4 +124,54 @@ fn cancel_posts_nothing_and_a_new_start_works() {
     }
     drop(capture);
     assert!(rx.try_recv().is_err(), "nothing else was posted");
+}
+
+/// A follow-up window: with nobody speaking the recording ends after the window's worth of
+/// audio (counted in samples, so the unpaced device gives the exact length); with speech it
+/// goes on until the end of speech.
+#[test]
+fn a_follow_up_window_ends_a_silent_recording_but_not_a_spoken_one() {
+    let spoken = std::env::var("VOICEBOX_TEST_MIC").is_ok_and(|m| m != "/dev/zero");
+    if std::env::var_os(CHILD).is_none() {
+        let name = "a_follow_up_window_ends_a_silent_recording_but_not_a_spoken_one";
+        in_child(name, Path::new("/dev/zero"));
+        let dir = tempfile::tempdir().unwrap();
+        let mic = support::sound::spoken_mic(dir.path(), "yes please tell me more");
+        return in_child(name, &mic);
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let capture = Capture::spawn(&audio(), tx);
+    // The spoken input starts after 0.5 s of silence: well inside a 2 s window.
+    let listen = Listen {
+        detect_end: true,
+        speech_within: Some(Duration::from_secs(2)),
+        feed: None,
+    };
+    capture.start(3, listen);
+    assert!(matches!(next(&mut rx), Event::CaptureStarted { turn: 3 }));
+    let mut ended = false;
+    let rec = loop {
+        match next(&mut rx) {
+            Event::SpeechEnded { turn: 3 } => {
+                ended = true;
+                capture.stop(3);
+            }
+            Event::Captured {
+                turn: 3,
+                result: Ok(rec),
+            } => break rec,
+            e => panic!("{e:?}"),
+        }
+    };
+    if spoken {
+        assert!(ended && rec.has_speech, "{rec:?}");
+        assert!(
+            rec.record_ms > 2000,
+            "went on past the window: {}",
+            rec.record_ms
+        );
+    } else {
+        assert!(!ended && !rec.has_speech);
+        assert!((2000..2100).contains(&rec.record_ms), "{}", rec.record_ms);
+    }
 }

@@ -214,6 +214,16 @@ fn wav_decode(b: &[u8]) {
     }
 }
 
+/// A Wyoming server's byte stream, in small reads, read event by event to its end or first error.
+fn wyoming_events(b: &[u8]) {
+    use voicebox::speech::wyoming::codec;
+    let step = b.len() % 13 + 1;
+    let mut r = std::io::BufReader::new(Trickle { data: b, step });
+    while let Ok(Some(e)) = codec::read(&mut r) {
+        let _ = (e.text("text"), e.number("rate"), e.encode().len());
+    }
+}
+
 fn control_line(b: &[u8]) {
     let _ = voicebox::control::parse_line(&text(b));
 }
@@ -321,6 +331,23 @@ target!(
         b"\xfe\xff",
         b"\x03\x00",
         b"\x01\x00",
+    ]
+);
+target!(
+    wyoming_stream,
+    "wyoming",
+    wyoming_events,
+    &[
+        b"\n",
+        b"{\"type\": \"",
+        b"\"data_length\": ",
+        b"\"payload_length\": ",
+        b"\"data\": {",
+        b"18446744073709551615",
+        b"-1",
+        b"1e9",
+        b"null",
+        b"\"\\ud800\"",
     ]
 );
 target!(

@@ -53,6 +53,7 @@ fn unit_runs_the_daemon_as_specified() {
         "User=voicebox",
         "SupplementaryGroups=audio gpio",
         "RuntimeDirectory=voicebox",
+        "StateDirectory=voicebox",
         "After=network-online.target sound.target",
         "DeviceAllow=char-alsa rw",
         "DeviceAllow=char-gpiochip rw",

@@ -132,6 +132,8 @@ impl Loop {
                 reloads: mpsc::channel(1).1,
                 status: watch::channel(String::new()).0,
                 shutdown,
+                // The volume stays at its default; nothing is kept between runs.
+                store: voicebox::state::Store::none(),
             }
         };
         let thread = std::thread::spawn(move || {

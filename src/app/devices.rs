@@ -4,13 +4,17 @@
 //! Every method returns at once; results come back as `Event`s. Capture and the speaker are
 //! actors built with the event sender; STT and Ollama have no thread of their own, so each call
 //! gets the sender and runs on a short-lived worker thread that honours its `cancel::Token`.
+//!
+//! A transcriber that can hear the recording while it is made (a Wyoming server) hands out a
+//! `Live` at the press; its feed goes to the microphone, and the handle to `transcribe`.
 
-use crate::audio::capture::Capture;
+use crate::audio::capture::{Capture, Feed, Listen};
 use crate::audio::{Clip, earcons::Earcon};
 use crate::cancel;
 use crate::event::{Event, EventSender, TurnId};
 use crate::machine::Exchange;
 use crate::ollama::{self, Message};
+use crate::speech::live::Live;
 use crate::speech::pipeline::Speaker;
 use crate::speech::stt::Stt;
 
@@ -23,9 +27,10 @@ pub struct Devices {
     pub ollama: Box<dyn Responder>,
 }
 
-/// Records a turn: posts `CaptureStarted`, `SpeechEnded` and `Captured`.
+/// Records a turn: posts `CaptureStarted`, `SpeechEnded` and `Captured`; with a feed, also hands
+/// the recording on as it is made.
 pub trait Microphone {
-    fn start(&self, turn: TurnId, detect_end: bool);
+    fn start(&self, turn: TurnId, listen: Listen);
     fn stop(&self, turn: TurnId);
     /// Drops the recording; nothing is posted.
     fn cancel(&self);
@@ -41,11 +46,26 @@ pub trait Loudspeaker {
     /// Silences speech at once; the reply being spoken still posts its `Spoken`.
     fn stop(&self);
     fn earcon(&self, earcon: Earcon);
+    /// Starts (or ends) the repeating thinking cue; the next sound of any kind also ends it.
+    fn thinking_cue(&self, on: bool);
+    /// The everyday volume, percent of `audio.volume`.
+    fn set_volume(&self, percent: u8);
 }
 
 /// Transcribes a recording; posts `Transcribed` unless the process ends first.
 pub trait Transcriber {
-    fn transcribe(&self, turn: TurnId, clip: Clip, cancel: cancel::Token, events: &EventSender);
+    /// A transcription that hears the recording while it is made, if this backend can: the
+    /// feed for the microphone and the handle for `transcribe`. Dropping the handle hangs up.
+    fn live(&self) -> Option<(Feed, Live)>;
+    /// Transcribes `clip`, or with `live` (its recording has ended) waits for that transcript.
+    fn transcribe(
+        &self,
+        turn: TurnId,
+        clip: Clip,
+        live: Option<Live>,
+        cancel: cancel::Token,
+        events: &EventSender,
+    );
 }
 
 /// Asks the model, with the remembered exchanges; posts `Replying` for each piece of a streamed
@@ -64,8 +84,8 @@ pub trait Responder {
 }
 
 impl Microphone for Capture {
-    fn start(&self, turn: TurnId, detect_end: bool) {
-        Capture::start(self, turn, detect_end);
+    fn start(&self, turn: TurnId, listen: Listen) {
+        Capture::start(self, turn, listen);
     }
     fn stop(&self, turn: TurnId) {
         Capture::stop(self, turn);
@@ -91,13 +111,33 @@ impl Loudspeaker for Speaker {
     fn earcon(&self, earcon: Earcon) {
         Speaker::earcon(self, earcon);
     }
+    fn thinking_cue(&self, on: bool) {
+        Speaker::thinking_cue(self, on);
+    }
+    fn set_volume(&self, percent: u8) {
+        Speaker::set_volume(self, percent);
+    }
 }
 
 impl Transcriber for Stt {
-    fn transcribe(&self, turn: TurnId, clip: Clip, cancel: cancel::Token, events: &EventSender) {
+    fn live(&self) -> Option<(Feed, Live)> {
+        Stt::live(self)
+    }
+
+    fn transcribe(
+        &self,
+        turn: TurnId,
+        clip: Clip,
+        live: Option<Live>,
+        cancel: cancel::Token,
+        events: &EventSender,
+    ) {
         let (stt, events) = (self.clone(), events.clone());
         spawn_worker("stt", move || {
-            let result = stt.transcribe(&clip, &cancel);
+            let result = match live {
+                Some(live) => stt.finish(live, &cancel),
+                None => stt.transcribe(&clip, &cancel),
+            };
             let _ = events.send(Event::Transcribed { turn, result });
         });
     }

@@ -1,14 +1,18 @@
 //! Turns the machine's actions into calls on the devices, and keeps the cancel handle of each
-//! piece of blocking work (an STT run, an Ollama request) while it is in flight.
+//! piece of blocking work (an STT run, an Ollama request) while it is in flight, and the live
+//! transcription of the recording in progress until a `Transcribe` claims it.
 
 use std::collections::HashMap;
 
 use super::devices::Devices;
+use crate::audio::capture::Listen;
 use crate::audio::earcons;
 use crate::button::{self, Button};
 use crate::cancel;
 use crate::event::{Event, EventSender, TurnId};
-use crate::machine::{self, Action, TurnSummary};
+use crate::machine::{self, Action, Outcome, TurnSummary};
+use crate::speech::live::Live;
+use crate::state;
 
 /// The devices, and the work in flight on them.
 pub(super) struct Driver {
@@ -16,7 +20,20 @@ pub(super) struct Driver {
     /// `None` when GPIO is unavailable (the control socket still works).
     pub(super) button: Option<Button>,
     pub(super) jobs: Jobs,
+    /// The transcription hearing the current recording (`Transcriber::live`).
+    pub(super) live: Option<LiveTurn>,
     events: EventSender,
+    /// Where the volume is kept across restarts.
+    store: state::Store,
+}
+
+/// A live transcription and the turn whose recording feeds it.
+#[derive(Debug)]
+pub(super) struct LiveTurn {
+    pub(super) turn: TurnId,
+    pub(super) live: Live,
+    /// The recording has ended (`Captured` arrived): a `Transcribe` claims it now or never.
+    pub(super) recorded: bool,
 }
 
 /// Blocking work that can be cancelled, by the turn it belongs to.
@@ -60,12 +77,19 @@ impl Jobs {
 }
 
 impl Driver {
-    pub(super) fn new(devices: Devices, button: Option<Button>, events: EventSender) -> Driver {
+    pub(super) fn new(
+        devices: Devices,
+        button: Option<Button>,
+        events: EventSender,
+        store: state::Store,
+    ) -> Driver {
         Driver {
             devices,
             button,
             jobs: Jobs::default(),
+            live: None,
             events,
+            store,
         }
     }
 
@@ -75,7 +99,20 @@ impl Driver {
         match event {
             Event::Transcribed { turn, .. } => self.jobs.forget(Job::Transcribe(*turn)),
             Event::Answered { turn, .. } => self.jobs.forget(Job::Ask(*turn)),
+            Event::Captured { turn, .. } => {
+                if let Some(l) = self.live.as_mut().filter(|l| l.turn == *turn) {
+                    l.recorded = true;
+                }
+            }
             _ => {}
+        }
+    }
+
+    /// After an event's actions: a live transcription whose recording ended without being
+    /// sent to STT (a glitch, silence, a failed capture) hangs up.
+    pub(super) fn settle(&mut self) {
+        if self.live.as_ref().is_some_and(|l| l.recorded) {
+            self.live = None;
         }
     }
 
@@ -83,6 +120,7 @@ impl Driver {
     pub(super) fn shutdown(&mut self) {
         self.devices.speaker.stop();
         self.devices.microphone.cancel();
+        self.live = None;
         self.jobs.cancel_all();
         if let Some(b) = &self.button {
             b.set_led(button::Led::Idle);
@@ -92,17 +130,38 @@ impl Driver {
     pub(super) fn dispatch(&mut self, action: Action) {
         let d = &self.devices;
         match action {
-            Action::StartCapture { turn, detect_end } => {
-                d.microphone.start(turn, detect_end);
+            Action::StartCapture {
+                turn,
+                detect_end,
+                speech_within,
+            } => {
+                // Replacing an older one hangs it up.
+                let (feed, live) = d.stt.live().unzip();
+                self.live = live.map(|live| LiveTurn {
+                    turn,
+                    live,
+                    recorded: false,
+                });
+                let listen = Listen {
+                    detect_end,
+                    speech_within,
+                    feed,
+                };
+                d.microphone.start(turn, listen);
                 // A question is on its way: have the model loaded while the user speaks. The
                 // responder does it in the background, or not at all while a request runs.
                 d.ollama.load();
             }
             Action::StopCapture { turn } => d.microphone.stop(turn),
-            Action::CancelCapture => d.microphone.cancel(),
+            Action::CancelCapture => {
+                d.microphone.cancel();
+                self.live = None;
+            }
             Action::Transcribe { turn, recording } => {
                 let cancel = self.jobs.start(Job::Transcribe(turn));
-                d.stt.transcribe(turn, recording.clip, cancel, &self.events);
+                let live = self.live.take_if(|l| l.turn == turn).map(|l| l.live);
+                d.stt
+                    .transcribe(turn, recording.clip, live, cancel, &self.events);
             }
             Action::CancelTranscribe { turn } => self.jobs.cancel(Job::Transcribe(turn)),
             Action::Ask {
@@ -122,7 +181,21 @@ impl Driver {
                 machine::Earcon::Listening => earcons::Earcon::Listening,
                 machine::Earcon::Stopped => earcons::Earcon::Stopped,
                 machine::Earcon::Error => earcons::Earcon::Error,
+                machine::Earcon::Volume => earcons::Earcon::Volume,
             }),
+            Action::StartThinkingCue => d.speaker.thinking_cue(true),
+            Action::StopThinkingCue => d.speaker.thinking_cue(false),
+            Action::SetVolume(percent) => {
+                d.speaker.set_volume(percent);
+                tracing::info!(volume = percent, "volume");
+                let saved = state::Saved {
+                    volume: Some(percent),
+                };
+                // On the loop: a few milliseconds, only when someone changes the volume.
+                if let Err(e) = self.store.save(&saved) {
+                    tracing::warn!("the volume will not be kept across a restart: {e:#}");
+                }
+            }
             Action::StartTimer { turn, kind, after } => {
                 let tx = self.events.clone();
                 tokio::spawn(async move {
@@ -143,16 +216,22 @@ impl Driver {
             }
             Action::LogTurn(s) => log_turn(&s),
             Action::ForgetConversation => tracing::info!("conversation forgotten"),
+            Action::AnnouncementDropped { chars } => tracing::warn!(
+                chars,
+                "announcement dropped: too many are waiting for the box to be idle"
+            ),
         }
     }
 }
 
-/// The per-turn summary: one INFO line, journald fields without prefix.
+/// The per-turn summary: one INFO line, journald fields without prefix. An announcement's line
+/// is "announcement", its length `response_chars` (never its text).
 fn log_turn(s: &TurnSummary) {
-    let glitch = s.outcome == machine::Outcome::Glitch;
+    // Nothing the user did: a brushed button, a follow-up window nobody used.
+    let quiet = matches!(s.outcome, Outcome::Glitch | Outcome::NoFollowUp);
     // Stage fields the turn never reached are `None` and left out of the line altogether.
     macro_rules! summary {
-        ($level:expr) => {
+        ($level:expr, $message:literal) => {
             tracing::event!(
                 $level,
                 turn_id = s.turn_id,
@@ -166,14 +245,16 @@ fn log_turn(s: &TurnSummary) {
                 response_chars = s.response_chars,
                 sentences = s.sentences,
                 attempts = s.attempts,
-                "turn"
+                $message
             )
         };
     }
-    // A brushed button is noise in the journal; keep it for debugging only.
-    if glitch {
-        summary!(tracing::Level::DEBUG);
+    if s.announcement {
+        summary!(tracing::Level::INFO, "announcement");
+    } else if quiet {
+        // Noise in the journal; kept for debugging only.
+        summary!(tracing::Level::DEBUG, "turn");
     } else {
-        summary!(tracing::Level::INFO);
+        summary!(tracing::Level::INFO, "turn");
     }
 }

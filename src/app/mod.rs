@@ -22,7 +22,7 @@ use crate::config::Config;
 use crate::event::{Event, EventReceiver, EventSender};
 use crate::machine::{Action, Machine, Settings, State};
 use crate::shutdown::Reloads;
-use crate::systemd;
+use crate::{state, systemd};
 
 /// Re-reads the config (on SIGHUP).
 pub type Reload = Box<dyn FnMut() -> anyhow::Result<Config>>;
@@ -42,6 +42,8 @@ pub struct Parts {
     /// The control socket's `status` line.
     pub status: watch::Sender<String>,
     pub shutdown: CancellationToken,
+    /// Where the volume is kept across restarts.
+    pub store: state::Store,
 }
 
 pub struct App {
@@ -72,11 +74,13 @@ impl App {
     /// Builds the devices for `parts.config` and the machine. Call inside the runtime.
     pub fn new(mut parts: Parts) -> anyhow::Result<App> {
         let devices = (parts.rebuild)(&parts.config)?;
-        let machine = Machine::new(Settings::from_config(&parts.config));
+        let volume = parts.store.load().volume.unwrap_or(100);
+        let machine = Machine::new(Settings::from_config(&parts.config)).with_volume(volume);
+        devices.speaker.set_volume(machine.volume());
         Ok(App {
             last_state: machine.state(),
             machine,
-            driver: Driver::new(devices, parts.button, parts.events_tx),
+            driver: Driver::new(devices, parts.button, parts.events_tx, parts.store),
             config: parts.config,
             pending: None,
             rebuild: parts.rebuild,
@@ -118,6 +122,7 @@ impl App {
                 for action in self.machine.handle(event, now()) {
                     self.driver.dispatch(action);
                 }
+                self.driver.settle();
             }
             Input::Reload => self.read_config(),
             Input::Watchdog => systemd::watchdog(),
@@ -173,7 +178,10 @@ impl App {
             tracing::warn!("changes to [button] and [control] take effect at the next restart");
         }
         match (self.rebuild)(&new) {
-            Ok(devices) => self.driver.devices = devices,
+            Ok(devices) => {
+                devices.speaker.set_volume(self.machine.volume());
+                self.driver.devices = devices;
+            }
             Err(e) => {
                 tracing::error!("cannot apply the new config, keeping the running one: {e:#}");
                 return;
@@ -222,6 +230,7 @@ fn log_private(event: &Event) {
         } => {
             tracing::debug!(turn, reply = %a.text, "reply text")
         }
+        Event::Announce(text) => tracing::debug!(text = %text, "announcement received"),
         _ => {}
     }
 }

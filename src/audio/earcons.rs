@@ -1,10 +1,16 @@
-//! Earcons: the short listening-started, listening-stopped and error sounds, generated in code
-//! (no asset files to install or lose).
+//! Earcons: the short listening-started, listening-stopped, error and volume sounds and the
+//! soft thinking cue, generated in code (no asset files to install or lose).
+
+use std::time::Duration;
 
 use super::Clip;
 
 const RATE: u32 = 22050;
 const LEVEL: f32 = 0.3;
+/// The thinking cue is a background sound: a third of the earcons' level.
+const SOFT: f32 = 0.1;
+/// The thinking cue repeats this often (a tick, then silence).
+pub const THINKING_PERIOD: Duration = Duration::from_millis(1000);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Earcon {
@@ -14,6 +20,10 @@ pub enum Earcon {
     Stopped,
     /// Two low beeps: something failed.
     Error,
+    /// A short beep: the volume changed (played at the new level).
+    Volume,
+    /// A soft, short tick, repeated every `THINKING_PERIOD` while the answer is awaited.
+    Thinking,
 }
 
 impl Earcon {
@@ -21,13 +31,15 @@ impl Earcon {
     pub fn clip(self) -> Clip {
         let mut samples = Vec::new();
         match self {
-            Self::Listening => chirp(&mut samples, 660.0, 990.0, 0.12),
-            Self::Stopped => chirp(&mut samples, 990.0, 660.0, 0.12),
+            Self::Listening => chirp(&mut samples, 660.0, 990.0, 0.12, LEVEL),
+            Self::Stopped => chirp(&mut samples, 990.0, 660.0, 0.12, LEVEL),
             Self::Error => {
-                chirp(&mut samples, 330.0, 330.0, 0.12);
+                chirp(&mut samples, 330.0, 330.0, 0.12, LEVEL);
                 silence(&mut samples, 0.08);
-                chirp(&mut samples, 262.0, 262.0, 0.18);
+                chirp(&mut samples, 262.0, 262.0, 0.18, LEVEL);
             }
+            Self::Volume => chirp(&mut samples, 880.0, 880.0, 0.08, LEVEL),
+            Self::Thinking => chirp(&mut samples, 440.0, 523.0, 0.08, SOFT),
         }
         Clip {
             samples,
@@ -37,8 +49,9 @@ impl Earcon {
     }
 }
 
-/// A sine sweeping linearly from `f0` to `f1` Hz, with 10 ms fades so it does not click.
-fn chirp(out: &mut Vec<f32>, f0: f32, f1: f32, secs: f32) {
+/// A sine at `level` sweeping linearly from `f0` to `f1` Hz, with 10 ms fades so it does not
+/// click.
+fn chirp(out: &mut Vec<f32>, f0: f32, f1: f32, secs: f32, level: f32) {
     let n = (RATE as f32 * secs) as usize;
     let fade = (RATE as f32 * 0.010) as usize;
     let mut phase = 0.0f32;
@@ -47,7 +60,7 @@ fn chirp(out: &mut Vec<f32>, f0: f32, f1: f32, secs: f32) {
         let f = f0 + (f1 - f0) * t;
         phase += 2.0 * std::f32::consts::PI * f / RATE as f32;
         let env = (i.min(n - 1 - i) as f32 / fade as f32).min(1.0);
-        out.push(LEVEL * env * phase.sin());
+        out.push(level * env * phase.sin());
     }
 }
 
@@ -87,5 +100,20 @@ mod tests {
         let (a, b) = fall.split_at(fall.len() / 2);
         assert!(pitch(b) < pitch(a), "stopped falls");
         assert!(pitch(&Earcon::Error.clip().samples) < 400.0, "error is low");
+    }
+
+    #[test]
+    fn the_volume_beep_is_short_and_the_thinking_cue_soft() {
+        let beep = Earcon::Volume.clip();
+        assert!(beep.duration() < Duration::from_millis(100));
+        assert!(beep.rms() > 0.1 && beep.samples[0].abs() < 0.01);
+        let cue = Earcon::Thinking.clip();
+        assert!(
+            cue.duration() < THINKING_PERIOD / 5,
+            "short within its period"
+        );
+        let peak = cue.samples.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+        assert!(peak > 0.05 && peak <= SOFT, "soft but audible: {peak}");
+        assert!(cue.rms() < Earcon::Listening.clip().rms() / 2.0);
     }
 }

@@ -61,6 +61,12 @@ impl EndDetector {
         }
     }
 
+    /// Whether enough loud windows have been heard to count as speech (the same test as
+    /// `has_speech`).
+    pub fn heard_speech(&self) -> bool {
+        self.loud_windows >= MIN_SPEECH_WINDOWS
+    }
+
     /// Feeds mono samples; returns true exactly once, when the utterance has ended.
     pub fn push(&mut self, samples: &[f32]) -> bool {
         if self.ended {
@@ -163,5 +169,20 @@ mod tests {
         assert_eq!(end_at(&[(true, 40), (false, 5000)], 1200), None);
         // Speech that never stops: no end.
         assert_eq!(end_at(&[(true, 5000)], 1200), None);
+    }
+
+    #[test]
+    fn heard_speech_agrees_with_has_speech() {
+        for parts in [
+            &[(false, 2000)][..],
+            &[(true, 40), (false, 1000)][..],
+            &[(false, 500), (true, 200), (false, 500)][..],
+            &[(true, 60), (false, 100), (true, 60)][..],
+        ] {
+            let s = signal(parts);
+            let mut d = EndDetector::new(RATE, 0.01, Duration::from_millis(1200));
+            d.push(&s);
+            assert_eq!(d.heard_speech(), has_speech(&s, RATE, 0.01), "{parts:?}");
+        }
     }
 }

@@ -10,6 +10,7 @@ pub mod earcons;
 pub mod energy;
 pub mod playback;
 pub mod resample;
+pub mod volume;
 pub mod wav;
 
 /// Interleaved f32 samples in -1.0..=1.0 with their rate and channel count.

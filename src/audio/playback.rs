@@ -5,11 +5,15 @@
 //! Why close it: an open output is a running audio stream (CPU, and with alsa-lib's unpaced
 //! `file` plugin a flood of silence), and an idle box must hold none. Clips are played one at a
 //! time, in the order given; rodio's mixer converts rate and channels to what the device opened.
+//!
+//! A background sound (the thinking cue) can repeat while nothing else plays: any clip queued
+//! ends it, after at most the repeat in progress, so it never mixes with what follows. The gain
+//! can change at any time, also during a clip.
 
 use std::collections::VecDeque;
 use std::num::NonZero;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
@@ -47,9 +51,24 @@ enum Cmd {
     },
     /// Open the output now (if closed), for a clip that is on its way; it lingers as usual.
     Open,
+    /// Play `clip` every `period` until another clip is queued, `EndRepeat` or a stop.
+    Repeat {
+        clip: Clip,
+        period: Duration,
+        generation: u64,
+    },
+    EndRepeat,
     /// Wakes the actor so it sees a new generation at once.
     Stop,
     Shutdown,
+}
+
+/// A background sound being repeated.
+struct Repeat {
+    clip: Clip,
+    period: Duration,
+    next: Instant,
+    generation: u64,
 }
 
 /// A cloneable way to play and stop from other threads; the `Playback` owner keeps the thread.
@@ -57,6 +76,8 @@ enum Cmd {
 pub struct Remote {
     tx: mpsc::Sender<Cmd>,
     generation: Arc<AtomicU64>,
+    /// The playback gain, as f32 bits (an atomic the actor reads while it plays).
+    gain: Arc<AtomicU32>,
 }
 
 impl Remote {
@@ -86,6 +107,26 @@ impl Remote {
         self.generation.fetch_add(1, Ordering::SeqCst);
         let _ = self.tx.send(Cmd::Stop);
     }
+
+    /// Plays `clip` now and then every `period` while nothing else is queued; the next clip
+    /// queued ends it (after the repeat in progress), as do `end_repeat` and `stop`.
+    pub fn repeat(&self, clip: Clip, period: Duration) {
+        let generation = self.generation.load(Ordering::SeqCst);
+        let _ = self.tx.send(Cmd::Repeat {
+            clip,
+            period,
+            generation,
+        });
+    }
+
+    pub fn end_repeat(&self) {
+        let _ = self.tx.send(Cmd::EndRepeat);
+    }
+
+    /// The gain for everything played from now on, the clip playing included.
+    pub fn set_gain(&self, gain: f32) {
+        self.gain.store(gain.to_bits(), Ordering::Relaxed);
+    }
 }
 
 /// Handle to the playback actor; dropping it stops playback and ends the thread.
@@ -100,15 +141,18 @@ impl Playback {
     pub fn spawn(cfg: &config::Audio) -> Self {
         let (tx, rx) = mpsc::channel();
         let generation = Arc::new(AtomicU64::new(0));
+        let gain = Arc::new(AtomicU32::new(cfg.volume.to_bits()));
         let actor = Actor {
             device: cfg.output_device.clone(),
             buffer_frames: cfg.buffer_frames,
-            volume: cfg.volume,
+            gain: gain.clone(),
             linger: cfg.linger,
             generation: generation.clone(),
             rx,
             queue: VecDeque::new(),
             output: None,
+            repeat: None,
+            last_sound: Instant::now(),
         };
         let thread = std::thread::Builder::new()
             .name("playback".into())
@@ -116,7 +160,11 @@ impl Playback {
             .inspect_err(|e| tracing::error!(error = %e, "cannot start the playback thread"))
             .ok();
         Self {
-            remote: Remote { tx, generation },
+            remote: Remote {
+                tx,
+                generation,
+                gain,
+            },
             thread,
         }
     }
@@ -153,41 +201,45 @@ struct Output {
 struct Actor {
     device: String,
     buffer_frames: u32,
-    volume: f32,
+    gain: Arc<AtomicU32>,
     linger: Duration,
     generation: Arc<AtomicU64>,
     rx: mpsc::Receiver<Cmd>,
-    /// Plays that arrived while another clip was playing.
+    /// Commands that arrived while a clip was playing.
     queue: VecDeque<Cmd>,
     output: Option<Output>,
+    repeat: Option<Repeat>,
+    /// When the last clip ended: the linger counts from here.
+    last_sound: Instant,
 }
 
 impl Actor {
     fn run(mut self) {
-        loop {
-            let cmd = match self.queue.pop_front() {
-                Some(c) => c,
-                // Open: wait at most the linger, then close. Closed: block (idle is idle).
-                None if self.output.is_some() => match self.rx.recv_timeout(self.linger) {
-                    Ok(c) => c,
-                    Err(RecvTimeoutError::Timeout) => {
-                        tracing::debug!("output closed after linger");
-                        self.output = None;
-                        super::release_heap();
-                        continue;
-                    }
-                    Err(RecvTimeoutError::Disconnected) => return,
-                },
-                None => match self.rx.recv() {
-                    Ok(c) => c,
-                    Err(_) => return,
-                },
-            };
+        while let Some(cmd) = self.next() {
             match cmd {
                 Cmd::Shutdown => return,
-                Cmd::Stop => self.output = None,
+                Cmd::Stop => {
+                    self.output = None;
+                    self.repeat = None;
+                }
+                Cmd::Repeat {
+                    clip,
+                    period,
+                    generation,
+                } => {
+                    let next = Instant::now();
+                    self.repeat = Some(Repeat {
+                        clip,
+                        period,
+                        next,
+                        generation,
+                    });
+                }
+                Cmd::EndRepeat => self.repeat = None,
                 Cmd::Open if self.output.is_none() => {
                     self.output = open(&self.device, self.buffer_frames).ok();
+                    // It lingers from now if the clip it was opened for never comes.
+                    self.last_sound = Instant::now();
                 }
                 Cmd::Open => {}
                 Cmd::Play {
@@ -196,6 +248,8 @@ impl Actor {
                     generation,
                     done,
                 } => {
+                    // Whatever is queued next ends a background sound.
+                    self.repeat = None;
                     let played = self.play(clip, pause_after, generation);
                     let _ = done.send(played);
                 }
@@ -203,8 +257,57 @@ impl Actor {
         }
     }
 
+    /// The next command (`None`: the handle is gone). While waiting it plays a repeat when
+    /// one is due, and closes the output `linger` after the last sound; with neither, it
+    /// blocks (idle is idle).
+    fn next(&mut self) -> Option<Cmd> {
+        loop {
+            if let Some(c) = self.queue.pop_front() {
+                return Some(c);
+            }
+            if self
+                .repeat
+                .as_ref()
+                .is_some_and(|r| self.stale(r.generation))
+            {
+                self.repeat = None;
+            }
+            let repeat_at = self.repeat.as_ref().map(|r| r.next);
+            let close_at = self.output.as_ref().map(|_| self.last_sound + self.linger);
+            let got = match repeat_at.into_iter().chain(close_at).min() {
+                None => self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                Some(at) => self
+                    .rx
+                    .recv_timeout(at.saturating_duration_since(Instant::now())),
+            };
+            match got {
+                Ok(c) => return Some(c),
+                Err(RecvTimeoutError::Disconnected) => return None,
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            let now = Instant::now();
+            if let Some(r) = self.repeat.as_mut()
+                && r.next <= now
+            {
+                r.next = now + r.period;
+                let (clip, generation) = (r.clip.clone(), r.generation);
+                if self.play(clip, Duration::ZERO, generation).error.is_some() {
+                    self.repeat = None; // no device: the real sound that follows says so
+                }
+            } else if close_at.is_some_and(|at| at <= now) {
+                tracing::debug!("output closed after linger");
+                self.output = None;
+                super::release_heap();
+            }
+        }
+    }
+
     fn stale(&self, generation: u64) -> bool {
         self.generation.load(Ordering::SeqCst) != generation
+    }
+
+    fn gain(&self) -> f32 {
+        f32::from_bits(self.gain.load(Ordering::Relaxed))
     }
 
     fn play(&mut self, mut clip: Clip, pause_after: Duration, generation: u64) -> Played {
@@ -232,11 +335,12 @@ impl Actor {
                 Err(e) => return finish(None, false, Some(e)),
             },
         };
+        let gain = self.gain();
         let out = self.output.insert(out);
         let pause = (pause_after.as_secs_f64() * f64::from(clip.rate)) as usize;
         clip.samples
             .extend(std::iter::repeat_n(0.0, pause * usize::from(clip.channels)));
-        out.player.set_volume(self.volume);
+        out.player.set_volume(gain);
         out.player.append(rodio::buffer::SamplesBuffer::new(
             channels,
             rate,
@@ -251,12 +355,18 @@ impl Actor {
                 self.drop_queue();
                 return finish(started, true, None);
             }
-            if self.output.as_ref().is_none_or(|o| o.player.empty()) {
-                return finish(started, false, None);
+            match self.output.as_ref() {
+                Some(o) if !o.player.empty() => o.player.set_volume(self.gain()),
+                _ => {
+                    self.last_sound = Instant::now();
+                    return finish(started, false, None);
+                }
             }
             match self.rx.recv_timeout(TICK) {
                 Ok(Cmd::Stop | Cmd::Open) | Err(RecvTimeoutError::Timeout) => {}
-                Ok(c @ Cmd::Play { .. }) => self.queue.push_back(c),
+                Ok(c @ (Cmd::Play { .. } | Cmd::Repeat { .. } | Cmd::EndRepeat)) => {
+                    self.queue.push_back(c)
+                }
                 Ok(Cmd::Shutdown) | Err(RecvTimeoutError::Disconnected) => {
                     self.output = None;
                     self.queue.push_front(Cmd::Shutdown);

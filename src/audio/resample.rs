@@ -1,7 +1,7 @@
 //! Down-mix to mono and resample to the rate STT engines expect (rubato's FFT resampler).
 
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
-use rubato::{Fft, FixedSync, Resampler};
+use rubato::{Fft, FixedSync, Indexing, Resampler};
 
 use super::Clip;
 
@@ -61,6 +61,114 @@ fn resample_fft(mono: &[f32], from: u32, to: u32) -> Result<Vec<f32>, String> {
         .process_all(&input, mono.len(), None)
         .map_err(|e| e.to_string())?;
     Ok(out.take_data())
+}
+
+/// Resamples mono audio as it arrives, chunk by chunk, to what `to_mono` gives for the whole:
+/// the resampler's start-up delay trimmed and the same length. For the recording handed to a
+/// streaming recogniser while it is made.
+pub struct Stream {
+    fft: Option<Fft<f32>>,
+    from: u32,
+    to: u32,
+    pending: Vec<f32>,
+    /// Input frames taken and output frames given so far.
+    taken: usize,
+    given: usize,
+    /// Output frames of start-up delay still to drop.
+    trim: usize,
+}
+
+impl Stream {
+    pub fn new(from: u32, to: u32) -> Stream {
+        let fft = (from != to && from > 0 && to > 0)
+            .then(|| Fft::<f32>::new(from as usize, to as usize, CHUNK, 1, FixedSync::Input).ok())
+            .flatten();
+        let trim = fft.as_ref().map_or(0, |f| f.output_delay());
+        Stream {
+            fft,
+            from,
+            to,
+            pending: Vec::new(),
+            taken: 0,
+            given: 0,
+            trim,
+        }
+    }
+
+    /// The resampled audio that `mono` completes (possibly none yet).
+    pub fn push(&mut self, mono: &[f32]) -> Vec<f32> {
+        self.taken += mono.len();
+        let Some(fft) = self.fft.as_mut() else {
+            return self.unresampled(mono);
+        };
+        self.pending.extend_from_slice(mono);
+        let mut out = Vec::new();
+        loop {
+            let need = fft.input_frames_next();
+            if self.pending.len() < need {
+                break;
+            }
+            let chunk: Vec<f32> = self.pending.drain(..need).collect();
+            out.extend(chunk_through(fft, &chunk, None));
+        }
+        self.trimmed(out)
+    }
+
+    /// The rest: the last partial chunk and the resampler's tail, up to the expected length.
+    pub fn finish(mut self) -> Vec<f32> {
+        let Some(fft) = self.fft.as_mut() else {
+            return Vec::new();
+        };
+        let expected = (self.taken as u64 * u64::from(self.to)).div_ceil(u64::from(self.from));
+        let mut out = Vec::new();
+        let mut partial = std::mem::take(&mut self.pending);
+        // Once for the partial chunk, then zeros, until the delay and the expected length are out.
+        for _ in 0..64 {
+            if (self.given + out.len()) as u64 >= expected + self.trim as u64 {
+                break;
+            }
+            let need = fft.input_frames_next();
+            let len = partial.len();
+            partial.resize(need, 0.0);
+            out.extend(chunk_through(fft, &partial, Some(len)));
+            partial.clear();
+        }
+        let room = expected.saturating_sub(self.given as u64) as usize;
+        let mut out = self.trimmed(out);
+        out.truncate(room);
+        out
+    }
+
+    /// Drops what is left of the start-up delay from the front of `out`.
+    fn trimmed(&mut self, mut out: Vec<f32>) -> Vec<f32> {
+        let drop = self.trim.min(out.len());
+        out.drain(..drop);
+        self.trim -= drop;
+        self.given += out.len();
+        out
+    }
+
+    /// Equal rates pass through; rates the resampler refused are interpolated chunk by chunk.
+    fn unresampled(&mut self, mono: &[f32]) -> Vec<f32> {
+        let out = if self.from == self.to || self.from == 0 || self.to == 0 {
+            mono.to_vec()
+        } else {
+            linear(mono, self.from, self.to)
+        };
+        self.given += out.len();
+        out
+    }
+}
+
+/// One full-size chunk through the resampler; `partial` frames of it are real input.
+fn chunk_through(fft: &mut Fft<f32>, chunk: &[f32], partial: Option<usize>) -> Vec<f32> {
+    let Ok(input) = InterleavedSlice::new(chunk, 1, chunk.len()) else {
+        return Vec::new();
+    };
+    let indexing = partial.map(|p| Indexing::new().partial_len(p));
+    fft.process(&input, indexing.as_ref())
+        .map(|o| o.take_data())
+        .unwrap_or_default()
 }
 
 fn linear(mono: &[f32], from: u32, to: u32) -> Vec<f32> {
@@ -172,6 +280,31 @@ mod tests {
             channels: 1,
         };
         assert!(to_mono(&zero_rate, 16000).samples.is_empty());
+    }
+
+    #[test]
+    fn streaming_in_any_chunks_gives_what_the_whole_clip_gives() {
+        let input = tone(440.0, 48000, 1, 1.3, 0.5);
+        let whole = to_mono(&input, 16000).samples;
+        for chunk in [1, 160, 480, 1000, 4096, 100_000] {
+            let mut s = Stream::new(48000, 16000);
+            let mut got = Vec::new();
+            for part in input.samples.chunks(chunk) {
+                got.extend(s.push(part));
+            }
+            got.extend(s.finish());
+            assert_eq!(got.len(), whole.len(), "chunks of {chunk}");
+            let worst = got
+                .iter()
+                .zip(&whole)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(worst < 1e-4, "chunks of {chunk}: differs by {worst}");
+        }
+        // Equal rates pass through untouched.
+        let mut same = Stream::new(16000, 16000);
+        assert_eq!(same.push(&[0.1, 0.2]), vec![0.1, 0.2]);
+        assert!(same.finish().is_empty());
     }
 
     #[test]

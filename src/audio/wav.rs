@@ -91,14 +91,25 @@ pub fn encode_i16(clip: &Clip) -> Vec<u8> {
     // size overflows past 4 GiB, which a bounded recording cannot reach.
     if let Ok(mut w) = hound::WavWriter::new(&mut out, spec) {
         for &s in &clip.samples {
-            let v = (s.clamp(-1.0, 1.0) * 32767.0).round() as i16;
-            if w.write_sample(v).is_err() {
+            if w.write_sample(to_i16(s)).is_err() {
                 break;
             }
         }
         let _ = w.finalize();
     }
     out.into_inner()
+}
+
+/// Headerless 16-bit little-endian PCM (what Wyoming audio chunks carry).
+pub fn encode_s16le(samples: &[f32]) -> Vec<u8> {
+    samples
+        .iter()
+        .flat_map(|&s| to_i16(s).to_le_bytes())
+        .collect()
+}
+
+fn to_i16(s: f32) -> i16 {
+    (s.clamp(-1.0, 1.0) * 32767.0).round() as i16
 }
 
 #[cfg(test)]

@@ -6,10 +6,10 @@ use std::io::Write;
 use crate::cancel;
 use crate::config::Config;
 use crate::ollama::Client;
-use crate::speech::pipeline::{self, Speaker};
+use crate::speech::pipeline;
 
 pub fn ask(config: &Config, text: &str, speak: bool) -> anyhow::Result<()> {
-    let speaker = speak.then(|| Speaker::spawn(config, None)).transpose()?;
+    let speaker = speak.then(|| super::say::speaker(config)).transpose()?;
     let report = speaker.as_ref().map(|s| s.speak_reported(0));
     let mut stdout = std::io::stdout();
     let mut streamed = false;

@@ -4,7 +4,7 @@
 //! appended to `check` as more functions.
 
 use crate::audio::devices::{self, Direction};
-use crate::button::Button;
+use crate::button::{Button, Role};
 use crate::config::Config;
 use crate::ollama::Client;
 use crate::speech::stt::Stt;
@@ -104,19 +104,26 @@ fn audio_lines(config: &Config) -> Vec<Line> {
     ]
 }
 
-/// The GPIO button (and LED) can be claimed, if configured.
+/// The GPIO buttons (and LED) can be claimed, if configured.
 fn gpio_line(config: &Config) -> Line {
-    if config.button.gpio.is_none() && config.button.led_gpio.is_none() {
+    let pins = Role::pins(&config.button);
+    if pins.is_empty() && config.button.led_gpio.is_none() {
         return Line::ok(
             "gpio: no button configured (button.gpio); the control socket is the trigger",
         );
     }
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     match Button::spawn(&config.button, tx) {
-        Ok(_) => Line::ok(format!(
-            "gpio: button on BCM {:?} is usable",
-            config.button.gpio
-        )),
+        Ok(_) => {
+            let pins: Vec<String> = pins
+                .iter()
+                .map(|(n, role)| match &config.button.chip {
+                    Some(chip) => format!("{} on {} line {n}", role.name(), chip.display()),
+                    None => format!("{} on BCM {n}", role.name()),
+                })
+                .collect();
+            Line::ok(format!("gpio: {} usable", pins.join(", ")))
+        }
         Err(why) => Line::fail(format!("gpio: {why}")),
     }
 }

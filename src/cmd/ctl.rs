@@ -7,8 +7,21 @@ use std::time::Duration;
 use anyhow::{Context, anyhow, bail};
 
 use crate::config::Config;
+use crate::control;
 
+/// Sends `command` (one control-socket line) and prints the reply.
 pub fn ctl(config: &Config, command: &str) -> anyhow::Result<()> {
+    // Checked here with the daemon's own parser, so a mistake is explained before connecting.
+    if let Err(reply) = control::parse_line(command) {
+        bail!("{}", reply.trim_start_matches("error: "));
+    }
+    if command.len() > control::MAX_LINE {
+        bail!(
+            "the command is {} bytes; the control socket takes lines of at most {} (split a long announcement into several `ctl say`)",
+            command.len(),
+            control::MAX_LINE
+        );
+    }
     let path = &config.control.socket;
     let mut stream = UnixStream::connect(path).map_err(|e| {
         anyhow!(

@@ -1,4 +1,5 @@
-//! `voicebox listen`: record, drop silence locally, transcribe, print the transcript.
+//! `voicebox listen`: record, drop silence locally, transcribe, print the transcript. With a
+//! Wyoming server the recording is sent while it is made, as in the daemon.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -33,7 +34,10 @@ pub fn listen(config: &Config, seconds: Option<f64>) -> anyhow::Result<()> {
         }
         None => StopWhen::After(audio.max_record),
     };
-    let rec = capture::record(audio, stop)?;
+    let stt = Stt::new(&config.stt);
+    // Dropped unclaimed (silence, an error) it hangs up.
+    let (feed, live) = stt.live().unzip();
+    let rec = capture::record(audio, stop, feed)?;
     if rec.overruns > 0 {
         tracing::warn!(overruns = rec.overruns, "audio was lost while recording");
     }
@@ -46,9 +50,12 @@ pub fn listen(config: &Config, seconds: Option<f64>) -> anyhow::Result<()> {
             audio.speech_threshold
         );
     }
-    let t = Stt::new(&config.stt)
-        .transcribe(&rec.clip, &cancel::Token::new())
-        .context("transcribing")?;
+    let cancel = cancel::Token::new();
+    let t = match live {
+        Some(live) => stt.finish(live, &cancel),
+        None => stt.transcribe(&rec.clip, &cancel),
+    }
+    .context("transcribing")?;
     tracing::info!(
         record_ms = rec.record_ms,
         stt_ms = t.stt_ms,

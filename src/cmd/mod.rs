@@ -25,6 +25,6 @@ pub fn dispatch(command: Command, config: Config, config_path: PathBuf) -> anyho
         Command::Listen { seconds } => listen::listen(&config, seconds),
         Command::Check => check::check(&config),
         Command::Devices => devices::devices(&config),
-        Command::Ctl { command } => ctl::ctl(&config, &command),
+        Command::Ctl { command } => ctl::ctl(&config, &command.line()),
     }
 }

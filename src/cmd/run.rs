@@ -16,7 +16,7 @@ use crate::event::EventSender;
 use crate::ollama::Client;
 use crate::speech::pipeline::Speaker;
 use crate::speech::stt::Stt;
-use crate::{control, shutdown, systemd};
+use crate::{control, shutdown, state, systemd};
 
 pub fn run(config: Config, config_path: PathBuf) -> anyhow::Result<()> {
     limit_arenas();
@@ -48,6 +48,13 @@ async fn daemon(config: Config, config_path: PathBuf) -> anyhow::Result<()> {
     let reloads = shutdown::listen(token.clone()).context("cannot install signal handlers")?;
     let (status_tx, status_rx) = watch::channel(String::new());
     let (events_tx, events) = mpsc::unbounded_channel();
+    let store = state::Store::from_env();
+    match store.file() {
+        Some(file) => tracing::debug!(file = %file.display(), "state file"),
+        None => tracing::warn!(
+            "no state directory ($STATE_DIRECTORY, $XDG_STATE_HOME and $HOME are unset): the volume is not kept across restarts"
+        ),
+    }
     let button = match Button::spawn(&config.button, events_tx.clone()) {
         Ok(b) => Some(b),
         Err(why) => {
@@ -73,6 +80,7 @@ async fn daemon(config: Config, config_path: PathBuf) -> anyhow::Result<()> {
         reloads,
         status: status_tx,
         shutdown: token.clone(),
+        store,
     })?;
     let socket = config.control.socket.clone();
     let listener = control::bind(&socket)?;

@@ -6,6 +6,7 @@ use crate::audio::earcons::Earcon;
 use crate::config::Config;
 use crate::event::SpeechReport;
 use crate::speech::pipeline::Speaker;
+use crate::state::Store;
 
 pub fn say(config: &Config, text: &str) -> anyhow::Result<()> {
     let report = speak(config, text)?;
@@ -26,8 +27,15 @@ pub fn say(config: &Config, text: &str) -> anyhow::Result<()> {
 /// Speaks `text` and waits for the report. When every sentence failed, the error earcon says so
 /// by sound, as the daemon does.
 fn speak(config: &Config, text: &str) -> anyhow::Result<SpeechReport> {
-    let speaker = Speaker::spawn(config, None)?;
+    let speaker = speaker(config)?;
     Ok(heard(&speaker, speaker.speak_and_wait(text)))
+}
+
+/// A speaker for a command, at the volume the daemon keeps.
+pub(super) fn speaker(config: &Config) -> anyhow::Result<Speaker> {
+    let speaker = Speaker::spawn(config, None)?;
+    speaker.set_volume(Store::from_env().load().volume.unwrap_or(100));
+    Ok(speaker)
 }
 
 /// Plays the error earcon when every sentence failed, so nobody is left in silence.

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::rules::{
-    Argv, Choice, Flag, Float, Int, JsonObject, Ms, OllamaUrl, Optional, Pin, Rule, Secret, Secs,
-    Socket, Text, Url,
+    Argv, Chip, Choice, Flag, Float, Int, JsonObject, Ms, OllamaUrl, Optional, Pin, Rule, Secret,
+    Secs, Socket, SpeechUrl, Text,
 };
 
 section! {
@@ -65,12 +65,15 @@ section! {
         turns: usize = Int(0, 100),
         max_chars: usize = Int(0, 1_000_000),
         #[key = "idle_forget_s"] idle_forget: Duration = Secs(0.0, 604_800.0),
+        /// After a reply that asks a question, how long to wait for speech without a press
+        /// (zero: never listen without a press).
+        #[key = "follow_up_s"] follow_up: Duration = Secs(0.0, 60.0),
     }
 }
 
 section! {
-    /// `[tts]`: the text-to-speech hook and the audio it writes.
-    #[derive(Debug, Clone, PartialEq)]
+    /// `[tts]`: the text-to-speech hook or server, and the audio it gives.
+    #[derive(Clone, PartialEq)]
     pub struct Tts from "tts" via RawTts
     reads {
         raw_rate: u32 = Int(4000, 192_000),
@@ -88,11 +91,75 @@ section! {
                 format: raw_sample_format,
             }),
         ]),
+        /// A Wyoming or OpenAI-compatible server instead of the command.
+        url: Option<SpeechServer> = Optional(SpeechUrl),
+        /// OpenAI-compatible servers only: the `model` of `/v1/audio/speech`.
+        model: String = Text::NonEmpty,
+        /// OpenAI-compatible servers only: `wav`, or `pcm` (24 kHz 16-bit mono).
+        response_format: SpeechFormat =
+            Choice(&[("wav", SpeechFormat::Wav), ("pcm", SpeechFormat::Pcm)]),
+        /// Secret: the hand-written Debug redacts it, and nothing may log it.
+        api_key: Option<String> = Secret("VOICEBOX_TTS_API_KEY"),
+        #[key = "connect_timeout_ms"] connect_timeout: Duration = Ms(1, 600_000),
         #[key = "timeout_ms"] timeout: Duration = Ms(1, 600_000),
         lookahead: usize = Int(1, 16),
         max_sentence_chars: usize = Int(20, 10_000),
         min_sentence_chars: usize = Int(0, 1000),
     }
+}
+
+impl std::fmt::Debug for Tts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tts")
+            .field("command", &self.command)
+            .field("format", &self.format)
+            .field("url", &self.url)
+            .field("model", &self.model)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where `stt.url` / `tts.url` point; the scheme picked the protocol. Debug leaves out any
+/// `user:password@`.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SpeechServer {
+    /// `tcp://host:port`: `host:port` of a Wyoming server.
+    Wyoming(String),
+    /// `http(s)://…`: the whole endpoint URL, without a trailing slash.
+    Http(String),
+}
+
+impl std::fmt::Debug for SpeechServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SpeechServer::Wyoming(addr) => write!(f, "Wyoming(tcp://{addr})"),
+            SpeechServer::Http(url) => write!(f, "Http({})", without_credentials(url)),
+        }
+    }
+}
+
+/// A URL as it may be shown in messages and logs: any `user:password@` left out.
+pub fn without_credentials(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = rest.find('/').unwrap_or(rest.len());
+            match rest[..end].rfind('@') {
+                Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+                None => url.to_string(),
+            }
+        }
+        None => url.to_string(),
+    }
+}
+
+/// The audio an OpenAI-compatible speech endpoint is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpeechFormat {
+    Wav,
+    /// Headerless 24 kHz 16-bit mono little-endian, as OpenAI defines `pcm`.
+    Pcm,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,11 +180,32 @@ pub enum SampleFormat {
 
 section! {
     /// `[stt]`: the speech-to-text hook or server.
-    #[derive(Debug, Clone, PartialEq)]
+    #[derive(Clone, PartialEq)]
     pub struct Stt from "stt" via RawStt {
         command: Vec<String> = Argv,
-        url: Option<String> = Optional(Url),
+        /// A Wyoming or OpenAI-compatible server instead of the command.
+        url: Option<SpeechServer> = Optional(SpeechUrl),
+        /// The model to ask for: Wyoming `transcribe` `name`, the upload's `model` field.
+        model: Option<String> = Optional(Text::NonEmpty),
+        /// Secret: the hand-written Debug redacts it, and nothing may log it.
+        api_key: Option<String> = Secret("VOICEBOX_STT_API_KEY"),
+        /// Wyoming: send the audio while it is recorded (false: all of it after the release).
+        stream: bool = Flag,
+        #[key = "connect_timeout_ms"] connect_timeout: Duration = Ms(1, 600_000),
         #[key = "timeout_ms"] timeout: Duration = Ms(1, 600_000),
+    }
+}
+
+impl std::fmt::Debug for Stt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stt")
+            .field("command", &self.command)
+            .field("url", &self.url)
+            .field("model", &self.model)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("stream", &self.stream)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
     }
 }
 
@@ -136,6 +224,8 @@ section! {
         volume: f32 = Float(0.0, 2.0),
         #[key = "sentence_pause_ms"] sentence_pause: Duration = Ms(0, 10_000),
         #[key = "linger_ms"] linger: Duration = Ms(0, 60_000),
+        /// Silence after the question before the thinking cue starts (zero: no cue).
+        #[key = "thinking_cue_ms"] thinking_cue: Duration = Ms(0, 60_000),
     }
 }
 
@@ -143,14 +233,19 @@ section! {
     /// `[button]`: the GPIO push button and status LED.
     #[derive(Debug, Clone, PartialEq)]
     pub struct Button from "button" via RawButton {
-        gpio: Option<u8> = Optional(Pin),
+        /// The GPIO character device (`/dev/gpiochipN`) for boards other than a Raspberry Pi;
+        /// the pins below are then line offsets on it. `None`: rppal on a Raspberry Pi.
+        chip: Option<PathBuf> = Optional(Chip),
+        gpio: Option<u8> = Optional(Pin(chip.is_some())),
         active_low: bool = Flag,
         pull_up: bool = Flag,
         #[key = "debounce_ms"] debounce: Duration = Ms(0, 1000),
         mode: ButtonMode = Choice(&[("hold", ButtonMode::Hold), ("toggle", ButtonMode::Toggle)]),
         #[key = "min_press_ms"] min_press: Duration = Ms(0, 5000),
         #[key = "long_press_ms"] long_press: Duration = Ms(200, 60_000),
-        led_gpio: Option<u8> = Optional(Pin),
+        led_gpio: Option<u8> = Optional(Pin(chip.is_some())),
+        volume_up_gpio: Option<u8> = Optional(Pin(chip.is_some())),
+        volume_down_gpio: Option<u8> = Optional(Pin(chip.is_some())),
     }
 }
 

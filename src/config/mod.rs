@@ -9,15 +9,15 @@
 //!
 //! ```text
 //! // keys.rs, in `pub struct Conversation from "conversation" via RawConversation { … }`
-//! #[key = "follow_up_s"] follow_up: Duration = Secs(0.0, 600.0),
+//! #[key = "follow_up_s"] follow_up: Duration = Secs(0.0, 60.0),
 //!
 //! # config/voicebox.toml, under [conversation]
-//! # After an answer, a press within this many seconds asks a follow-up question.
-//! follow_up_s = 8
+//! # When a reply ends with a question, the box listens again for up to this many seconds.
+//! follow_up_s = 5
 //! ```
-//! That gives `config.conversation.follow_up`, refuses `follow_up_s = 900` with
-//! `…/voicebox.toml:3:15: conversation.follow_up_s: 900 is out of range; write seconds from 0 to
-//! 600`, and the tests walk the new key like every other: its default is present, its range
+//! That gives `config.conversation.follow_up`, refuses `follow_up_s = 90` with
+//! `…/voicebox.toml:3:15: conversation.follow_up_s: 90 is out of range; write seconds from 0 to
+//! 60`, and the tests walk the new key like every other: its default is present, its range
 //! errors are located. `#[key]` is needed only when the TOML name is not the field's. A key with
 //! no default wraps its rule in `Optional(…)`; a new kind of value is a new rule in `rules.rs`.
 //!
@@ -37,7 +37,7 @@ use std::path::{Path, PathBuf};
 pub use host::DEFAULT_URL;
 pub use keys::{
     Audio, Button, ButtonMode, Control, Conversation, Endpoint, Messages, Ollama, SampleFormat,
-    Stt, Tts, TtsFormat,
+    SpeechFormat, SpeechServer, Stt, Tts, TtsFormat, without_credentials,
 };
 use locate::Place;
 use section::Reader;

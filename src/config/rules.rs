@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use super::host;
+use super::keys::SpeechServer;
 
 /// The environment, as a function so tests pass their own.
 pub(super) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -185,18 +186,42 @@ impl<T, R: Rule<T>> Rule<Option<T>> for Optional<R> {
     }
 }
 
-/// A BCM GPIO number.
-pub(super) struct Pin;
+/// A GPIO number: a BCM number (0..=53) on a Raspberry Pi, or with `button.chip` (`.0` true) a
+/// line offset on that chip.
+pub(super) struct Pin(pub bool);
 
 impl Rule<u8> for Pin {
     type Raw = i64;
     fn check(&self, v: i64) -> Result<u8, String> {
-        u8::try_from(v).ok().filter(|p| *p <= 53).ok_or_else(|| {
-            format!("{v} is not a BCM GPIO number; write 0 to 53 (e.g. 17), or remove the key for no GPIO")
+        let max = if self.0 { 255 } else { 53 };
+        u8::try_from(v).ok().filter(|p| *p <= max).ok_or_else(|| {
+            if self.0 {
+                format!("{v} is not a line offset; write 0 to 255 (`gpioinfo` lists the chip's lines), or remove the key for no GPIO")
+            } else {
+                format!("{v} is not a BCM GPIO number; write 0 to 53 (e.g. 17), or remove the key for no GPIO")
+            }
         })
     }
     fn bounds(&self) -> Option<Bounds> {
-        Some(Bounds::Int(0, 53))
+        Some(Bounds::Int(0, if self.0 { 255 } else { 53 }))
+    }
+}
+
+/// `button.chip`: "gpiochip0" means /dev/gpiochip0; otherwise an absolute path.
+pub(super) struct Chip;
+
+impl Rule<PathBuf> for Chip {
+    type Raw = String;
+    fn check(&self, c: String) -> Result<PathBuf, String> {
+        if c.starts_with('/') {
+            Ok(PathBuf::from(c))
+        } else if !c.is_empty() && !c.contains('/') {
+            Ok(Path::new("/dev").join(c))
+        } else {
+            Err(format!(
+                "\"{c}\" is not a GPIO chip; write its name such as \"gpiochip0\" or a path such as \"/dev/gpiochip0\" (`ls /dev/gpiochip*`)"
+            ))
+        }
     }
 }
 
@@ -207,6 +232,48 @@ impl Rule<String> for Url {
     type Raw = String;
     fn check(&self, v: String) -> Result<String, String> {
         host::parse_url(&v)
+    }
+}
+
+/// A speech server: `tcp://host:port` is Wyoming, `http(s)://…` an OpenAI-compatible endpoint.
+pub(super) struct SpeechUrl;
+
+impl Rule<SpeechServer> for SpeechUrl {
+    type Raw = String;
+    fn check(&self, v: String) -> Result<SpeechServer, String> {
+        match v.trim().strip_prefix("tcp://") {
+            Some(rest) => wyoming_address(rest).map(SpeechServer::Wyoming),
+            None => Url
+                .check(v)
+                .map(SpeechServer::Http)
+                .map_err(|m| format!("{m}; or tcp://host:port for a Wyoming server")),
+        }
+    }
+}
+
+/// `host:port` of a Wyoming server: a port is required (Wyoming has no default port), and there
+/// is nothing to put credentials or a path into.
+fn wyoming_address(rest: &str) -> Result<String, String> {
+    let rest = rest.trim_end_matches('/');
+    if rest.contains('@') {
+        return Err("Wyoming has no authentication: remove the user:password@ part (keep the server on your LAN)".into());
+    }
+    if rest.contains('/') {
+        return Err(format!(
+            "\"tcp://{rest}\" has a path; write tcp://host:port"
+        ));
+    }
+    let port = match rest.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && !host.ends_with(':') => port,
+        _ => {
+            return Err(format!(
+                "\"tcp://{rest}\" needs a host and a port, e.g. tcp://192.168.1.20:10300 (wyoming-faster-whisper) or :10200 (wyoming-piper)"
+            ));
+        }
+    };
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(rest.to_string()),
+        _ => Err(format!("port \"{port}\" is not a number from 1 to 65535")),
     }
 }
 

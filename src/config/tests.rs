@@ -46,6 +46,16 @@ fn user_values_override_defaults() {
 }
 
 #[test]
+fn button_chip_is_a_path_and_lifts_the_bcm_range() {
+    assert_eq!(parse_str("").unwrap().button.chip, None);
+    let c = parse_str("[button]\nchip = \"gpiochip2\"\ngpio = 99\nled_gpio = 200\n").unwrap();
+    assert_eq!(c.button.chip, Some(PathBuf::from("/dev/gpiochip2")));
+    assert_eq!((c.button.gpio, c.button.led_gpio), (Some(99), Some(200)));
+    let c = parse_str("[button]\nchip = \"/dev/gpiochip0\"\n").unwrap();
+    assert_eq!(c.button.chip, Some(PathBuf::from("/dev/gpiochip0")));
+}
+
+#[test]
 fn typo_names_key_line_and_valid_keys() {
     let e = parse_str("[ollama]\nmodel = \"x\"\nattemps = 3\n").unwrap_err();
     assert_eq!((e.line, e.column), (3, 1), "{e}");
@@ -101,6 +111,18 @@ fn invalid_values_are_located_and_explained() {
         ),
         ("[tts]\ncommand = []\n", "tts.command", 2, "argv array"),
         ("[button]\ngpio = 99\n", "button.gpio", 2, "BCM"),
+        (
+            "[button]\nchip = \"gpiochip0\"\ngpio = 300\n",
+            "button.gpio",
+            3,
+            "line offset",
+        ),
+        (
+            "[button]\nchip = \"dev/gpiochip0\"\n",
+            "button.chip",
+            2,
+            "gpiochip0",
+        ),
         ("[audio]\nvolume = 7.5\n", "audio.volume", 2, "out of range"),
         (
             "[control]\nsocket = \"voicebox.sock\"\n",
@@ -150,6 +172,70 @@ fn ollama_host_and_api_key_come_from_the_environment() {
     assert_eq!(
         (c.ollama.url.as_str(), c.ollama.api_key.as_deref()),
         ("http://a:1", Some("k2"))
+    );
+}
+
+#[test]
+fn speech_urls_pick_the_protocol_by_scheme() {
+    let c = parse_str(
+        "[stt]\nurl = \"tcp://192.168.1.20:10300/\"\n[tts]\nurl = \"https://box.lan/v1/audio/speech/\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        c.stt.url,
+        Some(SpeechServer::Wyoming("192.168.1.20:10300".into()))
+    );
+    assert_eq!(
+        c.tts.url,
+        Some(SpeechServer::Http("https://box.lan/v1/audio/speech".into()))
+    );
+    assert_eq!(
+        parse_str("").unwrap().stt.url,
+        None,
+        "absent: the command hook"
+    );
+    for (url, hint) in [
+        ("tcp://box.lan", "needs a host and a port"),
+        ("tcp://:10300", "needs a host and a port"),
+        ("tcp://box:0", "from 1 to 65535"),
+        ("tcp://box:99999", "from 1 to 65535"),
+        ("tcp://u:p@box:10300", "no authentication"),
+        ("tcp://box:10300/x", "has a path"),
+        ("udp://box:10300", "tcp://host:port"),
+        ("box:10300", "no scheme"),
+    ] {
+        let e = parse_str(&format!("[stt]\nurl = \"{url}\"\n")).unwrap_err();
+        assert_eq!((e.key.as_str(), e.line), ("stt.url", 2), "{url}: {e}");
+        assert!(e.message.contains(hint), "{url}: {}", e.message);
+    }
+}
+
+#[test]
+fn speech_tokens_come_from_the_file_or_the_environment_and_are_never_shown() {
+    let env = |k: &str| match k {
+        "VOICEBOX_STT_API_KEY" => Some("stt-sekrit".to_string()),
+        "VOICEBOX_TTS_API_KEY" => Some("tts-sekrit".to_string()),
+        _ => None,
+    };
+    let c = parse("", None, &env).unwrap();
+    assert_eq!(c.stt.api_key.as_deref(), Some("stt-sekrit"));
+    assert_eq!(c.tts.api_key.as_deref(), Some("tts-sekrit"));
+    let shown = format!("{c:?}");
+    assert!(
+        !shown.contains("sekrit"),
+        "Debug must redact the tokens: {shown}"
+    );
+    let c = parse(
+        "[tts]\napi_key = \"from-file\"\nurl = \"http://u:pa55@box:8880/v1/audio/speech\"\n",
+        None,
+        &env,
+    )
+    .unwrap();
+    assert_eq!(c.tts.api_key.as_deref(), Some("from-file"));
+    let shown = format!("{c:?}");
+    assert!(
+        !shown.contains("pa55") && shown.contains("http://box:8880/v1/audio/speech"),
+        "{shown}"
     );
 }
 

@@ -13,6 +13,8 @@ pub enum Earcon {
     Stopped,
     /// Speech output itself failed, so no spoken message can explain it.
     Error,
+    /// A volume step: a short beep at the new level.
+    Volume,
 }
 
 /// The status LED; the app maps it onto `button::Led` of the same name.
@@ -37,10 +39,12 @@ pub struct Exchange {
 #[derive(Debug)]
 pub enum Action {
     /// Open the input and record for `turn`; `detect_end` turns on the end-of-speech detector
-    /// (toggle mode and taps: nobody holds the button to mark the end).
+    /// (toggle mode and taps: nobody holds the button to mark the end). `speech_within`: a
+    /// follow-up window; when no speech has begun after that much audio, the recording ends.
     StartCapture {
         turn: TurnId,
         detect_end: bool,
+        speech_within: Option<Duration>,
     },
     /// Stop recording after the post-roll; capture then posts `Captured`.
     StopCapture {
@@ -87,6 +91,12 @@ pub enum Action {
     /// Silence now, drop the queue, kill in-flight TTS.
     StopSpeaking,
     Earcon(Earcon),
+    /// Repeat the soft thinking cue until the next sound of any kind (the reply's first audio,
+    /// a failure message, an earcon) or `StopThinkingCue`.
+    StartThinkingCue,
+    StopThinkingCue,
+    /// The everyday volume is now this percent: apply it and keep it for the next start.
+    SetVolume(u8),
     /// A one-shot timer: after `after`, post `Event::Timer { turn, kind }`. There is no cancel:
     /// the machine ignores timers whose id is no longer current. `turn` is the id space of
     /// `kind`: the turn for `MaxRecord`, the press for `LongPress`, the memory generation for
@@ -101,6 +111,10 @@ pub enum Action {
     LogTurn(TurnSummary),
     /// The conversation memory was cleared (idle timeout or long press); log it.
     ForgetConversation,
+    /// Too many announcements were waiting; this one (`chars` long) was dropped. Log it.
+    AnnouncementDropped {
+        chars: usize,
+    },
 }
 
 /// How a turn ended.
@@ -122,6 +136,10 @@ pub enum Outcome {
     Interrupted,
     /// Hold mode: a long, silent hold, the push-to-talk way of saying "forget the conversation".
     Forgotten,
+    /// An announcement (`ctl say`) was spoken to the end.
+    Announced,
+    /// A follow-up window closed with nothing said (or a press took over): no turn happened.
+    NoFollowUp,
 }
 
 impl Outcome {
@@ -136,6 +154,8 @@ impl Outcome {
             Self::Abandoned => "abandoned",
             Self::Interrupted => "interrupted",
             Self::Forgotten => "forgotten",
+            Self::Announced => "announced",
+            Self::NoFollowUp => "no_follow_up",
         }
     }
 }
@@ -144,6 +164,8 @@ impl Outcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TurnSummary {
     pub turn_id: TurnId,
+    /// An announcement (`ctl say`), not a question: logged as "announcement".
+    pub announcement: bool,
     pub outcome: Outcome,
     pub record_ms: Option<u64>,
     pub stt_ms: Option<u64>,

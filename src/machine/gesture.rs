@@ -48,6 +48,15 @@ impl Machine {
     pub(super) fn hold_press(&mut self, id: u64, now: Instant, out: &mut Vec<Action>) {
         match &self.phase {
             Phase::Idle => self.begin_listening(Some(id), false, now, out),
+            // Push-to-talk takes over an open follow-up window: a new, held turn.
+            Phase::Listening {
+                turn,
+                stopping: None,
+                ..
+            } if turn.follow_up => {
+                self.abandon(Outcome::NoFollowUp, now, out);
+                self.begin_listening(Some(id), false, now, out);
+            }
             // Listening that no held press controls (a tap started it): this press stops it.
             Phase::Listening { stopping: None, .. } => {
                 self.consume_press();
@@ -77,13 +86,13 @@ impl Machine {
                 self.consume_press();
                 self.abandon(Outcome::Abandoned, now, out);
                 out.push(Action::Earcon(Earcon::Stopped));
-                self.go_idle(Led::Idle, out);
+                self.go_idle(Led::Idle, now, out);
             }
             Phase::Speaking { .. } => {
                 // The sudden silence is the acknowledgement; no earcon on top.
                 self.consume_press();
                 self.abandon(Outcome::Interrupted, now, out);
-                self.go_idle(Led::Idle, out);
+                self.go_idle(Led::Idle, now, out);
             }
         }
     }
@@ -126,17 +135,32 @@ impl Machine {
 
     pub(super) fn cancel(&mut self, now: Instant, out: &mut Vec<Action>) {
         self.consume_press();
+        // Quiet means quiet: announcements waiting are dropped too.
+        self.announcements.clear();
         if matches!(self.phase, Phase::Idle) {
             return;
         }
         self.abandon(Outcome::Cancelled, now, out);
-        self.go_idle(Led::Idle, out);
+        self.go_idle(Led::Idle, now, out);
     }
 
+    /// Opens the microphone for a new turn. `follow_up`: no press opened it, so it ends on
+    /// its own when no speech begins within the follow-up window.
     pub(super) fn begin_listening(
         &mut self,
         held_by: Option<u64>,
         detect_end: bool,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        self.open_microphone(held_by, detect_end, false, now, out);
+    }
+
+    pub(super) fn open_microphone(
+        &mut self,
+        held_by: Option<u64>,
+        detect_end: bool,
+        follow_up: bool,
         now: Instant,
         out: &mut Vec<Action>,
     ) {
@@ -145,6 +169,7 @@ impl Machine {
         out.push(Action::StartCapture {
             turn: id,
             detect_end,
+            speech_within: follow_up.then_some(self.settings.follow_up),
         });
         out.push(Action::StartTimer {
             turn: id,
@@ -152,17 +177,10 @@ impl Machine {
             after: self.settings.max_record,
         });
         out.push(Action::Led(Led::Listening));
+        let mut turn = Turn::new(id, now);
+        turn.follow_up = follow_up;
         self.phase = Phase::Listening {
-            turn: Turn {
-                id,
-                started: now,
-                record_ms: None,
-                stt_ms: None,
-                ollama_ms: None,
-                transcript_chars: 0,
-                response_chars: 0,
-                attempts: 0,
-            },
+            turn,
             held_by,
             detect_end,
             stopping: None,
@@ -181,6 +199,8 @@ impl Machine {
                 out.push(Action::Earcon(Earcon::Stopped));
             }
             out.push(Action::Led(Led::Thinking));
+            let id = turn.id;
+            self.arm_thinking_cue(id, out);
         }
     }
 
@@ -202,12 +222,13 @@ impl Machine {
                     return;
                 }
                 press.consumed = true;
+                self.announcements.clear();
                 self.abandon(Outcome::Cancelled, now, out);
                 self.memory.forget();
                 self.forget_generation += 1; // a pending idle timer has nothing left to do
                 out.push(Action::ForgetConversation);
                 out.push(Action::Earcon(Earcon::Stopped));
-                self.go_idle(Led::Idle, out);
+                self.go_idle(Led::Idle, now, out);
             }
             TimerKind::MaxRecord => {
                 if self.listening(id).is_some() {
@@ -220,6 +241,7 @@ impl Machine {
                     self.stop_listening(held, true, out);
                 }
             }
+            TimerKind::ThinkingCue => self.thinking_cue(id, out),
             TimerKind::ForgetConversation => {
                 if id == self.forget_generation
                     && matches!(self.phase, Phase::Idle)

@@ -44,18 +44,26 @@
 //! Memory: the last `turns` exchanges, at most `max_chars` characters (oldest dropped first),
 //! passed in every `Ask`; forgotten `idle_forget` after the last turn (a one-shot timer) and on
 //! the long-press gesture.
+//!
+//! Everyday use (volume, announcements, the follow-up window, the thinking cue): the rules are
+//! listed in `everyday.rs`.
 
 mod action;
+mod everyday;
 mod gesture;
 mod memory;
+mod question;
 mod results;
 #[cfg(test)]
 mod tests;
+mod turn;
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 pub use action::{Action, Earcon, Exchange, Led, Outcome, TurnSummary};
 use memory::Memory;
+use turn::Turn;
 
 use crate::config::{ButtonMode, Config, Messages};
 use crate::event::{ControlCommand, Event, FailureClass, TimerKind, TurnId};
@@ -71,6 +79,8 @@ pub struct Settings {
     pub turns: usize,
     pub max_chars: usize,
     pub idle_forget: Duration,
+    pub follow_up: Duration,
+    pub thinking_cue: Duration,
     pub messages: Messages,
 }
 
@@ -85,6 +95,8 @@ impl Settings {
             turns: config.conversation.turns,
             max_chars: config.conversation.max_chars,
             idle_forget: config.conversation.idle_forget,
+            follow_up: config.conversation.follow_up,
+            thinking_cue: config.audio.thinking_cue,
             messages: config.messages.clone(),
         }
     }
@@ -112,37 +124,6 @@ impl State {
     }
 }
 
-/// The figures of the turn in progress, collected for its summary.
-#[derive(Debug)]
-struct Turn {
-    id: TurnId,
-    started: Instant,
-    record_ms: Option<u64>,
-    stt_ms: Option<u64>,
-    ollama_ms: Option<u64>,
-    transcript_chars: usize,
-    response_chars: usize,
-    attempts: u32,
-}
-
-impl Turn {
-    fn summary(&self, outcome: Outcome, now: Instant) -> TurnSummary {
-        TurnSummary {
-            turn_id: self.id,
-            outcome,
-            record_ms: self.record_ms,
-            stt_ms: self.stt_ms,
-            ollama_ms: self.ollama_ms,
-            first_audio_ms: None,
-            total_ms: crate::event::ms(now.saturating_duration_since(self.started)),
-            transcript_chars: self.transcript_chars,
-            response_chars: self.response_chars,
-            sentences: 0,
-            attempts: self.attempts,
-        }
-    }
-}
-
 #[derive(Debug)]
 enum Speech {
     /// A reply: `answer` is what has arrived so far.
@@ -153,6 +134,8 @@ enum Speech {
     },
     /// A failure message; the outcome is already decided.
     Notice(Outcome),
+    /// `ctl say`: nothing to remember.
+    Announcement,
 }
 
 /// How much of a reply being spoken has arrived.
@@ -213,6 +196,10 @@ pub struct Machine {
     /// (which carries first_audio_ms and sentences), then is logged.
     draining: Option<TurnSummary>,
     last_outcome: Option<(TurnId, Outcome)>,
+    /// The everyday volume, percent.
+    volume: u8,
+    /// `ctl say` texts waiting for the box to be idle, oldest first.
+    announcements: VecDeque<String>,
 }
 
 impl Machine {
@@ -228,7 +215,19 @@ impl Machine {
             forget_generation: 0,
             draining: None,
             last_outcome: None,
+            volume: 100,
+            announcements: VecDeque::new(),
         }
+    }
+
+    /// Starts at a saved volume (percent) instead of 100.
+    pub fn with_volume(mut self, percent: u8) -> Self {
+        self.volume = percent.min(100);
+        self
+    }
+
+    pub fn volume(&self) -> u8 {
+        self.volume
     }
 
     /// Applies a reloaded config (SIGHUP) without disturbing the turn in progress.
@@ -263,8 +262,8 @@ impl Machine {
         summaries
     }
 
-    /// One JSON line for the control socket's `status`:
-    /// `{"state":"idle","turn":3,"last_turn":3,"last_outcome":"answered","remembered":2}`.
+    /// One JSON line for the control socket's `status`: `{"state":"idle","turn":3,
+    /// "last_turn":3,"last_outcome":"answered","remembered":2,"volume":60}`.
     pub fn status_json(&self) -> String {
         let turn = match &self.phase {
             Phase::Idle => None,
@@ -279,6 +278,7 @@ impl Machine {
             "last_turn": self.last_outcome.map(|(t, _)| t),
             "last_outcome": self.last_outcome.map(|(_, o)| o.as_str()),
             "remembered": self.memory.len(),
+            "volume": self.volume,
         })
         .to_string()
     }
@@ -294,6 +294,8 @@ impl Machine {
             }
             Event::Control(ControlCommand::Tap) => self.toggle(None, now, &mut out),
             Event::Control(ControlCommand::Cancel) => self.cancel(now, &mut out),
+            Event::Volume(change) => self.change_volume(change, &mut out),
+            Event::Announce(text) => self.announce(text, now, &mut out),
             Event::CaptureStarted { turn } => {
                 if self.listening(turn).is_some() {
                     out.push(Action::Earcon(Earcon::Listening));
@@ -325,6 +327,8 @@ impl Machine {
     ) {
         match class.message(&self.settings.messages) {
             Some(text) => {
+                let mut turn = turn;
+                turn.cue = false; // the message's first sound ends it
                 out.push(Action::Speak {
                     turn: turn.id,
                     text: text.to_string(),
@@ -359,17 +363,25 @@ impl Machine {
             Phase::Speaking { turn, speech } => {
                 out.push(Action::StopSpeaking);
                 match speech {
-                    Speech::Reply {
-                        question,
-                        answer,
-                        end,
-                    } => {
-                        if end == ReplyEnd::Arriving {
-                            out.push(Action::CancelAsk { turn: turn.id });
+                    Speech::Reply { .. } | Speech::Announcement => {
+                        let mut summary = turn.summary(outcome, now);
+                        if let Speech::Reply {
+                            question,
+                            answer,
+                            end,
+                        } = speech
+                        {
+                            if end == ReplyEnd::Arriving {
+                                out.push(Action::CancelAsk { turn: turn.id });
+                            }
+                            self.memory.remember(&question, &answer);
+                        } else {
+                            summary.announcement = true;
+                            // Stopping one announcement silences the ones waiting too.
+                            self.announcements.clear();
                         }
-                        self.memory.remember(&question, &answer);
                         // Log once the speaker reports how far it got.
-                        if let Some(older) = self.draining.replace(turn.summary(outcome, now)) {
+                        if let Some(older) = self.draining.replace(summary) {
                             out.push(Action::LogTurn(older));
                         }
                         self.last_outcome = Some((turn.id, outcome));
@@ -383,6 +395,9 @@ impl Machine {
                 }
             }
         };
+        if turn.cue {
+            out.push(Action::StopThinkingCue);
+        }
         self.log(turn.summary(outcome, now), out);
     }
 
@@ -394,8 +409,11 @@ impl Machine {
         now: Instant,
         out: &mut Vec<Action>,
     ) {
+        if turn.cue {
+            out.push(Action::StopThinkingCue);
+        }
         self.log(turn.summary(outcome, now), out);
-        self.go_idle(led, out);
+        self.go_idle(led, now, out);
     }
 
     fn log(&mut self, summary: TurnSummary, out: &mut Vec<Action>) {
@@ -403,9 +421,13 @@ impl Machine {
         out.push(Action::LogTurn(summary));
     }
 
-    /// Idle, with the LED set and, if anything is remembered, a fresh idle-forget timer.
-    fn go_idle(&mut self, led: Led, out: &mut Vec<Action>) {
+    /// Idle, with the LED set and, if anything is remembered, a fresh idle-forget timer; or,
+    /// when an announcement is waiting, speaking it.
+    fn go_idle(&mut self, led: Led, now: Instant, out: &mut Vec<Action>) {
         self.phase = Phase::Idle;
+        if let Some(text) = self.announcements.pop_front() {
+            return self.start_announcement(text, now, out);
+        }
         out.push(Action::Led(led));
         if !self.memory.is_empty() {
             self.forget_generation += 1;

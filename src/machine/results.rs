@@ -26,10 +26,16 @@ impl Machine {
             Ok(r) => r,
             Err(f) => return self.say_failure(turn, f.class, now, out),
         };
+        let heard = recording.has_speech && recording.clip.duration() >= self.settings.min_record;
+        if turn.follow_up && !heard {
+            // Nobody took up the reply's question: back to idle without a word.
+            return self.finish(turn, Outcome::NoFollowUp, Led::Idle, now, out);
+        }
         if stopping.is_none() {
             // Capture ended by itself (its own time limit): tell the user, as for MaxRecord.
             out.push(Action::Earcon(Earcon::Stopped));
             out.push(Action::Led(Led::Thinking));
+            self.arm_thinking_cue(id, out);
         }
         turn.record_ms = Some(recording.record_ms);
         let held = stopping.unwrap_or(Duration::ZERO);
@@ -42,7 +48,7 @@ impl Machine {
             out.push(Action::Earcon(Earcon::Stopped));
             return self.finish(turn, Outcome::Forgotten, Led::Idle, now, out);
         }
-        if !recording.has_speech || recording.clip.duration() < self.settings.min_record {
+        if !heard {
             return self.say_failure(turn, FailureClass::DidntCatch, now, out);
         }
         out.push(Action::Transcribe {
@@ -72,6 +78,10 @@ impl Machine {
         };
         turn.stt_ms = Some(transcript.stt_ms);
         let question = transcript.text.trim();
+        if question.is_empty() && turn.follow_up {
+            // Noise in the follow-up window (a cough, the box's own earcon): not a question.
+            return self.finish(turn, Outcome::NoFollowUp, Led::Idle, now, out);
+        }
         if question.is_empty() {
             return self.say_failure(turn, FailureClass::DidntCatch, now, out);
         }
@@ -90,7 +100,8 @@ impl Machine {
     /// A piece of a streamed reply: the first starts speaking, the rest follow it.
     pub(super) fn replying(&mut self, id: TurnId, text: String, out: &mut Vec<Action>) {
         match self.take_phase() {
-            Phase::Thinking { turn, question } if turn.id == id => {
+            Phase::Thinking { mut turn, question } if turn.id == id => {
+                turn.cue = false; // the reply's first audio ends it
                 out.push(Action::SpeakPart {
                     turn: id,
                     text: text.clone(),
@@ -162,6 +173,7 @@ impl Machine {
         if answer.text.trim().is_empty() {
             return self.say_failure(turn, FailureClass::BadReply, now, out);
         }
+        turn.cue = false; // the reply's first audio ends it
         out.push(Action::Speak {
             turn: id,
             text: answer.text.clone(),
@@ -247,9 +259,12 @@ impl Machine {
             out.push(Action::CancelAsk { turn: id });
         }
         let failed = report.device_error.is_some() || report.every_sentence_failed();
+        let silent = report.sentences == 0 && !report.stopped;
+        let announcement = matches!(speech, Speech::Announcement);
+        let mut follow_up = false;
         let outcome = match speech {
             Speech::Reply { .. } if failed => Outcome::SpeechFailed,
-            Speech::Reply { .. } if report.sentences == 0 && !report.stopped => {
+            Speech::Reply { .. } if silent => {
                 // Nothing speakable survived cleanup (only code or emoji): say so.
                 return self.say_failure(turn, FailureClass::BadReply, now, out);
             }
@@ -264,18 +279,25 @@ impl Machine {
                 } else if end == ReplyEnd::CutOff {
                     Outcome::Failed(FailureClass::CutOff)
                 } else {
+                    follow_up = self.follows_up(&answer);
                     Outcome::Answered
                 }
             }
-            // The failure message itself could not be spoken: the earcon is all that is left.
-            Speech::Notice(_) if failed || (report.sentences == 0 && !report.stopped) => {
-                Outcome::SpeechFailed
-            }
+            // The failure message (or announcement) itself could not be spoken: the earcon is
+            // all that is left.
+            Speech::Notice(_) | Speech::Announcement if failed || silent => Outcome::SpeechFailed,
             Speech::Notice(outcome) => outcome,
+            Speech::Announcement if report.stopped => Outcome::Interrupted,
+            Speech::Announcement => Outcome::Announced,
         };
         let mut summary = turn.summary(outcome, now);
+        summary.announcement = announcement;
         summary.first_audio_ms = report.first_audio_ms;
         summary.sentences = report.sentences;
+        if follow_up {
+            self.log(summary, out);
+            return self.open_microphone(None, true, true, now, out);
+        }
         let led = if outcome == Outcome::SpeechFailed {
             out.push(Action::Earcon(Earcon::Error));
             Led::Error
@@ -283,6 +305,6 @@ impl Machine {
             Led::Idle
         };
         self.log(summary, out);
-        self.go_idle(led, out);
+        self.go_idle(led, now, out);
     }
 }

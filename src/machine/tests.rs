@@ -5,6 +5,7 @@
 //! `machine/tests/steps.rs` (`press@0 release@1500 captured(1)@1800`, `hold:thinking`). Turn ids
 //! start at 1. The tables are long on purpose: one rule of `machine/mod.rs` per row.
 
+mod everyday;
 mod steps;
 
 use std::time::{Duration, Instant};
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 use super::State::{self, Idle, Listening, Speaking, Transcribing};
 use super::*;
 use crate::config::ButtonMode;
-use steps::{event, run, settings, shorts};
+use steps::{event, run, run_with, settings, shorts};
 
 const HOLD: ButtonMode = ButtonMode::Hold;
 const TOGGLE: ButtonMode = ButtonMode::Toggle;
@@ -22,21 +23,25 @@ type Row = (&'static str, ButtonMode, &'static str, &'static str, State);
 
 fn check(rows: &[Row]) {
     for &(name, mode, steps, want, state) in rows {
-        let (m, all) = run(mode, steps);
-        let last = all.last().map(|a| shorts(a)).unwrap_or_default();
-        assert_eq!(last, want, "{name}: actions of the last step");
-        assert_eq!(m.state(), state, "{name}: state after");
+        check_one(name, mode, steps, want, state);
     }
+}
+
+fn check_one(name: &str, mode: ButtonMode, steps: &str, want: &str, state: State) {
+    let (m, all) = run(mode, steps);
+    let last = all.last().map(|a| shorts(a)).unwrap_or_default();
+    assert_eq!(last, want, "{name}: actions of the last step");
+    assert_eq!(m.state(), state, "{name}: state after");
 }
 
 #[rustfmt::skip]
 const GESTURES: &[Row] = &[
     // Hold mode.
     ("hold: press listens at once, no end detection", HOLD, "press@0", "start 1; timer MaxRecord 1 30000; led Listening", Listening),
-    ("hold: release stops (post-roll is capture's job)", HOLD, "press@0 release@900", "stop 1; led Thinking", Listening),
+    ("hold: release stops (post-roll is capture's job)", HOLD, "press@0 release@900", "stop 1; led Thinking; timer ThinkingCue 1 1500", Listening),
     ("hold: a press shorter than min_press is a quiet glitch", HOLD, "press@0 release@119", "cancel_capture; log 1 glitch; led Idle", Idle),
-    ("hold: exactly min_press counts as a press", HOLD, "press@0 release@120", "stop 1; led Thinking", Listening),
-    ("hold: a long hold is talking, no long-press timer", HOLD, "press@0 release@5000", "stop 1; led Thinking", Listening),
+    ("hold: exactly min_press counts as a press", HOLD, "press@0 release@120", "stop 1; led Thinking; timer ThinkingCue 1 1500", Listening),
+    ("hold: a long hold is talking, no long-press timer", HOLD, "press@0 release@5000", "stop 1; led Thinking; timer ThinkingCue 1 1500", Listening),
     ("hold: a long silent hold forgets the conversation", HOLD, "press@0 release@2500 captured(1,2.8s,silent)@2800", "forget; earcon Stopped; log 1 forgotten; led Idle", Idle),
     ("hold: a short silent hold is 'didn't catch that'", HOLD, "press@0 release@1000 captured(1,1.3s,silent)@1300", "speak 1 <didnt_catch>; led Error", Speaking),
     ("hold: a second press without release is ignored", HOLD, "press@0 press@300", "", Listening),
@@ -45,15 +50,15 @@ const GESTURES: &[Row] = &[
     ("hold: press while thinking abandons and listens again", HOLD, "hold:thinking press@3000", "cancel_ask 1; log 1 abandoned; start 2; timer MaxRecord 2 30000; led Listening", Listening),
     ("hold: press while speaking stops playback and listens (barge-in)", HOLD, "hold:speaking press@5000", "stop_speaking; start 2; timer MaxRecord 2 30000; led Listening", Listening),
     ("hold: a quick re-press during post-roll starts a fresh turn", HOLD, "press@0 release@1000 press@1100", "cancel_capture; log 1 abandoned; start 2; timer MaxRecord 2 30000; led Listening", Listening),
-    ("hold: control press/release are the button", HOLD, "ctl-press@0 ctl-release@800", "stop 1; led Thinking", Listening),
+    ("hold: control press/release are the button", HOLD, "ctl-press@0 ctl-release@800", "stop 1; led Thinking; timer ThinkingCue 1 1500", Listening),
     ("hold: a press stops a tap-started recording; its release does nothing", HOLD, "tap@0 press@2000 release@2100", "", Listening),
     // Toggle mode.
     ("toggle: press listens with end detection and arms the long press", TOGGLE, "press@0", "timer LongPress 1 2000; start 1 detect; timer MaxRecord 1 30000; led Listening", Listening),
     ("toggle: release keeps listening", TOGGLE, "press@0 release@200", "", Listening),
     ("toggle: a too-short press is a glitch", TOGGLE, "press@0 release@50", "cancel_capture; log 1 glitch; led Idle", Idle),
-    ("toggle: the next press stops", TOGGLE, "press@0 release@200 press@3000", "timer LongPress 2 2000; stop 1; led Thinking", Listening),
+    ("toggle: the next press stops", TOGGLE, "press@0 release@200 press@3000", "timer LongPress 2 2000; stop 1; led Thinking; timer ThinkingCue 1 1500", Listening),
     ("toggle: a short stopping press is not a glitch", TOGGLE, "press@0 release@200 press@3000 release@3030", "", Listening),
-    ("toggle: end of speech stops with the stopped earcon", TOGGLE, "press@0 release@200 speech-ended(1)@4000", "stop 1; earcon Stopped; led Thinking", Listening),
+    ("toggle: end of speech stops with the stopped earcon", TOGGLE, "press@0 release@200 speech-ended(1)@4000", "stop 1; earcon Stopped; led Thinking; timer ThinkingCue 1 1500", Listening),
     ("toggle: long press while listening cancels and forgets", TOGGLE, "press@0 timer(1,LongPress)@2000", "cancel_capture; log 1 cancelled; forget; earcon Stopped; led Idle", Idle),
     ("toggle: long press after release does nothing", TOGGLE, "press@0 release@200 timer(1,LongPress)@2000", "", Listening),
     ("toggle: release after a long press does nothing", TOGGLE, "press@0 timer(1,LongPress)@2000 release@2500", "", Idle),
@@ -63,16 +68,16 @@ const GESTURES: &[Row] = &[
     ("toggle: press while speaking only stops playback", TOGGLE, "toggle:speaking press@5000", "timer LongPress 3 2000; stop_speaking; led Idle; timer ForgetConversation 1 300000", Idle),
     // Tap, in both modes.
     ("tap starts listening with end detection in hold mode", HOLD, "tap@0", "start 1 detect; timer MaxRecord 1 30000; led Listening", Listening),
-    ("tap stops listening in hold mode", HOLD, "tap@0 tap@3000", "stop 1; led Thinking", Listening),
-    ("end of speech stops a tap in hold mode", HOLD, "tap@0 speech-ended(1)@3000", "stop 1; earcon Stopped; led Thinking", Listening),
+    ("tap stops listening in hold mode", HOLD, "tap@0 tap@3000", "stop 1; led Thinking; timer ThinkingCue 1 1500", Listening),
+    ("end of speech stops a tap in hold mode", HOLD, "tap@0 speech-ended(1)@3000", "stop 1; earcon Stopped; led Thinking; timer ThinkingCue 1 1500", Listening),
     ("end of speech is ignored for a held recording", HOLD, "press@0 speech-ended(1)@3000", "", Listening),
-    ("tap in toggle mode behaves as a press", TOGGLE, "tap@0 tap@3000", "stop 1; led Thinking", Listening),
+    ("tap in toggle mode behaves as a press", TOGGLE, "tap@0 tap@3000", "stop 1; led Thinking; timer ThinkingCue 1 1500", Listening),
     ("tap while speaking stops playback in hold mode too", HOLD, "hold:speaking tap@5000", "stop_speaking; led Idle; timer ForgetConversation 1 300000", Idle),
     ("tap while thinking abandons in hold mode", HOLD, "hold:thinking tap@3000", "cancel_ask 1; log 1 abandoned; earcon Stopped; led Idle", Idle),
     // Max record.
-    ("max record stops with the stopped earcon", HOLD, "press@0 timer(1,MaxRecord)@30000", "stop 1; earcon Stopped; led Thinking", Listening),
+    ("max record stops with the stopped earcon", HOLD, "press@0 timer(1,MaxRecord)@30000", "stop 1; earcon Stopped; led Thinking; timer ThinkingCue 1 1500", Listening),
     ("release after max record does nothing", HOLD, "press@0 timer(1,MaxRecord)@30000 release@31000", "", Listening),
-    ("capture ending by itself gets the stopped earcon", HOLD, "press@0 captured(1,30s)@30000", "earcon Stopped; led Thinking; transcribe 1", Transcribing),
+    ("capture ending by itself gets the stopped earcon", HOLD, "press@0 captured(1,30s)@30000", "earcon Stopped; led Thinking; timer ThinkingCue 1 1500; transcribe 1", Transcribing),
     ("capture started plays the listening earcon", TOGGLE, "press@0 started(1)@30", "earcon Listening", Listening),
 ];
 
@@ -232,7 +237,7 @@ fn happy_path_hold_mode_exact_actions() {
         [
             "start 1; timer MaxRecord 1 30000; led Listening",
             "earcon Listening",
-            "stop 1; led Thinking",
+            "stop 1; led Thinking; timer ThinkingCue 1 1500",
             "transcribe 1",
             r#"ask 1 "what is the capital of france" h0"#,
             r#"speak 1 "Paris. It is lovely."; led Speaking"#,
@@ -249,6 +254,7 @@ fn happy_path_hold_mode_exact_actions() {
         *s,
         TurnSummary {
             turn_id: 1,
+            announcement: false,
             outcome: Outcome::Answered,
             record_ms: Some(1500),
             stt_ms: Some(700),
@@ -263,7 +269,7 @@ fn happy_path_hold_mode_exact_actions() {
     );
     assert_eq!(
         m.status_json(),
-        r#"{"last_outcome":"answered","last_turn":1,"remembered":1,"state":"idle","turn":null}"#
+        r#"{"last_outcome":"answered","last_turn":1,"remembered":1,"state":"idle","turn":null,"volume":100}"#
     );
 }
 
@@ -392,7 +398,7 @@ fn status_reports_the_turn_in_progress() {
     let (m, _) = run(HOLD, "hold:thinking");
     assert_eq!(
         m.status_json(),
-        r#"{"last_outcome":null,"last_turn":null,"remembered":0,"state":"thinking","turn":1}"#
+        r#"{"last_outcome":null,"last_turn":null,"remembered":0,"state":"thinking","turn":1,"volume":100}"#
     );
 }
 

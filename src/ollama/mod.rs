@@ -11,7 +11,8 @@
 //! - `backoff` the pure retry schedule.
 //! - `stream`  the NDJSON reader for `ollama.stream = true`.
 //!
-//! ureq is the HTTP client here and in `speech::stt_http`; nothing else speaks HTTP.
+//! ureq is the HTTP client here and in `speech::stt_http` and `speech::openai_tts`; nothing
+//! else speaks HTTP.
 
 mod backoff;
 mod client;
@@ -23,6 +24,8 @@ mod stream;
 mod wire;
 
 pub use client::Client;
+/// Server text made safe for one log line; the speech servers' messages use it too.
+pub(crate) use error::one_line;
 pub use health::Health;
 
 use crate::machine::Exchange;

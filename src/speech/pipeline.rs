@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::synth::{self, Cuts, Inbox, Writer};
 use super::tts::Tts;
-use crate::audio::earcons::Earcon;
+use crate::audio::earcons::{self, Earcon};
 use crate::audio::playback::{Playback, Remote};
 use crate::cancel;
 use crate::config::Config;
@@ -47,6 +47,8 @@ pub struct Speaker {
     tx: Option<mpsc::Sender<Job>>,
     current: Mutex<Current>,
     remote: Remote,
+    /// `audio.volume`, the gain of 100 %.
+    trim: f32,
     thread: Option<JoinHandle<()>>,
     // Dropped after the thread is joined (field order): the thread plays through it.
     _playback: Playback,
@@ -90,6 +92,7 @@ impl Speaker {
             tx: Some(tx),
             current: Mutex::default(),
             remote,
+            trim: config.audio.volume,
             thread: Some(thread),
             _playback: playback,
         })
@@ -151,6 +154,23 @@ impl Speaker {
     /// Plays an earcon and waits until the device has taken it (for the CLI, which exits next).
     pub fn earcon_and_wait(&self, earcon: Earcon) {
         let _ = self.remote.play(earcon.clip(), Duration::ZERO).recv();
+    }
+
+    /// Repeats the soft thinking cue until the next sound (a reply's first sentence, a message,
+    /// an earcon: it never plays under them) or until `on` is false.
+    pub fn thinking_cue(&self, on: bool) {
+        if on {
+            self.remote
+                .repeat(Earcon::Thinking.clip(), earcons::THINKING_PERIOD);
+        } else {
+            self.remote.end_repeat();
+        }
+    }
+
+    /// The everyday volume, a percent of `audio.volume`; applies to the sound playing too.
+    pub fn set_volume(&self, percent: u8) {
+        self.remote
+            .set_gain(crate::audio::volume::gain(percent, self.trim));
     }
 
     /// Silences playback at once, drops queued replies, ends the text of the one arriving and

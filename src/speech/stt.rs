@@ -1,18 +1,28 @@
-//! Speech to text: a recording in (sent as a 16-bit WAV), a transcript out, through the
-//! `stt.command` hook or an OpenAI-compatible HTTP endpoint (`stt.url`, see `stt_http.rs`).
+//! Speech to text: a recording in, a transcript out, through the `stt.command` hook, an
+//! OpenAI-compatible HTTP endpoint (`stt_http.rs`) or a Wyoming server (`wyoming/stt.rs`), as
+//! the scheme of `stt.url` says.
+//!
+//! A Wyoming server can hear the recording while it is made: `live` starts that transcription
+//! at the press and hands the capture its feed; `finish` claims the transcript after the
+//! release. The other backends take the whole recording (`transcribe`).
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+use super::live::Live;
 use super::stt_http;
+use super::wyoming;
+use crate::audio::capture::{Fed, Feed};
 use crate::audio::{Clip, wav};
 use crate::cancel;
-use crate::config;
+use crate::config::{self, SpeechServer};
 use crate::event::{Failure, FailureClass, Transcript, ms};
 use crate::hook::{Hook, HookError};
 
 /// Transcripts are short; a hook that prints more is broken.
 const MAX_TRANSCRIPT_BYTES: usize = 64 * 1024;
+/// Samples per audio chunk when a whole recording goes to a Wyoming server (100 ms at 16 kHz).
+const CHUNK: usize = 1600;
 
 #[derive(Debug, Clone)]
 pub struct Stt {
@@ -22,16 +32,34 @@ pub struct Stt {
 #[derive(Debug, Clone)]
 enum Mode {
     Command(Hook),
-    Http { url: String, timeout: Duration },
+    Http(stt_http::Endpoint),
+    Wyoming {
+        request: wyoming::stt::Request,
+        /// Send the audio while it is recorded (`stt.stream`).
+        stream: bool,
+    },
 }
 
 impl Stt {
-    /// `stt.url` set: HTTP mode; otherwise the `stt.command` hook.
+    /// `stt.url` set: that server, by its scheme; otherwise the `stt.command` hook.
     pub fn new(config: &config::Stt) -> Stt {
         let mode = match &config.url {
-            Some(url) => Mode::Http {
+            Some(SpeechServer::Http(url)) => Mode::Http(stt_http::Endpoint {
                 url: url.clone(),
+                model: config.model.clone(),
+                api_key: config.api_key.clone(),
+                connect_timeout: config.connect_timeout,
                 timeout: config.timeout,
+            }),
+            Some(SpeechServer::Wyoming(addr)) => Mode::Wyoming {
+                request: wyoming::stt::Request {
+                    addr: addr.clone(),
+                    model: config.model.clone(),
+                    language: None,
+                    connect_timeout: config.connect_timeout,
+                    timeout: config.timeout,
+                },
+                stream: config.stream,
             },
             None => Mode::Command(Hook {
                 argv: config.command.clone(),
@@ -42,54 +70,89 @@ impl Stt {
         Stt { mode }
     }
 
+    /// A transcription that hears the recording while it is made, when the backend can (a
+    /// Wyoming server with `stt.stream` on): the feed for the capture, the handle for `finish`.
+    pub fn live(&self) -> Option<(Feed, Live)> {
+        match &self.mode {
+            Mode::Wyoming {
+                request,
+                stream: true,
+            } => Some(wyoming_live(request.clone())),
+            _ => None,
+        }
+    }
+
+    /// Waits for the transcript of a `live` transcription whose recording has ended.
+    pub fn finish(&self, live: Live, cancel: &cancel::Token) -> Result<Transcript, Failure> {
+        let (raw, took) = live.wait(cancel)?;
+        words(&raw, took)
+    }
+
     /// Transcribes a recording. An empty transcript is `DidntCatch`; a failing, slow or
-    /// unreachable recogniser is `SttFailed` (with its stderr or the HTTP error); a cancel is
-    /// `Cancelled`.
+    /// unreachable recogniser is `SttFailed` (with its stderr or the server's error); a cancel
+    /// is `Cancelled`.
     pub fn transcribe(&self, clip: &Clip, cancel: &cancel::Token) -> Result<Transcript, Failure> {
-        self.transcribe_wav(&wav::encode_i16(clip), cancel)
+        match &self.mode {
+            Mode::Wyoming { request, .. } => wyoming_whole(request, clip, cancel),
+            _ => self.transcribe_wav(&wav::encode_i16(clip), cancel),
+        }
     }
 
     fn transcribe_wav(&self, wav: &[u8], cancel: &cancel::Token) -> Result<Transcript, Failure> {
         let started = Instant::now();
         let raw = match &self.mode {
             Mode::Command(hook) => run_hook(hook, wav, cancel)?,
-            Mode::Http { url, timeout } => {
+            Mode::Http(endpoint) => {
                 if cancel.is_cancelled() {
                     return Err(Failure::new(
                         FailureClass::Cancelled,
                         "transcription cancelled",
                     ));
                 }
-                stt_http::transcribe(url, *timeout, wav)
+                endpoint
+                    .transcribe(wav)
                     .map_err(|e| Failure::new(FailureClass::SttFailed, e.to_string()))?
             }
+            // Only the tests come this way with Wyoming: a clip is sent as a clip.
+            Mode::Wyoming { request, .. } => {
+                let clip = wav::decode(wav)
+                    .map_err(|e| Failure::new(FailureClass::SttFailed, e.to_string()))?;
+                return wyoming_whole(request, &clip, cancel);
+            }
         };
-        let text = tidy(&raw);
-        if text.is_empty() {
-            return Err(Failure::new(
-                FailureClass::DidntCatch,
-                "speech recognition returned no words",
-            ));
-        }
-        Ok(Transcript {
-            text,
-            stt_ms: ms(started.elapsed()),
-        })
+        words(&raw, started.elapsed())
     }
 
-    /// For `voicebox check`: the hook's program exists and starts, or the URL is set.
+    /// For `voicebox check`: the hook's program exists and starts, the HTTP endpoint answers,
+    /// or the Wyoming server offers speech recognition (its programs, models and languages).
     pub fn check(&self) -> Result<String, Failure> {
+        let failed = |m: String| Failure::new(FailureClass::SttFailed, m);
         match &self.mode {
-            Mode::Http { url, .. } => Ok(format!("STT over HTTP: {url}")),
+            Mode::Http(endpoint) => endpoint.check().map_err(|e| failed(e.to_string())),
+            Mode::Wyoming { request, stream } => {
+                let offers = wyoming::info::describe(
+                    &request.addr,
+                    wyoming::info::Kind::Asr,
+                    request.connect_timeout,
+                    Duration::from_secs(10),
+                )
+                .map_err(|e| failed(e.to_string()))?;
+                let how = if *stream {
+                    "audio sent while recording"
+                } else {
+                    "audio sent after the release"
+                };
+                Ok(format!(
+                    "Wyoming tcp://{} offers {offers}; {how}",
+                    request.addr
+                ))
+            }
             Mode::Command(hook) => {
                 let program = hook.argv.first().cloned().unwrap_or_default();
                 let path = crate::hook::find_program(&program).ok_or_else(|| {
-                    Failure::new(
-                        FailureClass::SttFailed,
-                        format!(
-                            "STT hook `{program}` was not found on PATH; install it (Debian: pocketsphinx pocketsphinx-en-us) or fix stt.command"
-                        ),
-                    )
+                    failed(format!(
+                        "STT hook `{program}` was not found on PATH; install it (Debian: pocketsphinx pocketsphinx-en-us) or fix stt.command"
+                    ))
                 })?;
                 // Start it once with no input: a missing library or model shows up here.
                 let probe = Hook {
@@ -98,14 +161,60 @@ impl Stt {
                     max_output: 1 << 20,
                 };
                 match probe.run(None, None, &cancel::Token::new()) {
-                    Err(e @ HookError::Spawn { .. }) => {
-                        Err(Failure::new(FailureClass::SttFailed, e.to_string()))
-                    }
+                    Err(e @ HookError::Spawn { .. }) => Err(failed(e.to_string())),
                     _ => Ok(format!("STT hook `{}` found", path.display())),
                 }
             }
         }
     }
+}
+
+/// Starts a Wyoming transcription on its own thread, failures classified as the hooks' are.
+fn wyoming_live(request: wyoming::stt::Request) -> (Feed, Live) {
+    Live::spawn(move |audio, hang_up| {
+        wyoming::stt::transcribe(&request, audio, hang_up)
+            .map(|h| (h.text, h.after_end))
+            .map_err(|e| match e {
+                wyoming::Error::Cancelled => {
+                    Failure::new(FailureClass::Cancelled, "transcription cancelled")
+                }
+                e => Failure::new(
+                    FailureClass::SttFailed,
+                    format!("speech recognition failed: {e}"),
+                ),
+            })
+    })
+}
+
+/// A whole recording through the live path: queued at once, then the end.
+fn wyoming_whole(
+    request: &wyoming::stt::Request,
+    clip: &Clip,
+    cancel: &cancel::Token,
+) -> Result<Transcript, Failure> {
+    let started = Instant::now();
+    let (feed, live) = wyoming_live(request.clone());
+    for chunk in clip.samples.chunks(CHUNK) {
+        let _ = feed.send(Fed::Audio(chunk.to_vec()));
+    }
+    let _ = feed.send(Fed::End);
+    let (raw, _) = live.wait(cancel)?;
+    words(&raw, started.elapsed())
+}
+
+/// The transcript as words, or `DidntCatch` when there are none.
+fn words(raw: &str, took: Duration) -> Result<Transcript, Failure> {
+    let text = tidy(raw);
+    if text.is_empty() {
+        return Err(Failure::new(
+            FailureClass::DidntCatch,
+            "speech recognition returned no words",
+        ));
+    }
+    Ok(Transcript {
+        text,
+        stt_ms: ms(took),
+    })
 }
 
 /// Collapses whitespace: engines print line breaks between segments.
@@ -183,11 +292,10 @@ mod tests {
     use super::*;
 
     fn stt(argv: &[&str], timeout_ms: u64) -> Stt {
-        Stt::new(&config::Stt {
-            command: argv.iter().map(|s| s.to_string()).collect(),
-            url: None,
-            timeout: Duration::from_millis(timeout_ms),
-        })
+        let mut config = crate::config::parse("", None, &|_| None).unwrap().stt;
+        config.command = argv.iter().map(|s| s.to_string()).collect();
+        config.timeout = Duration::from_millis(timeout_ms);
+        Stt::new(&config)
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! STT over HTTP: one multipart upload to an OpenAI-compatible `/v1/audio/transcriptions`
-//! endpoint (whisper.cpp's server, faster-whisper servers), `{"text": ...}` back.
+//! endpoint (speaches, faster-whisper servers) or whisper.cpp's `/inference`, which take the
+//! same form (`file`, `response_format=json`, optional `model`) and answer `{"text": ...}`.
 //!
-//! The second ureq user besides `ollama`: the request is small and blocking, like Ollama's.
+//! A ureq user besides `ollama`: the request is small and blocking, like Ollama's.
 
 use std::io::Read;
 use std::time::Duration;
+
+use crate::ollama::one_line;
 
 /// A transcription reply larger than this is not a transcript.
 const MAX_REPLY: u64 = 256 * 1024;
@@ -33,28 +36,101 @@ pub enum Error {
     NoText { url: String },
 }
 
-/// Uploads `wav` as the `file` field and returns the `text` of the JSON reply.
-pub fn transcribe(url: &str, timeout: Duration, wav: &[u8]) -> Result<String, Error> {
-    let boundary = format!("voicebox-{:016x}", fastrand::u64(..));
-    let body = multipart(&boundary, wav);
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        // A LAN server: never route it through a stray $HTTP_PROXY.
-        .proxy(None)
-        .build()
-        .into();
-    let mut resp = agent
-        .post(url)
-        .header(
-            "Content-Type",
-            format!("multipart/form-data; boundary={boundary}"),
+/// One configured endpoint (`stt.url` with an http(s) scheme).
+#[derive(Clone)]
+pub struct Endpoint {
+    pub url: String,
+    /// Sent as the `model` field when set (OpenAI's API requires one; whisper.cpp ignores it).
+    pub model: Option<String>,
+    /// Bearer token; never logged (the hand-written Debug leaves it out).
+    pub api_key: Option<String>,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("url", &shown(&self.url))
+            .field("model", &self.model)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Endpoint {
+    /// Uploads `wav` as the `file` field and returns the `text` of the JSON reply.
+    pub fn transcribe(&self, wav: &[u8]) -> Result<String, Error> {
+        let url = shown(&self.url);
+        let boundary = format!("voicebox-{:016x}", fastrand::u64(..));
+        let body = multipart(&boundary, wav, self.model.as_deref());
+        let mut request = agent(self.connect_timeout, self.timeout)
+            .post(&self.url)
+            .header(
+                "Content-Type",
+                format!("multipart/form-data; boundary={boundary}"),
+            );
+        if let Some(key) = &self.api_key {
+            request = request.header("Authorization", format!("Bearer {key}"));
+        }
+        let resp = request
+            .send(&body[..])
+            .map_err(|source| Error::Unreachable {
+                url: url.clone(),
+                source,
+            })?;
+        read_reply(&url, resp)
+    }
+
+    /// For `voicebox check`: the endpoint answers at all. A GET is enough to tell a wrong host
+    /// (unreachable), a wrong path (404) and wrong credentials (401/403) from a live endpoint,
+    /// which refuses the GET (405) or takes it, without spending a transcription.
+    pub fn check(&self) -> Result<String, Error> {
+        let url = shown(&self.url);
+        let mut request = agent(
+            self.connect_timeout,
+            self.connect_timeout.max(Duration::from_secs(5)),
         )
-        .send(&body[..])
-        .map_err(|source| Error::Unreachable {
-            url: url.to_string(),
+        .get(&self.url);
+        if let Some(key) = &self.api_key {
+            request = request.header("Authorization", format!("Bearer {key}"));
+        }
+        let resp = request.call().map_err(|source| Error::Unreachable {
+            url: url.clone(),
             source,
         })?;
+        match resp.status().as_u16() {
+            404 => Err(Error::Status {
+                url,
+                status: 404,
+                snippet: "no such endpoint; stt.url must be the whole path, e.g. …/v1/audio/transcriptions or …/inference".into(),
+            }),
+            s @ (401 | 403) => Err(Error::Status {
+                url,
+                status: s,
+                snippet: "the credentials were refused; check stt.api_key (or $VOICEBOX_STT_API_KEY) or the user:password in stt.url".into(),
+            }),
+            s => Ok(format!("STT over HTTP: {url} answers (HTTP {s} to a GET)")),
+        }
+    }
+}
+
+/// A blocking client for one request to a speech server: no proxy (a LAN server must never go
+/// through a stray `$HTTP_PROXY`), statuses as values.
+pub(super) fn agent(connect: Duration, overall: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_connect(Some(connect))
+        .timeout_global(Some(overall))
+        .http_status_as_error(false)
+        .proxy(None)
+        .user_agent(format!("voicebox/{}", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into()
+}
+
+/// The URL as shown in messages and logs.
+pub(super) use crate::config::without_credentials as shown;
+
+fn read_reply(url: &str, mut resp: ureq::http::Response<ureq::Body>) -> Result<String, Error> {
     let status = resp.status().as_u16();
     let mut text = String::new();
     resp.body_mut()
@@ -66,18 +142,23 @@ pub fn transcribe(url: &str, timeout: Duration, wav: &[u8]) -> Result<String, Er
             source,
         })?;
     if !(200..300).contains(&status) {
-        let snippet: String = text.chars().take(300).collect();
+        let mut snippet = one_line(&text);
+        if status == 401 || status == 403 {
+            snippet.push_str(
+                "; check stt.api_key (or $VOICEBOX_STT_API_KEY) or the user:password in stt.url",
+            );
+        }
         return Err(Error::Status {
             url: url.to_string(),
             status,
-            snippet: snippet.trim().to_string(),
+            snippet,
         });
     }
     parse_reply(url, &text)
 }
 
-/// The multipart body: the WAV as `file`, and `response_format=json`.
-fn multipart(boundary: &str, wav: &[u8]) -> Vec<u8> {
+/// The multipart body: the WAV as `file`, `response_format=json`, and `model` when set.
+fn multipart(boundary: &str, wav: &[u8], model: Option<&str>) -> Vec<u8> {
     let mut b = Vec::with_capacity(wav.len() + 512);
     b.extend_from_slice(
         format!(
@@ -86,12 +167,17 @@ fn multipart(boundary: &str, wav: &[u8]) -> Vec<u8> {
         .as_bytes(),
     );
     b.extend_from_slice(wav);
-    b.extend_from_slice(
-        format!(
-            "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"response_format\"\r\n\r\njson\r\n--{boundary}--\r\n"
-        )
-        .as_bytes(),
-    );
+    let mut fields = vec![("response_format", "json")];
+    fields.extend(model.map(|m| ("model", m)));
+    for (name, value) in fields {
+        b.extend_from_slice(
+            format!(
+                "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}"
+            )
+            .as_bytes(),
+        );
+    }
+    b.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     b
 }
 
@@ -152,6 +238,44 @@ mod tests {
         (url, h)
     }
 
+    fn endpoint(url: &str) -> Endpoint {
+        Endpoint {
+            url: url.to_string(),
+            model: None,
+            api_key: None,
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(5),
+        }
+    }
+
+    fn transcribe(url: &str, _timeout: Duration, wav: &[u8]) -> Result<String, Error> {
+        endpoint(url).transcribe(wav)
+    }
+
+    #[test]
+    fn whisper_cpp_inference_with_model_and_token() {
+        // whisper.cpp's server answers /inference with the segment text, spaces and newline
+        // included; the model field and the bearer token go along when configured.
+        let (url, h) = serve_once(200, "{\"text\":\" hello there\\n\"}\n");
+        let url = url.replace("/v1/audio/transcriptions", "/inference");
+        let mut e = endpoint(&url);
+        e.model = Some("ggml-base.en".into());
+        e.api_key = Some("sekrit".into());
+        assert_eq!(e.transcribe(b"RIFF").unwrap(), " hello there\n");
+        let (head, body) = h.join().unwrap();
+        assert!(head.starts_with("POST /inference "), "{head}");
+        assert!(head.contains("Bearer sekrit"), "{head}");
+        let body = String::from_utf8_lossy(&body);
+        assert!(
+            body.contains("name=\"model\"\r\n\r\nggml-base.en\r\n"),
+            "{body}"
+        );
+        assert!(
+            !format!("{e:?}").contains("sekrit"),
+            "Debug shows the token"
+        );
+    }
+
     #[test]
     fn uploads_multipart_file_and_reads_text() {
         let (url, h) = serve_once(200, r#"{"text":" what is the capital of france\n"}"#);
@@ -174,6 +298,23 @@ mod tests {
     }
 
     #[test]
+    fn check_tells_a_live_endpoint_from_a_wrong_path_and_wrong_credentials() {
+        let (url, h) = serve_once(405, r#"{"error":"method not allowed"}"#);
+        let ok = endpoint(&url).check().unwrap();
+        assert!(ok.contains("answers (HTTP 405"), "{ok}");
+        assert!(h.join().unwrap().0.starts_with("GET "));
+        for (status, hint) in [(404, "whole path"), (401, "stt.api_key")] {
+            let (url, h) = serve_once(status, "{}");
+            let e = endpoint(&url).check().unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("HTTP {status}")) && e.contains(hint),
+                "{e}"
+            );
+            h.join().unwrap();
+        }
+    }
+
+    #[test]
     fn http_errors_and_bad_json_are_reported() {
         let (url, h) = serve_once(500, r#"{"error":"model not loaded"}"#);
         let e = transcribe(&url, Duration::from_secs(5), b"x")
@@ -191,20 +332,27 @@ mod tests {
     }
 
     #[test]
-    fn unreachable_server_is_an_error() {
+    fn unreachable_server_is_an_error_that_never_shows_credentials() {
+        assert_eq!(
+            shown("http://u:secret@pi:8080/inference"),
+            "http://pi:8080/inference"
+        );
+        assert_eq!(shown("https://pi/a@b"), "https://pi/a@b");
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
         let e = transcribe(
-            &format!("http://127.0.0.1:{port}/x"),
+            &format!("http://u:secret@127.0.0.1:{port}/x"),
             Duration::from_secs(5),
             b"x",
         )
         .unwrap_err();
         assert!(matches!(e, Error::Unreachable { .. }), "{e}");
-        assert!(e.to_string().contains("unreachable"), "{e}");
+        let e = e.to_string();
+        assert!(e.contains("unreachable") && e.contains("127.0.0.1"), "{e}");
+        assert!(!e.contains("secret"), "{e}");
     }
 
     #[test]

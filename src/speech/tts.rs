@@ -1,11 +1,15 @@
-//! The TTS hook: one sentence of text in (stdin, or the argv element holding `{text}`), one
-//! `Clip` out (WAV read to EOF, or raw PCM as configured). Never a shell.
+//! Text to speech: one sentence of text in, one `Clip` out, through the `tts.command` hook
+//! (stdin, or the argv element holding `{text}`; WAV read to EOF, or raw PCM as configured;
+//! never a shell), a Wyoming server or an OpenAI-compatible endpoint, as the scheme of
+//! `tts.url` says.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use super::openai_tts;
+use super::wyoming;
 use crate::audio::{Clip, wav};
 use crate::cancel;
-use crate::config::{self, TtsFormat};
+use crate::config::{self, SpeechServer, TtsFormat};
 use crate::event::{Failure, FailureClass};
 use crate::hook::{Hook, HookError};
 
@@ -16,81 +20,140 @@ const MAX_AUDIO_BYTES: usize = 64 << 20;
 
 #[derive(Debug, Clone)]
 pub struct Tts {
-    hook: Hook,
-    format: TtsFormat,
+    backend: Backend,
+}
+
+#[derive(Debug, Clone)]
+enum Backend {
+    Command {
+        hook: Hook,
+        format: TtsFormat,
+    },
+    Wyoming {
+        addr: String,
+        connect_timeout: Duration,
+        timeout: Duration,
+    },
+    Http(openai_tts::Endpoint),
 }
 
 impl Tts {
     pub fn new(cfg: &config::Tts) -> Self {
-        Self {
-            hook: Hook {
-                argv: cfg.command.clone(),
-                timeout: cfg.timeout,
-                max_output: MAX_AUDIO_BYTES,
+        let backend = match &cfg.url {
+            None => Backend::Command {
+                hook: Hook {
+                    argv: cfg.command.clone(),
+                    timeout: cfg.timeout,
+                    max_output: MAX_AUDIO_BYTES,
+                },
+                format: cfg.format,
             },
-            format: cfg.format,
-        }
-    }
-
-    /// Synthesizes one sentence. Blocks until the hook exits, times out or `cancel` fires.
-    pub fn synthesize(&self, text: &str, cancel: &cancel::Token) -> Result<Clip, Failure> {
-        let out = if self.hook.uses(PLACEHOLDER) {
-            // In argv, a leading "-" would be read as an option; a leading space is not
-            // (getopt only looks at the first byte), and engines ignore it.
-            let arg = if text.starts_with('-') {
-                format!(" {text}")
-            } else {
-                text.to_string()
-            };
-            self.hook.run(Some((PLACEHOLDER, &arg)), None, cancel)
-        } else {
-            self.hook.run(None, Some(text.as_bytes()), cancel)
-        }
-        .map_err(|e| match e {
-            HookError::Cancelled { .. } => Failure::new(FailureClass::Cancelled, e.to_string()),
-            HookError::Timeout { .. } => Failure::new(FailureClass::TooSlow, format!("TTS: {e}")),
-            _ => Failure::new(
-                FailureClass::AudioFailed,
-                format!("TTS: {e}; check tts.command"),
-            ),
-        })?;
-        let decoded = match self.format {
-            TtsFormat::Wav => wav::decode(&out.stdout),
-            TtsFormat::Raw {
-                rate,
-                channels,
-                format,
-            } => wav::decode_raw(&out.stdout, rate, channels, format),
+            Some(SpeechServer::Wyoming(addr)) => Backend::Wyoming {
+                addr: addr.clone(),
+                connect_timeout: cfg.connect_timeout,
+                timeout: cfg.timeout,
+            },
+            Some(SpeechServer::Http(url)) => Backend::Http(openai_tts::Endpoint {
+                url: url.clone(),
+                model: cfg.model.clone(),
+                format: cfg.response_format,
+                api_key: cfg.api_key.clone(),
+                connect_timeout: cfg.connect_timeout,
+                timeout: cfg.timeout,
+                max_bytes: MAX_AUDIO_BYTES,
+            }),
         };
-        decoded.map_err(|e| {
-            let stderr = if out.stderr.is_empty() {
-                String::new()
-            } else {
-                format!("; hook stderr: {}", out.stderr)
-            };
-            Failure::new(
-                FailureClass::AudioFailed,
-                format!(
-                    "TTS: unreadable audio from `{}` ({} bytes): {e}{stderr}; check tts.command and tts.format",
-                    self.hook.argv.first().map_or("", String::as_str),
-                    out.stdout.len()
-                ),
-            )
-        })
+        Self { backend }
     }
 
-    /// For `voicebox check`: synthesizes "ok" and confirms it is audible audio.
+    /// Synthesizes one sentence. Blocks until the audio is complete, the timeout passes or
+    /// `cancel` fires (which kills the hook or closes the connection). A timeout is `TooSlow`,
+    /// a cancel `Cancelled`, anything else `AudioFailed`.
+    pub fn synthesize(&self, text: &str, cancel: &cancel::Token) -> Result<Clip, Failure> {
+        self.synthesize_in(text, None, None, cancel)
+    }
+
+    /// `synthesize` in a voice (by the server's or the engine's name) and language, when known.
+    pub fn synthesize_in(
+        &self,
+        text: &str,
+        voice: Option<&str>,
+        language: Option<&str>,
+        cancel: &cancel::Token,
+    ) -> Result<Clip, Failure> {
+        match &self.backend {
+            Backend::Command { hook, format } => run_hook(hook, *format, text, cancel),
+            Backend::Wyoming {
+                addr,
+                connect_timeout,
+                timeout,
+            } => {
+                let request = wyoming::tts::Request {
+                    addr,
+                    text,
+                    voice,
+                    language,
+                    connect_timeout: *connect_timeout,
+                    timeout: *timeout,
+                    max_bytes: MAX_AUDIO_BYTES,
+                };
+                wyoming::tts::synthesize(&request, cancel).map_err(|e| match e {
+                    wyoming::Error::Cancelled => cancelled(),
+                    e @ wyoming::Error::Timeout { .. } => {
+                        Failure::new(FailureClass::TooSlow, format!("TTS: {e}"))
+                    }
+                    e => Failure::new(FailureClass::AudioFailed, format!("TTS: {e}")),
+                })
+            }
+            Backend::Http(endpoint) => {
+                endpoint
+                    .synthesize(text, voice, cancel)
+                    .map_err(|e| match e {
+                        openai_tts::Error::Cancelled => cancelled(),
+                        e @ openai_tts::Error::Timeout { .. } => {
+                            Failure::new(FailureClass::TooSlow, format!("TTS: {e}"))
+                        }
+                        e => Failure::new(FailureClass::AudioFailed, format!("TTS: {e}")),
+                    })
+            }
+        }
+    }
+
+    /// For `voicebox check`: synthesizes "ok" and confirms it is audible audio; for a Wyoming
+    /// server, first what it offers (programs, voices, languages).
     pub fn check(&self) -> Result<String, Failure> {
+        let offers = match &self.backend {
+            Backend::Wyoming {
+                addr,
+                connect_timeout,
+                ..
+            } => {
+                let offers = wyoming::info::describe(
+                    addr,
+                    wyoming::info::Kind::Tts,
+                    *connect_timeout,
+                    Duration::from_secs(10),
+                )
+                .map_err(|e| Failure::new(FailureClass::AudioFailed, format!("TTS: {e}")))?;
+                format!("Wyoming tcp://{addr} offers {offers}; ")
+            }
+            Backend::Http(endpoint) => format!(
+                "OpenAI-compatible {} (model {}): ",
+                super::stt_http::shown(&endpoint.url),
+                endpoint.model
+            ),
+            Backend::Command { .. } => String::new(),
+        };
         let started = Instant::now();
         let clip = self.synthesize("ok", &cancel::Token::new())?;
         if clip.rms() < 1e-4 {
             return Err(Failure::new(
                 FailureClass::AudioFailed,
-                "TTS hook returned only silence for \"ok\"; check tts.command",
+                "TTS returned only silence for \"ok\"; check tts.command or tts.url",
             ));
         }
         Ok(format!(
-            "TTS hook works: {:.2} s of audio at {} Hz, {} ch in {} ms",
+            "{offers}TTS works: {:.2} s of audio at {} Hz, {} ch in {} ms",
             clip.duration().as_secs_f64(),
             clip.rate,
             clip.channels,
@@ -99,21 +162,81 @@ impl Tts {
     }
 }
 
+fn cancelled() -> Failure {
+    Failure::new(FailureClass::Cancelled, "TTS cancelled")
+}
+
+/// The hook: the sentence as an argument or on stdin, the audio from stdout.
+fn run_hook(
+    hook: &Hook,
+    format: TtsFormat,
+    text: &str,
+    cancel: &cancel::Token,
+) -> Result<Clip, Failure> {
+    let out = if hook.uses(PLACEHOLDER) {
+        // In argv, a leading "-" would be read as an option; a leading space is not
+        // (getopt only looks at the first byte), and engines ignore it.
+        let arg = if text.starts_with('-') {
+            format!(" {text}")
+        } else {
+            text.to_string()
+        };
+        hook.run(Some((PLACEHOLDER, &arg)), None, cancel)
+    } else {
+        hook.run(None, Some(text.as_bytes()), cancel)
+    }
+    .map_err(|e| match e {
+        HookError::Cancelled { .. } => Failure::new(FailureClass::Cancelled, e.to_string()),
+        HookError::Timeout { .. } => Failure::new(FailureClass::TooSlow, format!("TTS: {e}")),
+        _ => Failure::new(
+            FailureClass::AudioFailed,
+            format!("TTS: {e}; check tts.command"),
+        ),
+    })?;
+    let decoded = match format {
+        TtsFormat::Wav => wav::decode(&out.stdout),
+        TtsFormat::Raw {
+            rate,
+            channels,
+            format,
+        } => wav::decode_raw(&out.stdout, rate, channels, format),
+    };
+    decoded.map_err(|e| {
+        let stderr = if out.stderr.is_empty() {
+            String::new()
+        } else {
+            format!("; hook stderr: {}", out.stderr)
+        };
+        Failure::new(
+            FailureClass::AudioFailed,
+            format!(
+                "TTS: unreadable audio from `{}` ({} bytes): {e}{stderr}; check tts.command and tts.format",
+                hook.argv.first().map_or("", String::as_str),
+                out.stdout.len()
+            ),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
     use crate::config::SampleFormat;
 
     fn tts(argv: &[&str], format: TtsFormat) -> Tts {
+        tts_within(argv, format, Duration::from_secs(10))
+    }
+
+    fn tts_within(argv: &[&str], format: TtsFormat, timeout: Duration) -> Tts {
         Tts {
-            hook: Hook {
-                argv: argv.iter().map(|s| s.to_string()).collect(),
-                timeout: Duration::from_secs(10),
-                max_output: MAX_AUDIO_BYTES,
+            backend: Backend::Command {
+                hook: Hook {
+                    argv: argv.iter().map(|s| s.to_string()).collect(),
+                    timeout,
+                    max_output: MAX_AUDIO_BYTES,
+                },
+                format,
             },
-            format,
         }
     }
 
@@ -174,8 +297,7 @@ mod tests {
             e.message.contains("unreadable audio") && e.message.contains("why"),
             "{e}"
         );
-        let mut slow = tts(&["sleep", "10"], TtsFormat::Wav);
-        slow.hook.timeout = Duration::from_millis(100);
+        let slow = tts_within(&["sleep", "10"], TtsFormat::Wav, Duration::from_millis(100));
         let e = slow.synthesize("x", &cancel::Token::new()).unwrap_err();
         assert_eq!(e.class, FailureClass::TooSlow, "{e}");
         let k = cancel::Token::new();

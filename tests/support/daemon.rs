@@ -96,6 +96,9 @@ impl Daemon {
             .env("VOICEBOX_TEST_SPK", sound::speaker_files(dir))
             .env("RUST_LOG", "debug")
             .env("TMPDIR", dir)
+            // The volume is kept in DIR/state/voicebox: a restart in DIR finds it again.
+            .env("XDG_STATE_HOME", dir.join("state"))
+            .env_remove("STATE_DIRECTORY")
             .env_remove("NOTIFY_SOCKET")
             .env_remove("WATCHDOG_USEC")
             .env_remove("WATCHDOG_PID")
@@ -131,6 +134,22 @@ impl Daemon {
             std::thread::sleep(Duration::from_millis(20));
         }
         d
+    }
+
+    /// Where the daemon keeps its volume.
+    pub fn state_file(&self) -> PathBuf {
+        self.dir.join("state/voicebox/state.json")
+    }
+
+    /// SIGTERM, and the exit (within 10 s) is a clean one.
+    pub fn stop(&mut self) {
+        self.signal(libc::SIGTERM);
+        let st = self.wait_exit(Duration::from_secs(10));
+        assert!(
+            st.is_some_and(|s| s.success()),
+            "voicebox run did not stop cleanly: {st:?}\n{}",
+            self.stderr_tail()
+        );
     }
 
     /// Everything the daemon wrote to stderr: its text log, or (with journald) only what

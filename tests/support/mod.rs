@@ -9,6 +9,8 @@
 //! - `fake_ollama` a scripted HTTP server that replays the recorded Ollama responses.
 //! - `nginx`       a real nginx in front of it, for the proxy's own 502/504 pages.
 //! - `journald`    a real systemd-journald, read back with `journalctl`.
+//! - `speech_servers` Wyoming STT/TTS (official Python package, pocketsphinx, espeak-ng) and an
+//!   OpenAI-compatible speech endpoint, as children that log what they received.
 #![allow(dead_code)]
 
 pub mod config;
@@ -18,6 +20,7 @@ pub mod journald;
 pub mod nginx;
 pub mod procfs;
 pub mod sound;
+pub mod speech_servers;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

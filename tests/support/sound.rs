@@ -4,6 +4,7 @@
 //! The card is unpaced: it records and plays far faster than real time, so inputs are padded
 //! with silence and outputs are judged by counting samples, never by wall time.
 
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -27,6 +28,73 @@ pub fn spoken_mic(dir: &Path, text: &str) -> PathBuf {
     mic_from_sox(dir, &[wav], &["pad", "0.5", "60"])
 }
 
+/// `secs` of digital silence in `MIC_FORMAT`, written to `path`.
+pub fn silent_mic(path: &Path, secs: f64) {
+    let (_, rate, channels) = MIC_FORMAT;
+    let bytes = (secs * f64::from(rate)) as usize * usize::from(channels) * 4;
+    std::fs::write(path, vec![0u8; bytes]).unwrap();
+}
+
+/// Counts the opens of one file, seen from outside the process that opens it (inotify on its
+/// directory, so a file renamed over it is still watched). The test sound card opens the
+/// microphone's raw file whenever the daemon opens its input: this is "the microphone opened"
+/// as the device sees it.
+pub struct Opens {
+    fd: OwnedFd,
+    name: String,
+    seen: usize,
+}
+
+impl Opens {
+    pub fn watch(file: &Path) -> Opens {
+        let dir = std::ffi::CString::new(file.parent().unwrap().to_str().unwrap()).unwrap();
+        // SAFETY: plain syscalls; the fd is owned from here on.
+        let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+        assert!(
+            fd >= 0,
+            "inotify_init1: {}",
+            std::io::Error::last_os_error()
+        );
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let wd = unsafe { libc::inotify_add_watch(fd.as_raw_fd(), dir.as_ptr(), libc::IN_OPEN) };
+        assert!(
+            wd >= 0,
+            "inotify_add_watch: {}",
+            std::io::Error::last_os_error()
+        );
+        Opens {
+            fd,
+            name: file.file_name().unwrap().to_str().unwrap().to_string(),
+            seen: 0,
+        }
+    }
+
+    /// Opens of the file since `watch`.
+    pub fn count(&mut self) -> usize {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            // SAFETY: reading into a buffer we own, of the length given.
+            let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= 0 {
+                return self.seen; // EAGAIN: nothing more for now
+            }
+            let mut at = 0;
+            while at < n as usize {
+                // struct inotify_event: wd, mask, cookie, len (4 bytes each), then the name.
+                let field =
+                    |i: usize| u32::from_ne_bytes(buf[at + i..at + i + 4].try_into().unwrap());
+                let len = field(12) as usize;
+                let name = &buf[at + 16..at + 16 + len];
+                let name = name.split(|&b| b == 0).next().unwrap_or_default();
+                if field(4) & libc::IN_OPEN != 0 && name == self.name.as_bytes() {
+                    self.seen += 1;
+                }
+                at += 16 + len;
+            }
+        }
+    }
+}
+
 /// 0.3 s of silence, a 0.6 s tone, 3 s of silence: toggle mode's end-of-speech detection ends
 /// every recording after the tone (samples are counted, so no wall time).
 pub fn tone_mic(dir: &Path) -> PathBuf {
@@ -37,6 +105,50 @@ pub fn tone_mic(dir: &Path) -> PathBuf {
             "synth", "0.6", "sine", "440", "vol", "0.3", "pad", "0.3", "3",
         ],
     )
+}
+
+/// A microphone that delivers `raw` in real time: a FIFO fed by `pv` at the byte rate of
+/// `MIC_FORMAT` (research/real-components.md, pitfall 6). Use `fifo` as `VOICEBOX_TEST_MIC` with
+/// `audio.buffer_frames = 512`, so that one period is one 4096-byte pipe write.
+///
+/// Each open of the FIFO gets `raw` from its start: listing the devices opens and closes it
+/// before the capture does, which ends one `pv`, and the loop starts the next. Dropping the
+/// microphone ends the loop and its `pv` (their own process group).
+pub struct PacedMic {
+    pub fifo: PathBuf,
+    feeder: std::process::Child,
+}
+
+impl PacedMic {
+    pub fn new(dir: &Path, raw: &Path) -> PacedMic {
+        use std::os::unix::process::CommandExt;
+        let (_, rate, channels) = MIC_FORMAT;
+        let fifo = dir.join("mic.fifo");
+        let st = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+        assert!(st.success());
+        let bytes_per_s = rate * u32::from(channels) * 4;
+        let feeder = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "while :; do pv -q -B 4096 -L {bytes_per_s} '{}' > '{}'; done",
+                raw.display(),
+                fifo.display()
+            ))
+            .process_group(0)
+            .spawn()
+            .expect("start the pv loop");
+        PacedMic { fifo, feeder }
+    }
+}
+
+impl Drop for PacedMic {
+    fn drop(&mut self) {
+        // SAFETY: signalling the process group this value started (its leader's pid).
+        unsafe {
+            libc::kill(-(self.feeder.id() as libc::pid_t), libc::SIGKILL);
+        }
+        let _ = self.feeder.wait();
+    }
 }
 
 /// sox turns `input` (plus `effects`) into `dir/mic.raw` in `MIC_FORMAT`.
@@ -111,6 +223,11 @@ impl Audio {
     /// silence. The sentence pause in the test configs is 0.7 s; pauses between words are far
     /// shorter. Blips under 50 ms are ignored.
     pub fn stretches(&self) -> Vec<f64> {
+        self.sounds().iter().map(|s| s.secs).collect()
+    }
+
+    /// The non-silent stretches (as `stretches`), with where they are and how loud.
+    pub fn sounds(&self) -> Vec<Sound> {
         let gap = (self.rate as f64 * 0.35) as usize;
         let min = (self.rate as f64 * 0.05) as usize;
         let mut out = Vec::new();
@@ -121,21 +238,30 @@ impl Audio {
                 if let Some(s) = start
                     && i - last_loud > gap
                 {
-                    if last_loud + 1 - s >= min {
-                        out.push((last_loud + 1 - s) as f64 / self.rate as f64);
-                    }
+                    out.extend(self.sound(s, last_loud + 1, min));
                     start = Some(i);
                 }
                 start.get_or_insert(i);
                 last_loud = i;
             }
         }
-        if let Some(s) = start
-            && last_loud + 1 - s >= min
-        {
-            out.push((last_loud + 1 - s) as f64 / self.rate as f64);
+        if let Some(s) = start {
+            out.extend(self.sound(s, last_loud + 1, min));
         }
         out
+    }
+
+    /// Frames `from..to` as a `Sound`, unless shorter than `min` frames.
+    fn sound(&self, from: usize, to: usize, min: usize) -> Option<Sound> {
+        let frames = &self.peaks[from..to];
+        (frames.len() >= min).then(|| Sound {
+            start: from,
+            secs: frames.len() as f64 / self.rate as f64,
+            peak: frames.iter().fold(0.0, |m, &p| m.max(p)),
+            // Mono upmixed to both channels: a frame's peak is its sample's magnitude.
+            rms: (frames.iter().map(|&p| f64::from(p).powi(2)).sum::<f64>() / frames.len() as f64)
+                .sqrt() as f32,
+        })
     }
 
     /// The stretches that are speech. Earcons are 0.12 s chirps (0.38 s for the error pair),
@@ -143,6 +269,16 @@ impl Audio {
     pub fn speech(&self) -> Vec<f64> {
         self.stretches().into_iter().filter(|&d| d >= 0.5).collect()
     }
+}
+
+/// One stretch of sound at the speaker.
+#[derive(Debug, Clone, Copy)]
+pub struct Sound {
+    /// First frame.
+    pub start: usize,
+    pub secs: f64,
+    pub peak: f32,
+    pub rms: f32,
 }
 
 /// The `out_*.raw` file in `dir`, if anything was played.

@@ -3,6 +3,8 @@
 //! of the devices, which jobs are still in flight, and the turn summaries it logged.
 
 mod endings;
+mod everyday;
+mod live;
 mod rules;
 
 use std::cell::RefCell;
@@ -28,9 +30,13 @@ use crate::machine::Exchange;
 #[derive(Debug, Clone, PartialEq)]
 enum Call {
     Start(TurnId),
+    /// A start with a feed for a live transcription.
+    StartFeeding(TurnId),
     Stop(TurnId),
     CancelCapture,
     Transcribe(TurnId),
+    /// A transcribe that claims the live transcription of its recording.
+    TranscribeLive(TurnId),
     Ask(TurnId),
     Load,
     Speak(TurnId, String),
@@ -38,6 +44,7 @@ enum Call {
     EndSpeech(TurnId, Option<String>),
     StopSpeaking,
     Earcon(Earcon),
+    ThinkingCue(bool),
 }
 
 #[derive(Default)]
@@ -47,6 +54,15 @@ struct Log {
     tokens: Vec<cancel::Token>,
     /// How often the loop built devices (once at start-up, then per applied reload).
     built: usize,
+    /// Set: the transcriber hears recordings live, and each live transcription's hang-up token
+    /// arrives here once its thread runs.
+    live: Option<std::sync::mpsc::Sender<cancel::Token>>,
+    /// The live transcriptions `transcribe` claimed, kept as a worker thread would keep them.
+    claimed: Vec<crate::speech::live::Live>,
+    /// The volume last given to the speaker (kept apart from `calls`: every build sets it).
+    volume: Option<u8>,
+    /// The follow-up window of each capture started, in order.
+    windows: Vec<Option<Duration>>,
 }
 
 /// Every device at once: each call is only written down.
@@ -66,8 +82,12 @@ impl Fake {
 }
 
 impl Microphone for Fake {
-    fn start(&self, turn: TurnId, _detect_end: bool) {
-        self.call(Call::Start(turn));
+    fn start(&self, turn: TurnId, listen: crate::audio::capture::Listen) {
+        self.call(match listen.feed {
+            Some(_) => Call::StartFeeding(turn),
+            None => Call::Start(turn),
+        });
+        self.0.borrow_mut().windows.push(listen.speech_within);
     }
     fn stop(&self, turn: TurnId) {
         self.call(Call::Stop(turn));
@@ -93,11 +113,40 @@ impl Loudspeaker for Fake {
     fn earcon(&self, earcon: Earcon) {
         self.call(Call::Earcon(earcon));
     }
+    fn thinking_cue(&self, on: bool) {
+        self.call(Call::ThinkingCue(on));
+    }
+    fn set_volume(&self, percent: u8) {
+        self.0.borrow_mut().volume = Some(percent);
+    }
 }
 
 impl Transcriber for Fake {
-    fn transcribe(&self, turn: TurnId, _: Clip, cancel: cancel::Token, _: &EventSender) {
-        self.job(Call::Transcribe(turn), cancel);
+    fn live(&self) -> Option<(crate::audio::capture::Feed, crate::speech::live::Live)> {
+        let tokens = self.0.borrow().live.clone()?;
+        Some(crate::speech::live::Live::spawn(move |_, hang_up| {
+            let _ = tokens.send(hang_up.clone());
+            hang_up.wait_timeout(Duration::from_secs(600));
+            Err(failure(FailureClass::Cancelled))
+        }))
+    }
+
+    fn transcribe(
+        &self,
+        turn: TurnId,
+        _: Clip,
+        live: Option<crate::speech::live::Live>,
+        cancel: cancel::Token,
+        _: &EventSender,
+    ) {
+        let call = match live {
+            Some(live) => {
+                self.0.borrow_mut().claimed.push(live);
+                Call::TranscribeLive(turn)
+            }
+            None => Call::Transcribe(turn),
+        };
+        self.job(call, cancel);
     }
 }
 
@@ -133,6 +182,12 @@ impl Logs {
             .collect()
     }
 
+    /// The lines logged at INFO.
+    fn info(&self) -> Vec<String> {
+        let lines = self.lines().into_iter();
+        lines.filter(|l| l.contains(" INFO ")).collect()
+    }
+
     /// The `outcome` of every turn summary logged so far.
     fn outcomes(&self) -> Vec<String> {
         self.lines()
@@ -153,6 +208,8 @@ fn test_config(mode: ButtonMode) -> Config {
 
 struct Harness {
     app: App,
+    /// Where this harness's daemon keeps its volume.
+    state_dir: tempfile::TempDir,
     log: Rc<RefCell<Log>>,
     events: EventSender,
     reloads: mpsc::Sender<()>,
@@ -167,6 +224,11 @@ struct Harness {
 
 impl Harness {
     fn new(mode: ButtonMode) -> Harness {
+        Harness::with_state(mode, tempfile::tempdir().unwrap())
+    }
+
+    /// A harness whose daemon keeps its state in `state_dir` (a restart: the same dir again).
+    fn with_state(mode: ButtonMode, state_dir: tempfile::TempDir) -> Harness {
         let logs = Logs::default();
         let writer = logs.clone();
         let subscriber = tracing_subscriber::fmt()
@@ -209,10 +271,15 @@ impl Harness {
             reloads,
             status: watch::channel(String::new()).0,
             shutdown: shutdown.clone(),
+            store: {
+                let dir = state_dir.path().to_str().unwrap().to_string();
+                crate::state::Store::locate(&move |k| (k == "STATE_DIRECTORY").then(|| dir.clone()))
+            },
         })
         .unwrap();
         Harness {
             app,
+            state_dir,
             log,
             events: events_tx,
             reloads: reloads_tx,

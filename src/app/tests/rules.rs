@@ -111,19 +111,15 @@ async fn an_answered_turn_logs_one_info_line_and_timers_follow_the_paused_clock(
     h.post(transcribed(1, Ok("what time is it"))).await;
     h.post(answered(1, Ok("Noon."))).await;
     h.post(spoken(1, heard(1))).await;
-    let info: Vec<String> = h
-        .logs
-        .lines()
-        .into_iter()
-        .filter(|l| l.contains(" INFO "))
-        .collect();
+    let info = h.logs.info();
     assert_eq!(info.len(), 1, "{info:#?}");
     assert!(info[0].contains("outcome=\"answered\""), "{info:#?}");
 
-    // Turn 1's max-record timer fires (stale, ignored), then, five idle minutes after the
-    // answer, the forget timer.
-    h.step().await;
-    h.step().await;
+    // Turn 1's thinking-cue and max-record timers fire (stale, ignored), then, five idle
+    // minutes after the answer, the forget timer.
+    for _ in 0..3 {
+        h.step().await;
+    }
     let lines = h.logs.lines().join("\n");
     assert!(lines.contains("conversation forgotten"), "{lines}");
 

@@ -7,8 +7,9 @@
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use super::feed::Feeder;
 use super::stream::Session;
-use super::{Cmd, STT_RATE, samples_for};
+use super::{Cmd, Listen, STT_RATE, samples_for};
 use crate::audio::Clip;
 use crate::audio::devices::DeviceError;
 use crate::audio::energy::{self, EndDetector};
@@ -36,8 +37,8 @@ pub(super) fn run(audio: &config::Audio, events: &EventSender, rx: &mpsc::Receiv
                 Err(_) => return,
             },
         };
-        if let Cmd::Start { turn, detect_end } = cmd {
-            match recording(audio, events, rx, turn, detect_end) {
+        if let Cmd::Start { turn, listen } = cmd {
+            match recording(audio, events, rx, turn, listen) {
                 Next::Idle => {}
                 Next::Command(c) => next = Some(c),
                 Next::Exit => return,
@@ -75,7 +76,7 @@ fn recording(
     events: &EventSender,
     rx: &mpsc::Receiver<Cmd>,
     turn: TurnId,
-    detect_end: bool,
+    listen: Listen,
 ) -> Next {
     let fail = |e: DeviceError| {
         let _ = events.send(Event::Captured {
@@ -111,8 +112,10 @@ fn recording(
     let max = samples_for(audio.max_record, session.rate);
     let post_roll = samples_for(audio.post_roll, session.rate);
     let mut stop_at: Option<usize> = stop_asked.then_some(post_roll);
-    let mut detector = detect_end
+    let give_up = listen.speech_within.map(|d| samples_for(d, session.rate));
+    let mut detector = (listen.detect_end || give_up.is_some())
         .then(|| EndDetector::new(session.rate, audio.speech_threshold, audio.end_silence));
+    let mut feeder = listen.feed.map(|tx| Feeder::new(tx, session.rate));
     let mut seen = 0usize;
     let mut started = false;
     let opened = Instant::now();
@@ -144,20 +147,40 @@ fn recording(
             });
         }
         let limit = max.min(stop_at.unwrap_or(usize::MAX));
-        let upto = written.min(limit);
-        if let Some(d) = detector.as_mut()
-            && upto > seen
-            && d.push(&session.samples(seen, upto))
-        {
-            let _ = events.send(Event::SpeechEnded { turn });
+        // A follow-up window still waiting for speech: look no further than its end, so the
+        // recording ends exactly there even when audio arrives in large blocks.
+        let heard = |d: &Option<EndDetector>| d.as_ref().is_some_and(EndDetector::heard_speech);
+        let window = give_up.filter(|_| !heard(&detector));
+        let upto = written.min(limit).min(window.unwrap_or(usize::MAX));
+        if upto > seen && (detector.is_some() || feeder.is_some()) {
+            let fresh = session.samples(seen, upto);
+            if let Some(f) = feeder.as_mut() {
+                f.push(&fresh);
+            }
+            if let Some(d) = detector.as_mut()
+                && d.push(&fresh)
+                && listen.detect_end
+            {
+                let _ = events.send(Event::SpeechEnded { turn });
+            }
         }
         seen = upto;
+        if let Some(end) = window
+            && seen >= end
+            && !heard(&detector)
+        {
+            break end;
+        }
         if written >= limit || session.failed() {
             break limit;
         }
     };
 
     let (mono, rate, overruns) = session.finish(end);
+    // Before `Captured`: the recogniser may finish while the machine decides what to do next.
+    if let Some(f) = feeder {
+        f.finish();
+    }
     let rec = make_recording(mono, rate, overruns, audio.speech_threshold);
     tracing::debug!(
         record_ms = rec.record_ms,

@@ -4,6 +4,7 @@
 //! - `actor`  the thread: one recording at a time, commands honoured while it runs.
 //! - `stream` the cpal input stream and its real-time callback.
 //! - `record` one blocking recording for `voicebox listen`.
+//! - `feed`   the recording handed on while it is made (to a streaming recogniser).
 //!
 //! Every `start` ends in exactly one `Captured` (unless cancelled or superseded), also when the
 //! actor thread is gone: the machine then speaks the microphone failure instead of waiting.
@@ -14,6 +15,7 @@
 //! test device that delivers audio far faster than real time.
 
 mod actor;
+mod feed;
 mod record;
 mod stream;
 
@@ -21,6 +23,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+pub use feed::{Fed, Feed};
 pub use record::{StopWhen, record};
 
 use tokio::sync::mpsc::WeakUnboundedSender;
@@ -40,9 +43,22 @@ pub struct Capture {
     events: WeakUnboundedSender<Event>,
 }
 
+/// How a recording ends besides `stop` and `max_record`, and where else it goes.
+#[derive(Debug, Default)]
+pub struct Listen {
+    /// Post `SpeechEnded` after speech and `end_silence` of quiet (toggle mode, taps).
+    pub detect_end: bool,
+    /// A follow-up window: when no speech has begun after this much audio, the recording ends
+    /// there (and posts `Captured`, without speech).
+    pub speech_within: Option<Duration>,
+    /// Hand the recording on as it is made (16 kHz mono), ending with `Fed::End` when it is
+    /// complete.
+    pub feed: Option<Feed>,
+}
+
 #[derive(Debug)]
 enum Cmd {
-    Start { turn: TurnId, detect_end: bool },
+    Start { turn: TurnId, listen: Listen },
     Stop { turn: TurnId },
     Cancel,
 }
@@ -72,11 +88,10 @@ impl Capture {
         }
     }
 
-    /// Opens the input and records for `turn`: posts `CaptureStarted` on the first frame, and
-    /// in toggle mode (`detect_end`) `SpeechEnded` after speech and `end_silence` of quiet.
-    /// A recording already running is dropped without a result.
-    pub fn start(&self, turn: TurnId, detect_end: bool) {
-        if !self.send(Cmd::Start { turn, detect_end })
+    /// Opens the input and records for `turn`: posts `CaptureStarted` on the first frame, then
+    /// what `listen` asks for. A recording already running is dropped without a result.
+    pub fn start(&self, turn: TurnId, listen: Listen) {
+        if !self.send(Cmd::Start { turn, listen })
             && let Some(events) = self.events.upgrade()
         {
             let _ = events.send(Event::Captured {
@@ -145,7 +160,7 @@ mod tests {
             thread: None,
             events: events.downgrade(),
         };
-        capture.start(7, false);
+        capture.start(7, Listen::default());
         capture.stop(7);
         match rx.try_recv() {
             Ok(Event::Captured {

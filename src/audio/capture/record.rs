@@ -3,7 +3,7 @@
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
-use super::Capture;
+use super::{Capture, Listen};
 use crate::config;
 use crate::event::{Event, Failure, FailureClass, Recording};
 
@@ -15,8 +15,12 @@ pub enum StopWhen {
     Signal(mpsc::Receiver<()>),
 }
 
-/// Records once, blocking.
-pub fn record(audio: &config::Audio, stop: StopWhen) -> Result<Recording, Failure> {
+/// Records once, blocking; with a `feed`, the recording also goes there as it is made.
+pub fn record(
+    audio: &config::Audio,
+    stop: StopWhen,
+    feed: Option<super::Feed>,
+) -> Result<Recording, Failure> {
     let mut audio = audio.clone();
     let signal = match stop {
         StopWhen::After(d) => {
@@ -28,7 +32,11 @@ pub fn record(audio: &config::Audio, stop: StopWhen) -> Result<Recording, Failur
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let capture = Arc::new(Capture::spawn(&audio, tx));
-    capture.start(1, false);
+    let listen = Listen {
+        feed,
+        ..Listen::default()
+    };
+    capture.start(1, listen);
     if let Some(signal) = signal {
         let c = Arc::downgrade(&capture);
         // Detached: it may wait on stdin forever; the process ends without it.

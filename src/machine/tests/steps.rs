@@ -15,14 +15,19 @@
 //! | `captured(T,C)`, `transcribed(T,C)`, `answered(T,C)` | a failure of class C (`too_slow`) |
 //! | `spoken(T)` | two sentences played (first audio at 150 ms) |
 //! | `spoken(T,sentences=3,failed=1)` | only what is listed (keys below) |
-//! | `timer(T,KIND)` | `LongPress`, `MaxRecord`, `ForgetConversation` |
+//! | `timer(T,KIND)` | `LongPress`, `MaxRecord`, `ForgetConversation`, `ThinkingCue` |
+//! | `volume(N)`, `volume-up`, `volume-down` | `ctl volume N`, a volume step |
+//! | `say("text")` | `ctl say text` |
 //!
 //! `spoken` keys: `sentences=N`, `failed=N`, `first_audio=MS`, `stopped`, `device_error` (the
 //! output did not open).
-//! Actions print as `start 1 detect`, `stop 1`, `ask 1 "question" h0` (h: exchanges
-//! remembered), `speak 1 "text"` or `speak 1 <didnt_catch>` (the `messages.*` sentence of that
-//! class), `speak_part 1 "text"`, `end_speech 1` or `end_speech 1 <cut_off>`, `earcon Stopped`, `timer LongPress 1 2000` (kind, id, ms), `led Idle`,
-//! `log 1 answered` (turn, outcome), `forget`...; a step's actions are joined by "; ".
+//! Actions print as `start 1 detect`, `start 2 detect within 5000` (a follow-up window, ms),
+//! `stop 1`, `ask 1 "question" h0` (h: exchanges remembered), `speak 1 "text"` or
+//! `speak 1 <didnt_catch>` (the `messages.*` sentence of that class), `speak_part 1 "text"`,
+//! `end_speech 1` or `end_speech 1 <cut_off>`, `earcon Stopped`, `timer LongPress 1 2000`
+//! (kind, id, ms), `led Idle`, `log 1 answered` (turn, outcome; `announce 2 announced` for an
+//! announcement), `forget`, `cue`, `stop_cue`, `volume 40`, `dropped 12` (an announcement of
+//! 12 characters)...; a step's actions are joined by "; ".
 
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
@@ -31,7 +36,7 @@ use crate::audio::Clip;
 use crate::config::{self, ButtonMode, Messages};
 use crate::event::{
     Answer, ControlCommand, Event, Failure, FailureClass, Recording, SpeechReport, TimerKind,
-    Transcript, TurnId,
+    Transcript, TurnId, VolumeChange,
 };
 use crate::machine::{Action, Machine, Settings};
 
@@ -63,8 +68,13 @@ static MESSAGES: LazyLock<Messages> = LazyLock::new(|| settings(ButtonMode::Hold
 
 /// Feeds `steps` to a new machine; returns it and the actions of every step.
 pub fn run(mode: ButtonMode, steps: &str) -> (Machine, Vec<Vec<Action>>) {
+    run_with(settings(mode), steps)
+}
+
+/// `run` with settings of the test's own.
+pub fn run_with(settings: Settings, steps: &str) -> (Machine, Vec<Vec<Action>>) {
     let t0 = Instant::now();
-    let mut m = Machine::new(settings(mode));
+    let mut m = Machine::new(settings);
     let all = parse(steps)
         .into_iter()
         .map(|(ms, e)| m.handle(e, t0 + Duration::from_millis(ms)))
@@ -79,8 +89,17 @@ pub fn shorts(actions: &[Action]) -> String {
 
 fn short(a: &Action) -> String {
     match a {
-        Action::StartCapture { turn, detect_end } => {
-            format!("start {turn}{}", if *detect_end { " detect" } else { "" })
+        Action::StartCapture {
+            turn,
+            detect_end,
+            speech_within,
+        } => {
+            let within =
+                speech_within.map_or(String::new(), |w| format!(" within {}", w.as_millis()));
+            format!(
+                "start {turn}{}{within}",
+                if *detect_end { " detect" } else { "" }
+            )
         }
         Action::StopCapture { turn } => format!("stop {turn}"),
         Action::CancelCapture => "cancel_capture".into(),
@@ -105,8 +124,15 @@ fn short(a: &Action) -> String {
             format!("timer {kind:?} {turn} {}", after.as_millis())
         }
         Action::Led(l) => format!("led {l:?}"),
-        Action::LogTurn(s) => format!("log {} {}", s.turn_id, s.outcome.as_str()),
+        Action::LogTurn(s) => {
+            let what = if s.announcement { "announce" } else { "log" };
+            format!("{what} {} {}", s.turn_id, s.outcome.as_str())
+        }
         Action::ForgetConversation => "forget".into(),
+        Action::StartThinkingCue => "cue".into(),
+        Action::StopThinkingCue => "stop_cue".into(),
+        Action::SetVolume(v) => format!("volume {v}"),
+        Action::AnnouncementDropped { chars } => format!("dropped {chars}"),
     }
 }
 
@@ -197,6 +223,10 @@ pub fn event(text: &str) -> Event {
         "ctl-release" => Event::Control(ControlCommand::Release),
         "tap" => Event::Control(ControlCommand::Tap),
         "cancel" => Event::Control(ControlCommand::Cancel),
+        "volume-up" => Event::Volume(VolumeChange::Up),
+        "volume-down" => Event::Volume(VolumeChange::Down),
+        "volume" => Event::Volume(VolumeChange::Set(turn() as u8)),
+        "say" => Event::Announce(quoted(&args, text)),
         "started" => Event::CaptureStarted { turn: turn() },
         "speech-ended" => Event::SpeechEnded { turn: turn() },
         "captured" => Event::Captured {
@@ -233,6 +263,7 @@ pub fn event(text: &str) -> Event {
                 [k] if k == "LongPress" => TimerKind::LongPress,
                 [k] if k == "MaxRecord" => TimerKind::MaxRecord,
                 [k] if k == "ForgetConversation" => TimerKind::ForgetConversation,
+                [k] if k == "ThinkingCue" => TimerKind::ThinkingCue,
                 _ => panic!("bad timer kind in {text:?}"),
             },
         },

@@ -54,6 +54,8 @@ pub enum Reply {
     /// A 200 JSON head (chunked), then one space every `every`, never the body's end (for at
     /// most 30 s): a proxy's read timeout never fires, only the client's whole-request deadline.
     Trickle(Duration),
+    /// The reply, after a pause: a model that takes its time.
+    Later(Duration, Box<Reply>),
     /// Generated at a model's pace, streamed or whole as the request asks (`paced.rs`).
     Paced(super::Pace),
 }
@@ -146,6 +148,11 @@ impl Reply {
             headers.push((name.into(), value.into()));
         }
         self
+    }
+
+    /// This reply, `pause` after the request arrived.
+    pub fn after(self, pause: Duration) -> Reply {
+        Reply::Later(pause, Box::new(self))
     }
 
     pub fn chunked(mut self, size: usize) -> Reply {
@@ -263,6 +270,10 @@ pub(super) fn respond(
                 std::thread::sleep(every);
             }
             conn.shutdown(std::net::Shutdown::Both)
+        }
+        Reply::Later(pause, reply) => {
+            std::thread::sleep(pause);
+            respond(conn, *reply, request, runs)
         }
         Reply::Paced(pace) => super::paced::respond(conn, &pace, request, runs),
     }

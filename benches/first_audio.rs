@@ -39,11 +39,7 @@ fn main() -> anyhow::Result<()> {
     let speaker = Speaker::spawn(&config, None)?;
     let playback = Playback::spawn(&config.audio);
     let cleaned = cleanup::for_speech(REPLY);
-    let split = sentences::split(
-        &cleaned,
-        config.tts.min_sentence_chars,
-        config.tts.max_sentence_chars,
-    );
+    let split = sentences::split(REPLY, &sentences::Rules::new(&config.tts));
     assert_eq!(split.len(), 6, "{split:?}");
 
     let (mut pipeline, mut hook_first, mut overhead, mut whole, mut whole_hook, mut ratio) =
@@ -60,7 +56,7 @@ fn main() -> anyhow::Result<()> {
         std::thread::sleep(config.audio.linger + Duration::from_millis(100));
         let t0 = Instant::now();
         let clip = tts
-            .synthesize(&cleaned.replace('\n', " "), &cancel::Token::new())
+            .synthesize(&cleaned.replace('\n', " "), "en", &cancel::Token::new())
             .map_err(|f| anyhow::anyhow!("{f}"))?;
         let hook_ms = t0.elapsed().as_secs_f64() * 1e3;
         let played = playback.play(clip, Duration::ZERO).recv()?;

@@ -173,22 +173,18 @@ impl FailureClass {
         }
     }
 
-    /// The sentence the box speaks for this class (`None`: stay quiet, e.g. a user cancel).
-    pub fn message(self, m: &crate::config::Messages) -> Option<&str> {
-        Some(match self {
-            Self::Unreachable => &m.unreachable,
-            Self::ProxyError => &m.proxy_error,
-            Self::TooSlow => &m.too_slow,
-            Self::ModelMissing => &m.model_missing,
-            Self::Rejected => &m.rejected,
-            Self::Unauthorized => &m.unauthorized,
-            Self::BadReply => &m.bad_reply,
-            Self::DidntCatch => &m.didnt_catch,
-            Self::SttFailed => &m.stt_failed,
-            Self::AudioFailed => &m.audio_failed,
-            Self::CutOff => &m.cut_off,
-            Self::Cancelled => return None,
-        })
+    /// The sentence the box speaks for this class in `lang` (else in `fallback`, else in
+    /// English); `None`: stay quiet, e.g. after a user's cancel.
+    pub fn message<'a>(
+        self,
+        m: &'a crate::config::Messages,
+        lang: &str,
+        fallback: &str,
+    ) -> Option<&'a str> {
+        match self {
+            Self::Cancelled => None,
+            class => Some(m.get(class.as_str(), lang, fallback)),
+        }
     }
 }
 

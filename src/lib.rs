@@ -17,7 +17,8 @@
 //! - `hook`     runs TTS/STT helpers from argv arrays, with timeouts and process-group kills.
 //! - `ollama`   the blocking Ollama client: retries, backoff, error classes (ureq; the other
 //!   ureq users are `speech::stt_http` and `speech::openai_tts`, the OpenAI-compatible servers).
-//! - `speech`   text cleanup, sentence splitting, STT and TTS through hooks or remote servers
+//! - `speech`   text cleanup and sentence splitting (streaming: `sentences::Splitter`), each
+//!   sentence's language (`lang`) and voice (`voice`), STT and TTS through hooks or remote servers
 //!   (`speech::wyoming`, the Wyoming client; OpenAI-compatible HTTP), the live transcription
 //!   that hears a recording while it is made, the speaking pipeline.
 //! - `audio`    `Clip`, WAV, resampling, energy (speech detection), earcons, the volume curve,

@@ -274,3 +274,59 @@ fn ask_prints_a_streamed_reply_as_it_arrives_and_speaks_it() {
     );
     assert_eq!(fake.requests().len(), 1);
 }
+
+#[test]
+fn check_verifies_every_configured_voice() {
+    let dir = tempfile::tempdir().unwrap();
+    let check = |config: &mut Config| {
+        let fake = FakeOllama::start(vec![
+            Reply::fixture("version-ok.json"),
+            Reply::fixture("tags-ok.json"),
+        ]);
+        let out = voicebox(&config.write(dir.path()), "warn", &["check"]);
+        let mut lines = text(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect::<Vec<_>>();
+        lines.retain(|l| l.contains("[tts.voices]"));
+        drop(fake);
+        lines
+    };
+    let url = "http://127.0.0.1:1";
+    // The defaults: every espeak-ng voice of the table exists on this system.
+    let mut c = Config::ollama(url);
+    let lines = check(&mut c);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("ok   tts: espeak-ng has all"),
+        "{lines:?}"
+    );
+    // A voice espeak-ng does not have.
+    c.lines("tts.voices", "en = \"en-us\"\nzh = \"nosuch-voice\"");
+    let lines = check(&mut c);
+    assert!(
+        lines[0].starts_with("FAIL") && lines[0].contains("no voice nosuch-voice"),
+        "{lines:?}"
+    );
+    // Another engine: each voice is tried; the one that fails is named.
+    let mut c = Config::ollama(url);
+    c.set(
+        "tts",
+        "command",
+        &Config::argv(&[
+            "sh",
+            "-c",
+            "[ \"$0\" = good ] && exec espeak-ng --stdout ok; echo \"no model $0\" >&2; exit 1",
+            "{voice}",
+        ]),
+    )
+    .lines("tts.voices", "en = \"good\"\nvi = \"broken\"");
+    let lines = check(&mut c);
+    assert!(
+        lines[0].starts_with("FAIL")
+            && lines[0].contains("vi (")
+            && lines[0].contains("no model broken"),
+        "{lines:?}"
+    );
+    assert!(!lines[0].contains("en ("), "{lines:?}");
+}

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use support::PATIENCE;
 use support::config::Config;
-use support::daemon::{Daemon, long_story};
+use support::daemon::{Daemon, Launch, long_story};
 use support::fake_ollama::{FakeOllama, Reply};
 use support::journald::{field, num};
 use support::nginx::Nginx;
@@ -211,6 +211,37 @@ fn server_down_is_heard_and_the_next_press_is_answered_once_it_is_back() {
     );
     assert_eq!(Audio::read(dir).speech().len(), heard.len() + 2);
     assert_idle(&d, idle_threads, idle_fds, true);
+}
+
+#[test]
+fn a_chinese_question_that_fails_is_answered_in_chinese_in_a_chinese_voice() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mic = spoken_mic(dir, QUESTION);
+    // The default TTS command (nothing configured), through a wrapper that logs what it says.
+    let (path, log) = support::logging_espeak(dir);
+    let port = support::free_port();
+    let mut config = Config::daemon(&format!("http://127.0.0.1:{port}"));
+    config.set("ollama", "attempts", "1").set(
+        "stt",
+        "command",
+        &Config::fixed_stt("今天天气怎么样"),
+    );
+    let d = Daemon::launch(dir, &config, Launch::new(&mic).env("PATH", path));
+
+    d.talk(1);
+    assert_eq!(d.wait_turn_end(1), "unreachable", "{}", d.journal_text());
+    assert_eq!(
+        support::espeak_calls(&log),
+        [(
+            "cmn-latn-pinyin".to_string(),
+            "我连不上服务器。".to_string()
+        )]
+    );
+    assert!(
+        !Audio::read(dir).speech().is_empty(),
+        "the message was not heard"
+    );
 }
 
 #[test]

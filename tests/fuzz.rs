@@ -178,15 +178,46 @@ impl std::io::Read for Trickle<'_> {
 }
 
 fn speech_text(b: &[u8]) {
-    let cleaned = voicebox::speech::cleanup::for_speech(&text(b));
-    // Vary the bounds from the input so unusual min/max pairs are covered too.
-    let min = b.first().map_or(12, |&x| usize::from(x % 40));
-    let max = b.last().map_or(240, |&x| 8 + usize::from(x));
-    for s in voicebox::speech::sentences::split(&cleaned, min, max) {
-        assert!(!s.trim().is_empty(), "empty sentence from {cleaned:?}");
-        // The documented bound: no sentence longer than max_chars (synthesis stays bounded).
-        assert!(s.chars().count() <= max, "{s:?} over {max} chars");
+    use voicebox::speech::lang::Languages;
+    use voicebox::speech::sentences::{Limits, Rules, Splitter, split};
+    let text = text(b);
+    // Vary the bounds from the input so unusual pairs are covered too.
+    let min = b.first().map_or(16, |&x| u32::from(x % 40));
+    let max = b.last().map_or(240, |&x| 8 + u32::from(x));
+    let rules = Rules {
+        limits: Limits {
+            min,
+            max,
+            max_chars: 2 * max as usize,
+        },
+        languages: Languages {
+            latin: "en".into(),
+            han: "zh".into(),
+        },
+    };
+    let whole = split(&text, &rules);
+    for s in &whole {
+        assert!(!s.text.trim().is_empty(), "empty sentence from {text:?}");
+        // The documented bound on an engine's input (synthesis stays bounded).
+        assert!(
+            s.text.chars().count() <= 2 * max as usize,
+            "{s:?} over {} chars",
+            2 * max
+        );
     }
+    // The same reply streamed in pieces (cut where the input says) gives the same sentences.
+    let step = 1 + usize::from(b.get(1).copied().unwrap_or(7) % 13);
+    let chars: Vec<char> = text.chars().collect();
+    let mut splitter = Splitter::new(&rules);
+    let mut streamed = Vec::new();
+    for piece in chars.chunks(step) {
+        streamed.extend(splitter.push(&piece.iter().collect::<String>()));
+    }
+    streamed.extend(splitter.finish());
+    assert_eq!(
+        streamed, whole,
+        "streamed in pieces of {step} from {text:?}"
+    );
 }
 
 fn config_parse(b: &[u8]) {

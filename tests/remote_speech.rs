@@ -275,3 +275,68 @@ fn check_shows_what_the_servers_offer() {
         .collect();
     assert_eq!(fails.len(), 2, "{}", run.stdout);
 }
+
+/// The voice name and language of each `synthesize` a Wyoming TTS server received.
+fn voices(tts: &Server) -> Vec<(Option<String>, String)> {
+    tts.received("synthesize")
+        .iter()
+        .map(|e| {
+            let v = &e["data"]["voice"];
+            let name = v["name"].as_str().map(str::to_string);
+            (name, v["language"].as_str().unwrap_or("?").to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn wyoming_servers_are_told_each_language_and_the_voices_written_for_them() {
+    const MIXED: &str = "Hello there, how are you today? 你觉得这个主意怎么样？";
+    // The built-in voice table names espeak-ng voices: a server gets only each language.
+    let tmp = tempfile::tempdir().unwrap();
+    let tts = Server::start(tmp.path(), "tts", &[]);
+    let mut config = Config::new();
+    config
+        .set("tts", "url", &tts.wyoming_url())
+        .lines("audio", "sentence_pause_ms = 700\nlinger_ms = 100");
+    let run = voicebox(tmp.path(), &config, None, &["say", MIXED]);
+    assert!(run.output.status.success(), "{}", run.stderr);
+    let en_zh = |en: Option<&str>, zh: Option<&str>| {
+        vec![
+            (en.map(str::to_string), "en".to_string()),
+            (zh.map(str::to_string), "zh".to_string()),
+        ]
+    };
+    assert_eq!(voices(&tts), en_zh(None, None));
+
+    // A table written for the server: each sentence's voice by name too.
+    let tmp = tempfile::tempdir().unwrap();
+    let tts = Server::start(tmp.path(), "tts", &[]);
+    config.set("tts", "url", &tts.wyoming_url()).lines(
+        "tts.voices",
+        "en = \"en-us+klatt\"\nzh = \"cmn-latn-pinyin\"",
+    );
+    let run = voicebox(tmp.path(), &config, None, &["say", MIXED]);
+    assert!(run.output.status.success(), "{}", run.stderr);
+    assert_eq!(
+        voices(&tts),
+        en_zh(Some("en-us+klatt"), Some("cmn-latn-pinyin"))
+    );
+
+    // stt.language goes with the transcribe request.
+    let tmp = tempfile::tempdir().unwrap();
+    let stt = Server::start(tmp.path(), "stt", &[]);
+    let mic = spoken_mic(tmp.path(), QUESTION);
+    let mut config = Config::new();
+    config
+        .set("stt", "url", &stt.wyoming_url())
+        .set("stt", "language", "\"en\"");
+    let run = voicebox(
+        tmp.path(),
+        &config,
+        Some(&mic),
+        &["listen", "--seconds", "4"],
+    );
+    assert!(run.output.status.success(), "{}", run.stderr);
+    let asked = stt.received("transcribe");
+    assert_eq!(asked[0]["data"]["language"], "en", "{asked:?}");
+}

@@ -3,46 +3,13 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::{Command, Output};
-
 use support::config::Config;
-use support::sound::{Audio, speaker_files};
+use support::fake_ollama::{FakeOllama, Reply};
+use support::say::say;
+use support::sound::Audio;
 use support::{log_field, script};
 
 const ESPEAK: &[&str] = &["espeak-ng", "--stdout", "--stdin"];
-
-struct Run {
-    output: Output,
-    stderr: String,
-    audio: Audio,
-}
-
-/// Runs `voicebox --config CONFIG say TEXT` as a child with its own ALSA environment.
-fn say(dir: &Path, config: &Path, text: &str) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_voicebox"))
-        .arg("--config")
-        .arg(config)
-        .arg("say")
-        // A reply may start with "-"; after "--" clap takes it as TEXT.
-        .arg("--")
-        .arg(text)
-        .env("ALSA_CONFIG_PATH", support::alsa_conf())
-        .env("VOICEBOX_TEST_SPK", speaker_files(dir))
-        .env("RUST_LOG", "debug")
-        .env("NO_COLOR", "1")
-        .env_remove("JOURNAL_STREAM")
-        .output()
-        .unwrap();
-    // stderr is a pipe, so the log has no colour codes to strip.
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let audio = Audio::read(dir);
-    Run {
-        output,
-        stderr,
-        audio,
-    }
-}
 
 #[test]
 fn english_three_sentences_give_three_stretches() {
@@ -65,7 +32,8 @@ fn english_three_sentences_give_three_stretches() {
 #[test]
 fn chinese_three_sentences_give_three_stretches() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = Config::speaker(&["espeak-ng", "-v", "cmn", "--stdout", "--stdin"]).write(dir.path());
+    let cfg =
+        Config::speaker(&["espeak-ng", "--stdout", "-v", "{voice}", "--stdin"]).write(dir.path());
     let run = say(
         dir.path(),
         &cfg,
@@ -79,19 +47,7 @@ fn chinese_three_sentences_give_three_stretches() {
 #[test]
 fn synthesis_runs_ahead_of_playback_and_order_is_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("synth.log");
-    let hook = script(
-        dir.path(),
-        "tts-logged",
-        &format!(
-            r#"echo "start $(date +%s%N)" >> {log}
-espeak-ng --stdout -- "$1" > {log}.$$
-echo "end $(date +%s%N)" >> {log}
-cat {log}.$$
-rm -f {log}.$$"#,
-            log = log.display()
-        ),
-    );
+    let (hook, log) = support::timed_espeak(dir.path(), r#"-- "$1""#);
     let cfg = Config::speaker(&[hook.to_str().unwrap(), "{text}"]).write(dir.path());
     let run = say(
         dir.path(),
@@ -129,11 +85,9 @@ rm -f {log}.$$"#,
         "overlapping playback {played:?}"
     );
 
-    let starts: Vec<u64> = std::fs::read_to_string(&log)
-        .unwrap()
-        .lines()
-        .filter_map(|l| l.strip_prefix("start "))
-        .map(|t| t.trim().parse().unwrap())
+    let starts: Vec<u64> = support::synth_starts(&log)
+        .into_iter()
+        .map(|(at, _)| at)
         .collect();
     assert_eq!(starts.len(), 3);
     // The second sentence was being synthesized while the first was still playing.
@@ -269,4 +223,26 @@ fn a_missing_output_device_is_a_clear_error() {
         run.stderr
     );
     assert!(run.stderr.contains("audio.output_device"), "{}", run.stderr);
+}
+
+#[test]
+fn control_characters_in_a_reply_never_reach_the_hook() {
+    // A NUL cannot be an argv element: in {text} it failed the sentence ("not on PATH").
+    let fake = FakeOllama::start(vec![Reply::generate(
+        "Hello\u{0} there, my friend. All \u{1b}[31mfine\u{1b}[0m here, thanks.",
+    )]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = Config::ollama(&fake.url())
+        .set(
+            "tts",
+            "command",
+            &Config::argv(&["espeak-ng", "--stdout", "{text}"]),
+        )
+        .lines("audio", "sentence_pause_ms = 700\nlinger_ms = 100")
+        .write(dir.path());
+    let run = support::say::run(dir.path(), &cfg, &["ask", "hi"], &[]);
+    let stderr = &run.stderr;
+    assert!(run.output.status.success(), "{stderr}");
+    assert!(stderr.contains("failed=0"), "{stderr}");
+    assert_eq!(run.audio.stretches().len(), 2, "{stderr}");
 }

@@ -7,6 +7,7 @@ use crate::cancel;
 use crate::config::Config;
 use crate::ollama::Client;
 use crate::speech::pipeline;
+use crate::speech::sentences::Rules;
 
 pub fn ask(config: &Config, text: &str, speak: bool) -> anyhow::Result<()> {
     let speaker = speak.then(|| super::say::speaker(config)).transpose()?;
@@ -39,7 +40,10 @@ pub fn ask(config: &Config, text: &str, speak: bool) -> anyhow::Result<()> {
         // Part of the reply was printed and spoken: say that the rest is missing.
         Err(_) if streamed => {
             println!();
-            Some(config.messages.cut_off.clone())
+            // In the language of the question, as the daemon says it.
+            let lang = Rules::new(&config.tts).languages.of(text);
+            let message = config.messages.get("cut_off", &lang, &config.tts.language);
+            Some(message.to_string())
         }
         Err(_) => None,
     };

@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::ollama::Client;
 use crate::speech::stt::Stt;
 use crate::speech::tts::Tts;
+use crate::speech::voice;
 
 /// One check's outcome as printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +37,7 @@ pub fn check(config: &Config) -> anyhow::Result<()> {
     let mut lines = vec![config_line(config)];
     lines.extend(ollama_lines(config));
     lines.push(tts_line(config));
+    lines.extend(voices_line(config));
     lines.push(stt_line(config));
     lines.extend(audio_lines(config));
     lines.push(gpio_line(config));
@@ -82,6 +84,53 @@ fn tts_line(config: &Config) -> Line {
         Ok(what) => Line::ok(format!("tts: {what}")),
         Err(f) => Line::fail(format!("tts: {}", f.message)),
     }
+}
+
+/// Every voice in `[tts.voices]` exists: for espeak-ng in its voice list, for other engines by
+/// synthesizing with each (only when the command uses `{voice}`).
+fn voices_line(config: &Config) -> Option<Line> {
+    let tts = &config.tts;
+    if !tts.command.iter().any(|a| a.contains("{voice}")) {
+        return None;
+    }
+    let program = tts.command.first().map_or("", String::as_str);
+    if voice::is_espeak(&tts.command) {
+        return Some(
+            match voice::missing_espeak_voices(program, tts.voices.values().map(String::as_str)) {
+                Ok(missing) if missing.is_empty() => Line::ok(format!(
+                    "tts: {program} has all {} voices of [tts.voices]",
+                    tts.voices.len()
+                )),
+                Ok(missing) => Line::fail(format!(
+                    "tts: {program} has no voice {}; see `{program} --voices` and fix [tts.voices]",
+                    missing.join(", ")
+                )),
+                Err(e) => Line::fail(format!("tts: cannot list the voices: {e}")),
+            },
+        );
+    }
+    let engine = Tts::new(tts);
+    let failed: Vec<String> = tts
+        .voices
+        .keys()
+        .filter_map(|lang| {
+            let e = engine
+                .synthesize("ok", lang, &crate::cancel::Token::new())
+                .err()?;
+            Some(format!("{lang} ({})", e.message))
+        })
+        .collect();
+    Some(if failed.is_empty() {
+        Line::ok(format!(
+            "tts: every voice of [tts.voices] speaks ({})",
+            tts.voices.len()
+        ))
+    } else {
+        Line::fail(format!(
+            "tts: these voices of [tts.voices] fail: {}",
+            failed.join("; ")
+        ))
+    })
 }
 
 /// The STT hook is installed and starts (or the HTTP endpoint is configured).

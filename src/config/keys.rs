@@ -1,9 +1,11 @@
 //! Every config key, once: its field, its type and the rule that checks it (defaults live in
 //! `config/voicebox.toml`; how a line reads is in `section.rs`, what a rule checks in `rules.rs`).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::language::{DefaultLanguage, SttLanguage, Voices};
 use super::rules::{
     Argv, Chip, Choice, Flag, Float, Int, JsonObject, Ms, OllamaUrl, Optional, Pin, Rule, Secret,
     Secs, Socket, SpeechUrl, Text,
@@ -82,6 +84,7 @@ section! {
             Choice(&[("s16le", SampleFormat::S16Le), ("f32le", SampleFormat::F32Le)]),
     }
     {
+        /// `{text}`, `{voice}` and `{lang}` are filled in per sentence.
         command: Vec<String> = Argv,
         format: TtsFormat = Choice(&[
             ("wav", TtsFormat::Wav),
@@ -93,6 +96,17 @@ section! {
         ]),
         /// A Wyoming or OpenAI-compatible server instead of the command.
         url: Option<SpeechServer> = Optional(SpeechUrl),
+        /// Language code → voice (`{voice}`, or the voice asked of a server); a language
+        /// without one uses `language`'s.
+        voices: BTreeMap<String, String> = Voices,
+        /// The language of Latin-script text (unless it is recognisably Vietnamese), of text
+        /// without letters, and of failure messages when the question's is unknown.
+        language: String = DefaultLanguage {
+            voices: &voices,
+            command: (url.is_none()).then_some(&command[..]),
+        },
+        /// The language of Han characters without kana: "zh" (Mandarin) or "yue" (Cantonese).
+        han: String = Choice(&[("zh", "zh"), ("yue", "yue")]).map(str::to_string),
         /// OpenAI-compatible servers only: the `model` of `/v1/audio/speech`.
         model: String = Text::NonEmpty,
         /// OpenAI-compatible servers only: `wav`, or `pcm` (24 kHz 16-bit mono).
@@ -103,10 +117,24 @@ section! {
         #[key = "connect_timeout_ms"] connect_timeout: Duration = Ms(1, 600_000),
         #[key = "timeout_ms"] timeout: Duration = Ms(1, 600_000),
         lookahead: usize = Int(1, 16),
-        max_sentence_chars: usize = Int(20, 10_000),
-        min_sentence_chars: usize = Int(0, 1000),
+        /// Speaking time: longer sentences are cut (see `speech::sentences`).
+        #[key = "max_sentence_s"] max_sentence: Duration = Secs(2.0, 120.0),
+        /// Speaking time: shorter sentences run on into the next.
+        #[key = "min_sentence_s"] min_sentence: Duration = Secs(0.0, 10.0),
     }
 }
+
+/// Keys that were renamed, and what to write instead (`locate::explain` shows it).
+pub(super) const RENAMED: &[(&str, &str)] = &[
+    (
+        "max_sentence_chars",
+        "tts.max_sentence_chars was replaced by tts.max_sentence_s: sentence limits are now speaking time, the same in every language (240 characters were about 15 s of English but a minute of Chinese); write max_sentence_s = 15",
+    ),
+    (
+        "min_sentence_chars",
+        "tts.min_sentence_chars was replaced by tts.min_sentence_s: sentence limits are now speaking time, the same in every language (12 characters were about 1 s of English but 3 s of Chinese); write min_sentence_s = 1",
+    ),
+];
 
 impl std::fmt::Debug for Tts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -182,6 +210,7 @@ section! {
     /// `[stt]`: the speech-to-text hook or server.
     #[derive(Clone, PartialEq)]
     pub struct Stt from "stt" via RawStt {
+        /// `{wav}` is the recording, `{lang}` the language (or "auto").
         command: Vec<String> = Argv,
         /// A Wyoming or OpenAI-compatible server instead of the command.
         url: Option<SpeechServer> = Optional(SpeechUrl),
@@ -191,6 +220,11 @@ section! {
         api_key: Option<String> = Secret("VOICEBOX_STT_API_KEY"),
         /// Wyoming: send the audio while it is recorded (false: all of it after the release).
         stream: bool = Flag,
+        /// The language spoken to the box (`{lang}`, the upload's `language`, Wyoming's
+        /// `transcribe`); `None` for "auto" (the recogniser detects it).
+        language: Option<String> = SttLanguage,
+        /// Text that primes the recogniser (whisper's `prompt`), sent with HTTP uploads.
+        prompt: Option<String> = Optional(Text::NonEmpty),
         #[key = "connect_timeout_ms"] connect_timeout: Duration = Ms(1, 600_000),
         #[key = "timeout_ms"] timeout: Duration = Ms(1, 600_000),
     }
@@ -260,23 +294,5 @@ section! {
     #[derive(Debug, Clone, PartialEq)]
     pub struct Control from "control" via RawControl {
         socket: PathBuf = Socket,
-    }
-}
-
-section! {
-    /// `[messages]`: what the box says when something fails.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Messages from "messages" via RawMessages {
-        unreachable: String = Text::NonEmpty,
-        proxy_error: String = Text::NonEmpty,
-        too_slow: String = Text::NonEmpty,
-        model_missing: String = Text::NonEmpty,
-        rejected: String = Text::NonEmpty,
-        unauthorized: String = Text::NonEmpty,
-        bad_reply: String = Text::NonEmpty,
-        didnt_catch: String = Text::NonEmpty,
-        stt_failed: String = Text::NonEmpty,
-        audio_failed: String = Text::NonEmpty,
-        cut_off: String = Text::NonEmpty,
     }
 }

@@ -38,8 +38,13 @@ impl Place<'_> {
 /// serde's message with the fix made explicit.
 pub(super) fn explain(message: &str) -> String {
     let mut message = message.trim().to_string();
-    // serde's unknown-field text lists the valid keys; make the fix explicit.
-    if message.starts_with("unknown field") {
+    let renamed = super::keys::RENAMED
+        .iter()
+        .find(|(old, _)| message.starts_with(&format!("unknown field `{old}`")));
+    if let Some((_, instead)) = renamed {
+        message = instead.to_string();
+    } else if message.starts_with("unknown field") {
+        // serde's unknown-field text lists the valid keys; make the fix explicit.
         message.push_str("; check the spelling (valid keys are listed above) or remove the line");
     } else if message.contains("expected i64") {
         message = message.replace(

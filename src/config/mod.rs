@@ -23,23 +23,27 @@
 //!
 //! Layout: `keys.rs` every key; `section.rs` the macro that turns a key line into a field, a
 //! serde field and a check; `rules.rs` the checks and their messages; `locate.rs` file, line,
-//! column and key of an error; `host.rs` Ollama URLs and `$OLLAMA_HOST`.
+//! column and key of an error; `host.rs` Ollama URLs and `$OLLAMA_HOST`; `messages.rs` the
+//! `[messages]` tables, one per language; `language.rs` the rules of the language keys.
 
 #[macro_use]
 mod section;
 mod host;
 mod keys;
+mod language;
 mod locate;
+mod messages;
 mod rules;
 
 use std::path::{Path, PathBuf};
 
 pub use host::DEFAULT_URL;
 pub use keys::{
-    Audio, Button, ButtonMode, Control, Conversation, Endpoint, Messages, Ollama, SampleFormat,
-    SpeechFormat, SpeechServer, Stt, Tts, TtsFormat, without_credentials,
+    Audio, Button, ButtonMode, Control, Conversation, Endpoint, Ollama, SampleFormat, SpeechFormat,
+    SpeechServer, Stt, Tts, TtsFormat, without_credentials,
 };
 use locate::Place;
+pub use messages::{KEYS as MESSAGE_KEYS, Messages};
 use section::Reader;
 
 /// The embedded default configuration (also the documented example).
@@ -165,7 +169,7 @@ struct Raw {
     audio: keys::RawAudio,
     button: keys::RawButton,
     control: keys::RawControl,
-    messages: keys::RawMessages,
+    messages: messages::RawMessages,
 }
 
 fn build(reader: &Reader, user: Raw, default: Raw) -> Result<Config, ConfigError> {

@@ -34,7 +34,7 @@ pub(super) struct Reader<'a> {
     pub env: Env<'a>,
     /// Every key read and its rule's range, so the tests can walk every key.
     #[cfg(test)]
-    pub seen: std::cell::RefCell<Vec<(&'static str, Option<super::rules::Bounds>)>>,
+    pub seen: std::cell::RefCell<Vec<(String, Option<super::rules::Bounds>)>>,
 }
 
 impl<'a> Reader<'a> {
@@ -51,13 +51,15 @@ impl<'a> Reader<'a> {
     /// errors point at the user's value.
     pub(super) fn get<T, R: Rule<T>>(
         &self,
-        key: &'static str,
+        key: &str,
         rule: R,
         user: Value,
         default: Value,
     ) -> Result<T, ConfigError> {
         #[cfg(test)]
-        self.seen.borrow_mut().push((key, rule.bounds()));
+        self.seen
+            .borrow_mut()
+            .push((key.to_string(), rule.bounds()));
         let (value, span) = match (user, default) {
             (Some(u), _) => {
                 let span = u.span();

@@ -5,11 +5,11 @@ use std::time::Duration;
 use super::*;
 use locate::Place;
 
-fn no_env(_: &str) -> Option<String> {
+pub(super) fn no_env(_: &str) -> Option<String> {
     None
 }
 
-fn parse_str(text: &str) -> Result<Config, ConfigError> {
+pub(super) fn parse_str(text: &str) -> Result<Config, ConfigError> {
     parse(
         text,
         Some(Path::new("/etc/voicebox/voicebox.toml")),
@@ -29,7 +29,16 @@ fn the_shipped_file_parses_and_equals_the_empty_file() {
     assert_eq!(shipped.ollama.attempts, 3);
     assert_eq!(shipped.ollama.backoff_initial, Duration::from_millis(500));
     assert!(!shipped.ollama.stream);
-    assert_eq!(shipped.tts.command, ["espeak-ng", "--stdout", "--stdin"]);
+    assert_eq!(
+        shipped.tts.command,
+        ["espeak-ng", "--stdout", "-v", "{voice}", "--stdin"]
+    );
+    assert_eq!(shipped.tts.voices["zh"], "cmn-latn-pinyin");
+    assert_eq!(shipped.stt.language, None);
+    assert_eq!(
+        shipped.messages.get("didnt_catch", "zh", "en"),
+        "抱歉，我没听清楚。"
+    );
     assert_eq!(shipped.button.gpio, None);
     assert_eq!(shipped.button.mode, ButtonMode::Hold);
     assert_eq!(shipped.ollama.options["num_predict"], 256);
@@ -76,9 +85,20 @@ fn typo_names_key_line_and_valid_keys() {
     );
 }
 
+/// (config text, the key the error names, its line, a hint its message holds).
+pub(super) type ErrorCase<'a> = (&'a str, &'a str, usize, &'a str);
+
+pub(super) fn assert_errors(cases: &[ErrorCase]) {
+    for (text, key, line, hint) in cases {
+        let e = parse_str(text).unwrap_err();
+        assert_eq!((e.key.as_str(), e.line), (*key, *line), "{text}: {e}");
+        assert!(e.message.contains(hint), "{text}: {}", e.message);
+    }
+}
+
 #[test]
 fn invalid_values_are_located_and_explained() {
-    let cases: &[(&str, &str, usize, &str)] = &[
+    assert_errors(&[
         (
             "[ollama]\nurl = \"pi:11434\"\n",
             "ollama.url",
@@ -130,13 +150,7 @@ fn invalid_values_are_located_and_explained() {
             2,
             "absolute",
         ),
-    ];
-    for (text, key, line, hint) in cases {
-        let e = parse_str(text).unwrap_err();
-        assert_eq!(&e.key, key, "{text}");
-        assert_eq!(e.line, *line, "{text}: {e}");
-        assert!(e.message.contains(hint), "{text}: {}", e.message);
-    }
+    ]);
 }
 
 #[test]
@@ -286,7 +300,7 @@ fn source_choice_and_missing_files() {
 }
 
 /// Every key `keys.rs` defines, with its rule's range, as `build` reads them.
-fn every_key() -> Vec<(&'static str, Option<rules::Bounds>)> {
+fn every_key() -> Vec<(String, Option<rules::Bounds>)> {
     let place = Place {
         file: "<test>",
         text: "",
@@ -301,7 +315,8 @@ fn every_key_is_documented_in_the_shipped_file() {
     let keys = every_key();
     assert!(keys.len() > 50, "only {} keys seen", keys.len());
     for (key, _) in keys {
-        let (table, name) = key.split_once('.').unwrap();
+        // "messages.zh.unreachable" is `unreachable` in `[messages.zh]`.
+        let (table, name) = key.rsplit_once('.').unwrap();
         let body = DEFAULT_TOML
             .split(&format!("\n[{table}]\n"))
             .nth(1)
@@ -326,7 +341,7 @@ fn every_range_error_names_the_key_and_the_range() {
         .collect();
     assert!(ranged.len() > 20, "only {} ranged keys", ranged.len());
     for (key, bounds) in ranged {
-        let (table, name) = key.split_once('.').unwrap();
+        let (table, name) = key.rsplit_once('.').unwrap();
         let write = |value: &str| parse_str(&format!("[{table}]\n{name} = {value}\n"));
         // (as written in TOML, as the message shows it)
         let (inside, outside, min, max) = match bounds {
@@ -357,7 +372,7 @@ fn every_range_error_names_the_key_and_the_range() {
             let e = write(&v).unwrap_err();
             assert_eq!(
                 (e.key.as_str(), e.line, e.column),
-                (key, 2, name.len() + 4),
+                (key.as_str(), 2, name.len() + 4),
                 "{e}"
             );
             let text = e.to_string();

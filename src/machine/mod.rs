@@ -35,7 +35,8 @@
 //! while a reply is still arriving also cancels its request, so the server stops generating.
 //!
 //! Failures are heard, never only logged: a capture, STT or Ollama `Failure` speaks its class's
-//! message; a silent or too-short recording speaks "didn't catch that" without calling STT, as
+//! message, in the language of the question (`stt.language` when set, else the language of the
+//! last transcript, else `tts.language`); a silent or too-short recording speaks "didn't catch that" without calling STT, as
 //! does an empty transcript; an empty reply speaks the bad-reply message. When speech output
 //! itself failed (every sentence failed, or the device did not open) only the error earcon is
 //! left. Retries happen inside the Ollama client, before anything is spoken; the machine speaks
@@ -67,6 +68,7 @@ use turn::Turn;
 
 use crate::config::{ButtonMode, Config, Messages};
 use crate::event::{ControlCommand, Event, FailureClass, TimerKind, TurnId};
+use crate::speech::lang::Languages;
 
 /// The part of the config the machine decides with.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,6 +84,10 @@ pub struct Settings {
     pub follow_up: Duration,
     pub thinking_cue: Duration,
     pub messages: Messages,
+    /// How a transcript's language is read, and the default language.
+    pub languages: Languages,
+    /// `stt.language`: the language spoken to the box, when fixed.
+    pub stt_language: Option<String>,
 }
 
 impl Settings {
@@ -98,6 +104,11 @@ impl Settings {
             follow_up: config.conversation.follow_up,
             thinking_cue: config.audio.thinking_cue,
             messages: config.messages.clone(),
+            languages: Languages {
+                latin: config.tts.language.clone(),
+                han: config.tts.han.clone(),
+            },
+            stt_language: config.stt.language.clone(),
         }
     }
 }
@@ -196,6 +207,8 @@ pub struct Machine {
     /// (which carries first_audio_ms and sentences), then is logged.
     draining: Option<TurnSummary>,
     last_outcome: Option<(TurnId, Outcome)>,
+    /// The language of the last transcript: failure messages are spoken in it.
+    question_lang: Option<String>,
     /// The everyday volume, percent.
     volume: u8,
     /// `ctl say` texts waiting for the box to be idle, oldest first.
@@ -215,6 +228,7 @@ impl Machine {
             forget_generation: 0,
             draining: None,
             last_outcome: None,
+            question_lang: None,
             volume: 100,
             announcements: VecDeque::new(),
         }
@@ -318,6 +332,20 @@ impl Machine {
 
     /// Speaks the class's message (the turn stays in Speaking until `Spoken`), or ends quietly
     /// for a class that has no message.
+    /// The class's message in the language of the question (`stt.language` when set, else the
+    /// last transcript's, else `tts.language`).
+    fn message(&self, class: FailureClass) -> Option<String> {
+        let s = &self.settings;
+        let lang = s
+            .stt_language
+            .as_deref()
+            .or(self.question_lang.as_deref())
+            .unwrap_or(&s.languages.latin);
+        class
+            .message(&s.messages, lang, &s.languages.latin)
+            .map(str::to_string)
+    }
+
     fn say_failure(
         &mut self,
         turn: Turn,
@@ -325,13 +353,13 @@ impl Machine {
         now: Instant,
         out: &mut Vec<Action>,
     ) {
-        match class.message(&self.settings.messages) {
+        match self.message(class) {
             Some(text) => {
                 let mut turn = turn;
                 turn.cue = false; // the message's first sound ends it
                 out.push(Action::Speak {
                     turn: turn.id,
-                    text: text.to_string(),
+                    text,
                 });
                 out.push(Action::Led(Led::Error));
                 self.phase = Phase::Speaking {

@@ -86,6 +86,7 @@ impl Machine {
             return self.say_failure(turn, FailureClass::DidntCatch, now, out);
         }
         turn.transcript_chars = question.chars().count();
+        self.question_lang = Some(self.settings.languages.of(question));
         out.push(Action::Ask {
             turn: id,
             question: question.to_string(),
@@ -206,8 +207,8 @@ impl Machine {
                 (a.text, ReplyEnd::Complete, None)
             }
             Err(_) => {
-                let message = FailureClass::CutOff.message(&self.settings.messages);
-                (arrived, ReplyEnd::CutOff, message.map(str::to_string))
+                let message = self.message(FailureClass::CutOff);
+                (arrived, ReplyEnd::CutOff, message)
             }
         };
         turn.response_chars = answer.chars().count();

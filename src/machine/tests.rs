@@ -192,6 +192,35 @@ fn every_failure_is_heard() {
     }
 }
 
+/// A failure is said in the language of the question: that of the transcript, or of the last
+/// one when there is none (a silent recording after a Chinese question).
+#[rustfmt::skip]
+const LANGUAGES: &[Row] = &[
+    ("Chinese question", HOLD, r#"press@0 release@1000 captured(1)@1300 transcribed(1,"今天天气怎么样")@2000 answered(1,unreachable)@9000"#, "speak 1 <zh:unreachable>; led Error", Speaking),
+    ("Chinese with a Latin word", HOLD, r#"press@0 release@1000 captured(1)@1300 transcribed(1,"Python是什么")@2000 answered(1,too_slow)@9000"#, "speak 1 <zh:too_slow>; led Error", Speaking),
+    ("Vietnamese question", HOLD, r#"press@0 release@1000 captured(1)@1300 transcribed(1,"Thời tiết hôm nay thế nào")@2000 answered(1,unreachable)@9000"#, "speak 1 <vi:unreachable>; led Error", Speaking),
+    ("Japanese question", HOLD, r#"press@0 release@1000 captured(1)@1300 transcribed(1,"今日の天気はどうですか")@2000 answered(1,unreachable)@9000"#, "speak 1 <ja:unreachable>; led Error", Speaking),
+    ("English question", HOLD, r#"press@0 release@1000 captured(1)@1300 transcribed(1,"what time is it")@2000 answered(1,unreachable)@9000"#, "speak 1 <unreachable>; led Error", Speaking),
+    ("a language without messages: English", HOLD, r#"press@0 release@1000 captured(1)@1300 transcribed(1,"안녕하세요")@2000 answered(1,unreachable)@9000"#, "speak 1 <unreachable>; led Error", Speaking),
+    ("silence after a Chinese question", HOLD, r#"press@0 release@1000 captured(1)@1300 transcribed(1,"你好吗")@2000 answered(1,"很好。")@3000 spoken(1)@4000 press@5000 release@6000 captured(2,1.5s,silent)@6300"#, "speak 2 <zh:didnt_catch>; led Error", Speaking),
+];
+
+#[test]
+fn failures_are_said_in_the_language_of_the_question() {
+    check(LANGUAGES);
+    // stt.language, when set, says what language is spoken.
+    let mut settings = settings(HOLD);
+    settings.stt_language = Some("vi".into());
+    let (_, all) = steps::run_with(
+        settings,
+        r#"press@0 release@1000 captured(1)@1300 transcribed(1,"hello")@2000 answered(1,unreachable)@9000"#,
+    );
+    assert_eq!(
+        shorts(all.last().unwrap()),
+        "speak 1 <vi:unreachable>; led Error"
+    );
+}
+
 /// (name, steps): each abandons turn 1 (now on turn 2, or idle) and then delivers one of turn
 /// 1's late results, which must do nothing. Every row runs in both modes.
 #[rustfmt::skip]

@@ -1,7 +1,8 @@
-//! The speaking pipeline: reply → cleanup → sentences → TTS hook (a bounded lookahead ahead of
-//! playback) → playback, in order. The first sentence plays as soon as it alone is synthesized.
-//! A reply can arrive in pieces (a streamed reply): each sentence goes to the TTS hook as soon
-//! as it is complete, while the ones before it play.
+//! The speaking pipeline: reply → cleanup → sentences, each with its language → TTS hook in that
+//! language's voice (a bounded lookahead ahead of playback) → playback, in order. The first
+//! sentence plays as soon as it alone is synthesized. A reply can arrive in pieces (a streamed
+//! reply): each sentence goes to the TTS hook as soon as it is complete, while the ones before
+//! it play.
 //!
 //! `Speaker` is an actor: one thread takes replies in turn and plays them; a worker thread per
 //! reply synthesizes ahead. `stop` cancels the token of every reply handed over so far (which
@@ -14,7 +15,8 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::synth::{self, Cuts, Inbox, Writer};
+use super::sentences;
+use super::synth::{self, Inbox, Writer};
 use super::tts::Tts;
 use crate::audio::earcons::{self, Earcon};
 use crate::audio::playback::{Playback, Remote};
@@ -37,7 +39,7 @@ struct Job {
 
 #[derive(Clone)]
 struct Settings {
-    cuts: Cuts,
+    rules: sentences::Rules,
     lookahead: usize,
     pause: Duration,
 }
@@ -71,10 +73,7 @@ impl Speaker {
         let actor = Actor {
             tts: Tts::new(&config.tts),
             settings: Settings {
-                cuts: Cuts {
-                    min_chars: config.tts.min_sentence_chars,
-                    max_chars: config.tts.max_sentence_chars,
-                },
+                rules: sentences::Rules::new(&config.tts),
                 lookahead: config.tts.lookahead.max(1),
                 pause: config.audio.sentence_pause,
             },
@@ -103,7 +102,7 @@ impl Speaker {
         let mut current = self.lock_current();
         self.keep_open(&mut current, turn);
         if let Some((_, text_in)) = current.open.take() {
-            // In one go, so the whole text is split as one.
+            // Text and end in one step: the worker knows the last sentence (no pause after it).
             text_in.finish(Some(text.into()));
         }
     }
@@ -277,10 +276,12 @@ impl Actor {
         let (synth_tx, synth_rx) = mpsc::sync_channel(s.lookahead - 1);
         let worker = {
             let (tts, text, synthesis) = (self.tts.clone(), job.text.clone(), synthesis.clone());
-            let (cuts, output) = (s.cuts, self.remote.clone());
+            let (rules, output) = (s.rules.clone(), self.remote.clone());
             std::thread::Builder::new()
                 .name("tts".into())
-                .spawn(move || synth::synthesize(&tts, &text, cuts, &synthesis, &output, &synth_tx))
+                .spawn(move || {
+                    synth::synthesize(&tts, &text, &rules, &synthesis, &output, &synth_tx)
+                })
         };
         let worker = match worker {
             Ok(w) => w,
@@ -324,6 +325,7 @@ impl Actor {
             tracing::debug!(
                 turn = job.turn,
                 sentence = synth.index + 1,
+                lang = synth.lang,
                 synth_start_ns = unix_ns(synth.started_at),
                 synth_end_ns = unix_ns(synth.ended_at),
                 play_start_ns = played.started_at.map(unix_ns),

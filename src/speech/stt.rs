@@ -40,13 +40,21 @@ enum Mode {
     },
 }
 
+/// Placeholder in `stt.command` for `stt.language` ("auto" when automatic, which whisper-cli's
+/// `-l` accepts).
+const LANG: &str = "{lang}";
+
 impl Stt {
-    /// `stt.url` set: that server, by its scheme; otherwise the `stt.command` hook.
+    /// `stt.url` set: that server, by its scheme; otherwise the `stt.command` hook. The
+    /// language (`stt.language`) goes to each: `{lang}`, the upload's `language` field, the
+    /// Wyoming `transcribe` event.
     pub fn new(config: &config::Stt) -> Stt {
         let mode = match &config.url {
             Some(SpeechServer::Http(url)) => Mode::Http(stt_http::Endpoint {
                 url: url.clone(),
                 model: config.model.clone(),
+                language: config.language.clone(),
+                prompt: config.prompt.clone(),
                 api_key: config.api_key.clone(),
                 connect_timeout: config.connect_timeout,
                 timeout: config.timeout,
@@ -55,17 +63,24 @@ impl Stt {
                 request: wyoming::stt::Request {
                     addr: addr.clone(),
                     model: config.model.clone(),
-                    language: None,
+                    language: config.language.clone(),
                     connect_timeout: config.connect_timeout,
                     timeout: config.timeout,
                 },
                 stream: config.stream,
             },
-            None => Mode::Command(Hook {
-                argv: config.command.clone(),
-                timeout: config.timeout,
-                max_output: MAX_TRANSCRIPT_BYTES,
-            }),
+            None => {
+                let lang = config.language.as_deref().unwrap_or("auto");
+                let mut argv = config.command.clone();
+                for arg in argv.iter_mut().skip(1) {
+                    *arg = arg.replace(LANG, lang);
+                }
+                Mode::Command(Hook {
+                    argv,
+                    timeout: config.timeout,
+                    max_output: MAX_TRANSCRIPT_BYTES,
+                })
+            }
         };
         Stt { mode }
     }
@@ -296,6 +311,25 @@ mod tests {
         config.command = argv.iter().map(|s| s.to_string()).collect();
         config.timeout = Duration::from_millis(timeout_ms);
         Stt::new(&config)
+    }
+
+    #[test]
+    fn the_language_reaches_the_command() {
+        let argv = [
+            "sh",
+            "-c",
+            "cat > /dev/null; echo \"heard $0\"",
+            "-l={lang}",
+        ];
+        for (language, want) in [(None, "heard -l=auto"), (Some("zh"), "heard -l=zh")] {
+            let mut config = crate::config::parse("", None, &|_| None).unwrap().stt;
+            config.command = argv.iter().map(|s| s.to_string()).collect();
+            config.language = language.map(str::to_string);
+            let t = Stt::new(&config)
+                .transcribe_wav(b"x", &cancel::Token::new())
+                .unwrap();
+            assert_eq!(t.text, want);
+        }
     }
 
     #[test]

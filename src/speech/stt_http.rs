@@ -1,6 +1,7 @@
 //! STT over HTTP: one multipart upload to an OpenAI-compatible `/v1/audio/transcriptions`
 //! endpoint (speaches, faster-whisper servers) or whisper.cpp's `/inference`, which take the
-//! same form (`file`, `response_format=json`, optional `model`) and answer `{"text": ...}`.
+//! same form (`file`, `response_format=json`, optional `model`, `language` and `prompt`) and
+//! answer `{"text": ...}`.
 //!
 //! A ureq user besides `ollama`: the request is small and blocking, like Ollama's.
 
@@ -42,6 +43,11 @@ pub struct Endpoint {
     pub url: String,
     /// Sent as the `model` field when set (OpenAI's API requires one; whisper.cpp ignores it).
     pub model: Option<String>,
+    /// The `language` field (`stt.language`); absent, the server detects it (OpenAI's meaning;
+    /// whisper.cpp's server needs `-l auto` for that).
+    pub language: Option<String>,
+    /// The `prompt` field (`stt.prompt`: text the transcript should look like).
+    pub prompt: Option<String>,
     /// Bearer token; never logged (the hand-written Debug leaves it out).
     pub api_key: Option<String>,
     pub connect_timeout: Duration,
@@ -62,7 +68,12 @@ impl Endpoint {
     pub fn transcribe(&self, wav: &[u8]) -> Result<String, Error> {
         let url = shown(&self.url);
         let boundary = format!("voicebox-{:016x}", fastrand::u64(..));
-        let body = multipart(&boundary, wav, self.model.as_deref());
+        let fields = [
+            ("model", &self.model),
+            ("language", &self.language),
+            ("prompt", &self.prompt),
+        ];
+        let body = multipart(&boundary, wav, &fields);
         let mut request = agent(self.connect_timeout, self.timeout)
             .post(&self.url)
             .header(
@@ -157,8 +168,8 @@ fn read_reply(url: &str, mut resp: ureq::http::Response<ureq::Body>) -> Result<S
     parse_reply(url, &text)
 }
 
-/// The multipart body: the WAV as `file`, `response_format=json`, and `model` when set.
-fn multipart(boundary: &str, wav: &[u8], model: Option<&str>) -> Vec<u8> {
+/// The multipart body: the WAV as `file`, `response_format=json`, and the `fields` that are set.
+fn multipart(boundary: &str, wav: &[u8], fields: &[(&str, &Option<String>)]) -> Vec<u8> {
     let mut b = Vec::with_capacity(wav.len() + 512);
     b.extend_from_slice(
         format!(
@@ -167,9 +178,10 @@ fn multipart(boundary: &str, wav: &[u8], model: Option<&str>) -> Vec<u8> {
         .as_bytes(),
     );
     b.extend_from_slice(wav);
-    let mut fields = vec![("response_format", "json")];
-    fields.extend(model.map(|m| ("model", m)));
-    for (name, value) in fields {
+    let set = fields
+        .iter()
+        .filter_map(|(name, value)| Some((*name, value.as_deref()?)));
+    for (name, value) in std::iter::once(("response_format", "json")).chain(set) {
         b.extend_from_slice(
             format!(
                 "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}"
@@ -242,6 +254,8 @@ mod tests {
         Endpoint {
             url: url.to_string(),
             model: None,
+            language: None,
+            prompt: None,
             api_key: None,
             connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(5),
@@ -295,6 +309,29 @@ mod tests {
         assert!(text.ends_with(&format!("--{boundary}--\r\n")));
         // The WAV bytes are in the body unchanged.
         assert!(body.windows(wav.len()).any(|w| w == wav));
+        assert!(
+            !text.contains("name=\"language\""),
+            "auto: no language field"
+        );
+    }
+
+    #[test]
+    fn language_and_prompt_are_form_fields() {
+        let (url, h) = serve_once(200, r#"{"text":"今天天气怎么样"}"#);
+        let mut e = endpoint(&url);
+        e.language = Some("zh".into());
+        e.prompt = Some("以下是普通话的句子。".into());
+        assert_eq!(e.transcribe(b"RIFF").unwrap(), "今天天气怎么样");
+        let (_, body) = h.join().unwrap();
+        let body = String::from_utf8(body).unwrap();
+        assert!(
+            body.contains("name=\"language\"\r\n\r\nzh\r\n--voicebox-"),
+            "{body}"
+        );
+        assert!(
+            body.contains("name=\"prompt\"\r\n\r\n以下是普通话的句子。\r\n--voicebox-"),
+            "{body}"
+        );
     }
 
     #[test]

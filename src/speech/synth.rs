@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, mpsc};
 use std::time::{Instant, SystemTime};
 
-use super::arriving::Sentences;
+use super::sentences::{Rules, Sentence, Splitter};
 use super::tts::Tts;
 use crate::audio::Clip;
 use crate::audio::playback::Remote;
@@ -66,8 +66,8 @@ impl Writer {
         self.0.changed.notify_all();
     }
 
-    /// Ends the text, with a last piece given in the same step (so text that is all there is
-    /// split as a whole).
+    /// Ends the text, with a last piece given in the same step (the worker then sees the whole
+    /// of a reply that came whole at once, and knows its last sentence).
     pub(super) fn finish(self, last: Option<String>) {
         let mut letters = self.0.lock();
         letters.pieces.extend(last);
@@ -86,6 +86,7 @@ impl Drop for Writer {
 /// One synthesized (or failed) sentence, with when its hook ran.
 pub(super) struct Synth {
     pub index: usize,
+    pub lang: String,
     /// Known to be the reply's last sentence (no pause after it).
     pub last: bool,
     pub result: Result<Clip, Failure>,
@@ -94,23 +95,14 @@ pub(super) struct Synth {
     pub ended_at: SystemTime,
 }
 
-/// How sentences are cut.
-#[derive(Clone, Copy)]
-pub(super) struct Cuts {
-    pub min_chars: usize,
-    pub max_chars: usize,
-}
-
 /// Synthesizes the sentences of the text in `inbox` as they complete, until the text ends,
 /// `cancel` fires or the player hangs up; returns how many sentences the text had so far.
-/// While the first sentence is synthesized, `output` opens.
-///
-/// Text that is all there before the first sentence is asked for (a reply that came whole) is
-/// split as a whole; otherwise each sentence is taken as soon as it is complete.
+/// While the first sentence is synthesized, `output` opens. The splitter decides each sentence
+/// from what has arrived, so how the text was cut into pieces changes nothing.
 pub(super) fn synthesize(
     tts: &Tts,
     inbox: &Arc<Inbox>,
-    cuts: Cuts,
+    rules: &Rules,
     cancel: &cancel::Token,
     output: &Remote,
     out: &mpsc::SyncSender<Synth>,
@@ -120,31 +112,28 @@ pub(super) fn synthesize(
         let inbox = inbox.clone();
         move || inbox.wake()
     });
-    let mut sentences = Sentences::new(cuts.min_chars, cuts.max_chars);
-    let mut ready: VecDeque<String> = VecDeque::new();
-    let mut ended = false;
+    // `None` once the text has ended.
+    let mut splitter = Some(Splitter::new(rules));
+    let mut ready: VecDeque<Sentence> = VecDeque::new();
     let mut count = 0;
     let mut index = 0;
     loop {
         // Everything that has come so far, waiting only while nothing is ready to speak.
-        while !ended && (ready.is_empty() || has_mail(inbox)) {
+        while let Some(split) = splitter.as_mut()
+            && (ready.is_empty() || has_mail(inbox))
+        {
             let (pieces, closed) = inbox.take(cancel);
             if cancel.is_cancelled() {
                 return count;
             }
-            for p in &pieces {
-                sentences.push(p);
+            let mut new: Vec<Sentence> = pieces.iter().flat_map(|p| split.push(p)).collect();
+            if closed {
+                new.extend(splitter.take().map(Splitter::finish).unwrap_or_default());
             }
-            ended = closed;
-            let new = if ended {
-                sentences.finish()
-            } else {
-                sentences.ready()
-            };
             count += new.len();
             ready.extend(new);
         }
-        let Some(text) = ready.pop_front() else {
+        let Some(Sentence { text, lang }) = ready.pop_front() else {
             return count;
         };
         if cancel.is_cancelled() {
@@ -155,10 +144,11 @@ pub(super) fn synthesize(
         }
         let started = Instant::now();
         let started_at = SystemTime::now();
-        let result = tts.synthesize(&text, cancel);
+        let result = tts.synthesize(&text, &lang, cancel);
         let synth = Synth {
             index,
-            last: ended && ready.is_empty(),
+            lang,
+            last: splitter.is_none() && ready.is_empty(),
             result,
             took: started.elapsed(),
             started_at,

@@ -1,11 +1,12 @@
-//! Text to speech: one sentence of text in, one `Clip` out, through the `tts.command` hook
-//! (stdin, or the argv element holding `{text}`; WAV read to EOF, or raw PCM as configured;
-//! never a shell), a Wyoming server or an OpenAI-compatible endpoint, as the scheme of
-//! `tts.url` says.
+//! Text to speech: one sentence of text in, in the voice of its language, one `Clip` out,
+//! through the `tts.command` hook (stdin, or the argv element holding `{text}`; `{voice}` and
+//! `{lang}` filled in; WAV read to EOF, or raw PCM as configured; never a shell), a Wyoming
+//! server or an OpenAI-compatible endpoint, as the scheme of `tts.url` says.
 
 use std::time::{Duration, Instant};
 
 use super::openai_tts;
+use super::voice;
 use super::wyoming;
 use crate::audio::{Clip, wav};
 use crate::cancel;
@@ -15,12 +16,17 @@ use crate::hook::{Hook, HookError};
 
 /// Placeholder in `tts.command` replaced by the sentence (as one argument).
 const PLACEHOLDER: &str = "{text}";
+/// Placeholders for the voice of the sentence's language and the language's code.
+const VOICE: &str = "{voice}";
+const LANG: &str = "{lang}";
 /// Bound on one sentence's audio: 64 MiB is minutes of 48 kHz stereo float.
 const MAX_AUDIO_BYTES: usize = 64 << 20;
 
 #[derive(Debug, Clone)]
 pub struct Tts {
     backend: Backend,
+    /// For the voice of each language (`[tts.voices]`, `tts.language`).
+    config: config::Tts,
 }
 
 #[derive(Debug, Clone)]
@@ -63,26 +69,27 @@ impl Tts {
                 max_bytes: MAX_AUDIO_BYTES,
             }),
         };
-        Self { backend }
+        Self {
+            backend,
+            config: cfg.clone(),
+        }
     }
 
-    /// Synthesizes one sentence. Blocks until the audio is complete, the timeout passes or
-    /// `cancel` fires (which kills the hook or closes the connection). A timeout is `TooSlow`,
-    /// a cancel `Cancelled`, anything else `AudioFailed`.
-    pub fn synthesize(&self, text: &str, cancel: &cancel::Token) -> Result<Clip, Failure> {
-        self.synthesize_in(text, None, None, cancel)
-    }
-
-    /// `synthesize` in a voice (by the server's or the engine's name) and language, when known.
-    pub fn synthesize_in(
+    /// Synthesizes one sentence written in `lang` (a code such as "zh") in that language's
+    /// voice. Blocks until the audio is complete, the timeout passes or `cancel` fires (which
+    /// kills the hook or closes the connection). A timeout is `TooSlow`, a cancel `Cancelled`,
+    /// anything else `AudioFailed`.
+    pub fn synthesize(
         &self,
         text: &str,
-        voice: Option<&str>,
-        language: Option<&str>,
+        lang: &str,
         cancel: &cancel::Token,
     ) -> Result<Clip, Failure> {
+        let server_voice = voice::for_server(&self.config, lang);
         match &self.backend {
-            Backend::Command { hook, format } => run_hook(hook, *format, text, cancel),
+            Backend::Command { hook, format } => {
+                run_hook(&self.fill_in(hook, lang), *format, text, cancel)
+            }
             Backend::Wyoming {
                 addr,
                 connect_timeout,
@@ -91,8 +98,8 @@ impl Tts {
                 let request = wyoming::tts::Request {
                     addr,
                     text,
-                    voice,
-                    language,
+                    voice: server_voice,
+                    language: Some(lang),
                     connect_timeout: *connect_timeout,
                     timeout: *timeout,
                     max_bytes: MAX_AUDIO_BYTES,
@@ -107,7 +114,7 @@ impl Tts {
             }
             Backend::Http(endpoint) => {
                 endpoint
-                    .synthesize(text, voice, cancel)
+                    .synthesize(text, server_voice, cancel)
                     .map_err(|e| match e {
                         openai_tts::Error::Cancelled => cancelled(),
                         e @ openai_tts::Error::Timeout { .. } => {
@@ -119,8 +126,21 @@ impl Tts {
         }
     }
 
-    /// For `voicebox check`: synthesizes "ok" and confirms it is audible audio; for a Wyoming
-    /// server, first what it offers (programs, voices, languages).
+    /// The hook with `{voice}` and `{lang}` filled in for `lang`.
+    fn fill_in<'a>(&self, hook: &'a Hook, lang: &str) -> std::borrow::Cow<'a, Hook> {
+        if !hook.uses(VOICE) && !hook.uses(LANG) {
+            return std::borrow::Cow::Borrowed(hook);
+        }
+        let voice = voice::voice_for(&self.config, lang).unwrap_or_default();
+        let mut hook = hook.clone();
+        for arg in &mut hook.argv[1..] {
+            *arg = arg.replace(VOICE, voice).replace(LANG, lang);
+        }
+        std::borrow::Cow::Owned(hook)
+    }
+
+    /// For `voicebox check`: synthesizes "ok" in the default language and confirms it is
+    /// audible audio; for a Wyoming server, first what it offers (programs, voices, languages).
     pub fn check(&self) -> Result<String, Failure> {
         let offers = match &self.backend {
             Backend::Wyoming {
@@ -145,7 +165,7 @@ impl Tts {
             Backend::Command { .. } => String::new(),
         };
         let started = Instant::now();
-        let clip = self.synthesize("ok", &cancel::Token::new())?;
+        let clip = self.synthesize("ok", &self.config.language, &cancel::Token::new())?;
         if clip.rms() < 1e-4 {
             return Err(Failure::new(
                 FailureClass::AudioFailed,
@@ -228,22 +248,44 @@ mod tests {
     }
 
     fn tts_within(argv: &[&str], format: TtsFormat, timeout: Duration) -> Tts {
-        Tts {
-            backend: Backend::Command {
-                hook: Hook {
-                    argv: argv.iter().map(|s| s.to_string()).collect(),
-                    timeout,
-                    max_output: MAX_AUDIO_BYTES,
-                },
-                format,
-            },
+        let mut cfg = config::parse("", None, &|_| None).unwrap().tts;
+        cfg.command = argv.iter().map(|s| s.to_string()).collect();
+        cfg.format = format;
+        cfg.timeout = timeout;
+        Tts::new(&cfg)
+    }
+
+    #[test]
+    fn voice_and_language_are_filled_in_per_sentence() {
+        let t = tts(
+            &[
+                "sh",
+                "-c",
+                "echo \"voice=$0 lang=$1 text=$2\" >&2; exit 1",
+                "{voice}",
+                "{lang}",
+                "{text}",
+            ],
+            TtsFormat::Wav,
+        );
+        for (lang, voice, text) in [
+            ("zh", "cmn-latn-pinyin", "你好。"),
+            ("vi", "vi", "Xin lỗi."),
+            // No voice of its own: the default language's.
+            ("xx", "en", "{voice} {lang}"),
+        ] {
+            let e = t.synthesize(text, lang, &cancel::Token::new()).unwrap_err();
+            let want = format!("voice={voice} lang={lang} text={text}");
+            assert!(e.message.contains(&want), "{e}");
         }
     }
 
     #[test]
     fn espeak_on_stdin_gives_audible_audio() {
         let t = tts(&["espeak-ng", "--stdout", "--stdin"], TtsFormat::Wav);
-        let clip = t.synthesize("Hello there.", &cancel::Token::new()).unwrap();
+        let clip = t
+            .synthesize("Hello there.", "en", &cancel::Token::new())
+            .unwrap();
         assert_eq!((clip.rate, clip.channels), (22050, 1));
         assert!(clip.duration() > Duration::from_millis(300));
         assert!(clip.rms() > 0.01);
@@ -256,7 +298,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("x.wav");
         let text = format!("-w {} hi", target.display());
-        let clip = t.synthesize(&text, &cancel::Token::new()).unwrap();
+        let clip = t.synthesize(&text, "en", &cancel::Token::new()).unwrap();
         assert!(
             clip.duration() > Duration::from_millis(500),
             "{:?}",
@@ -274,7 +316,7 @@ mod tests {
         };
         // 0x4000 = 0.5, twice.
         let t = tts(&["printf", "\\000\\100\\000\\100"], raw);
-        let clip = t.synthesize("x", &cancel::Token::new()).unwrap();
+        let clip = t.synthesize("x", "en", &cancel::Token::new()).unwrap();
         assert_eq!(clip.samples, vec![0.5, 0.5]);
     }
 
@@ -284,26 +326,28 @@ mod tests {
             &["sh", "-c", "echo voice missing >&2; exit 1"],
             TtsFormat::Wav,
         )
-        .synthesize("x", &cancel::Token::new())
+        .synthesize("x", "en", &cancel::Token::new())
         .unwrap_err();
         assert!(e.message.contains("voice missing"), "{e}");
         let e = tts(
             &["sh", "-c", "echo not audio; echo why >&2"],
             TtsFormat::Wav,
         )
-        .synthesize("x", &cancel::Token::new())
+        .synthesize("x", "en", &cancel::Token::new())
         .unwrap_err();
         assert!(
             e.message.contains("unreadable audio") && e.message.contains("why"),
             "{e}"
         );
         let slow = tts_within(&["sleep", "10"], TtsFormat::Wav, Duration::from_millis(100));
-        let e = slow.synthesize("x", &cancel::Token::new()).unwrap_err();
+        let e = slow
+            .synthesize("x", "en", &cancel::Token::new())
+            .unwrap_err();
         assert_eq!(e.class, FailureClass::TooSlow, "{e}");
         let k = cancel::Token::new();
         k.cancel();
         let e = tts(&["cat"], TtsFormat::Wav)
-            .synthesize("x", &k)
+            .synthesize("x", "en", &k)
             .unwrap_err();
         assert_eq!(e.class, FailureClass::Cancelled);
     }

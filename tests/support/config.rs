@@ -62,7 +62,7 @@ impl Config {
     pub fn speaker(tts: &[&str]) -> Config {
         let mut c = Config::new();
         c.set("tts", "command", &Config::argv(tts))
-            .set("tts", "min_sentence_chars", "1")
+            .set("tts", "min_sentence_s", "0")
             .lines("audio", "sentence_pause_ms = 700\nlinger_ms = 100");
         c
     }

@@ -5,6 +5,7 @@
 //! - `config`      test configs built key by key (`Config::ollama`, `::daemon`, `::speaker`).
 //! - `sound`       the test sound card: microphone inputs, what reached the speaker.
 //! - `daemon`      `voicebox run` as a child, driven through its control socket.
+//! - `say`         `voicebox say` as a child.
 //! - `procfs`      what /proc says about a process: threads, fds, children, RSS, CPU.
 //! - `fake_ollama` a scripted HTTP server that replays the recorded Ollama responses.
 //! - `nginx`       a real nginx in front of it, for the proxy's own 502/504 pages.
@@ -19,6 +20,7 @@ pub mod fake_ollama;
 pub mod journald;
 pub mod nginx;
 pub mod procfs;
+pub mod say;
 pub mod sound;
 pub mod speech_servers;
 
@@ -41,6 +43,82 @@ pub fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
     std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     path
+}
+
+/// Puts a wrapper named `espeak-ng` first on PATH that logs its argv and the text it gets,
+/// then runs the real one; returns the PATH to use and the log (read by `espeak_calls`).
+pub fn logging_espeak(dir: &Path) -> (String, PathBuf) {
+    let path = std::env::var("PATH").unwrap();
+    let real = path
+        .split(':')
+        .map(|d| Path::new(d).join("espeak-ng"))
+        .find(|p| p.exists())
+        .expect("espeak-ng on PATH");
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = dir.join("espeak.log");
+    script(
+        &bin,
+        "espeak-ng",
+        &format!(
+            r#"text=$(cat)
+printf 'args=%s text=%s\n' "$*" "$text" >> {log}
+printf '%s' "$text" | exec {real} "$@""#,
+            log = log.display(),
+            real = real.display()
+        ),
+    );
+    (format!("{}:{path}", bin.display()), log)
+}
+
+/// (voice, text) of each call `logging_espeak` logged, in order.
+pub fn espeak_calls(log: &Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            let (args, text) = l.split_once(" text=").unwrap();
+            let voice = args
+                .split(' ')
+                .skip_while(|a| *a != "-v")
+                .nth(1)
+                .unwrap_or("");
+            (voice.to_string(), text.to_string())
+        })
+        .collect()
+}
+
+/// A TTS hook that runs `espeak-ng --stdout ARGS` (`espeak_args` in shell syntax over the
+/// hook's own arguments, e.g. `-- "$1"`) and logs `start NS ARGS...` before each call and
+/// `end NS` after it; returns the hook and its log (read by `synth_starts`).
+pub fn timed_espeak(dir: &Path, espeak_args: &str) -> (PathBuf, PathBuf) {
+    let log = dir.join("synth.log");
+    let hook = script(
+        dir,
+        "tts-logged",
+        &format!(
+            r#"echo "start $(date +%s%N) $*" >> {log}
+espeak-ng --stdout {espeak_args} > {log}.$$
+echo "end $(date +%s%N)" >> {log}
+cat {log}.$$
+rm -f {log}.$$"#,
+            log = log.display()
+        ),
+    );
+    (hook, log)
+}
+
+/// When each call `timed_espeak` logged started (Unix ns), and its arguments.
+pub fn synth_starts(log: &Path) -> Vec<(u64, String)> {
+    std::fs::read_to_string(log)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix("start "))
+        .map(|l| {
+            let (at, args) = l.split_once(' ').unwrap_or((l, ""));
+            (at.parse().unwrap(), args.to_string())
+        })
+        .collect()
 }
 
 /// A loopback port nobody listens on (bound, read back, released).

@@ -283,7 +283,7 @@ async fn a_streamed_reply_goes_to_the_speaker_piece_by_piece_and_ends_once() {
     h.reach(Thinking).await;
     h.post(replying(1, "It is noon.")).await;
     h.post(answered(1, Err(C::ProxyError))).await;
-    let cut_off = h.app.config.messages.cut_off.clone();
+    let cut_off = h.app.config.messages.get("cut_off", "en", "en").to_string();
     assert_eq!(h.calls().last(), Some(&Call::EndSpeech(1, Some(cut_off))));
     // Pieces of an abandoned turn are never spoken.
     let mut h = Harness::new(ButtonMode::Hold);

@@ -23,11 +23,12 @@
 //! output did not open).
 //! Actions print as `start 1 detect`, `start 2 detect within 5000` (a follow-up window, ms),
 //! `stop 1`, `ask 1 "question" h0` (h: exchanges remembered), `speak 1 "text"` or
-//! `speak 1 <didnt_catch>` (the `messages.*` sentence of that class), `speak_part 1 "text"`,
-//! `end_speech 1` or `end_speech 1 <cut_off>`, `earcon Stopped`, `timer LongPress 1 2000`
-//! (kind, id, ms), `led Idle`, `log 1 answered` (turn, outcome; `announce 2 announced` for an
-//! announcement), `forget`, `cue`, `stop_cue`, `volume 40`, `dropped 12` (an announcement of
-//! 12 characters)...; a step's actions are joined by "; ".
+//! `speak 1 <didnt_catch>` (the `messages.*` sentence of that class; `<zh:didnt_catch>` in
+//! `[messages.zh]`), `speak_part 1 "text"`, `end_speech 1` or `end_speech 1 <cut_off>`,
+//! `earcon Stopped`, `timer LongPress 1 2000` (kind, id, ms), `led Idle`, `log 1 answered`
+//! (turn, outcome; `announce 2 announced` for an announcement), `forget`, `cue`, `stop_cue`,
+//! `volume 40`, `dropped 12` (an announcement of 12 characters)...; a step's actions are joined
+//! by "; ".
 
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
@@ -136,11 +137,18 @@ fn short(a: &Action) -> String {
     }
 }
 
-/// `<class>` for a class's message, else the text quoted.
+/// `<class>` for a class's English message, `<lang:class>` for another language's, else the
+/// text quoted.
 fn spoken_text(text: &str) -> String {
-    let message = CLASSES.iter().find(|c| c.message(&MESSAGES) == Some(text));
+    let message = MESSAGES.languages().find_map(|lang| {
+        CLASSES
+            .iter()
+            .find(|c| c.message(&MESSAGES, lang, "en") == Some(text))
+            .map(|c| (lang, c.as_str()))
+    });
     match message {
-        Some(class) => format!("<{}>", class.as_str()),
+        Some(("en", class)) => format!("<{class}>"),
+        Some((lang, class)) => format!("<{lang}:{class}>"),
         None => format!("{text:?}"),
     }
 }

@@ -2,17 +2,22 @@
 //! `tap`, `cancel`, `status`, `volume N|up|down`, `say TEXT`), so scripts, home automation and
 //! `voicebox ctl` drive the daemon like a finger.
 //!
-//! Every line gets exactly one reply line: `ok`, the status JSON, or `error: ...`. Bad input
-//! never ends the server; an over-long line is answered with an error and skipped.
+//! Every line gets exactly one reply line: `ok`, `ignored: why` (the machine did nothing with
+//! a gesture, e.g. a second press while one is held), the status JSON, or `error: ...`. Bad
+//! input never ends the server; an over-long line is answered with an error and skipped. A
+//! client has `LINE_DEADLINE` to send each line, so silent or trickling clients cannot hold the
+//! `MAX_CLIENTS` slots and lock everyone else out.
 
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Semaphore, oneshot, watch};
+use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
 use crate::event::{ControlCommand, Event, EventSender, VolumeChange};
@@ -24,6 +29,11 @@ pub const MAX_LINE: usize = 4096;
 const COMMANDS: &str = "try press, release, tap, cancel, status, volume N|up|down, say TEXT";
 /// Clients served at once; more wait in the kernel's accept queue.
 const MAX_CLIENTS: usize = 32;
+/// How long a client may take to send a line, or to take its reply, before it is closed: a
+/// script sends at once, so only a stuck or silent client ever hits it.
+pub const LINE_DEADLINE: Duration = Duration::from_secs(2);
+/// How long a gesture waits for the loop to say what became of it.
+const VERDICT_WAIT: Duration = Duration::from_secs(5);
 
 /// What one line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,13 +153,23 @@ pub async fn serve_on(
     Ok(())
 }
 
-/// Binds the socket at `path` with mode 0660, replacing a stale one.
+/// Binds the socket at `path` with mode 0660, replacing a stale one of ours. Another user's
+/// socket is never connected to nor removed (in a shared directory it may have been planted).
 pub fn bind(path: &Path) -> anyhow::Result<UnixListener> {
     if let Ok(meta) = std::fs::symlink_metadata(path) {
         if !meta.file_type().is_socket() {
             bail!(
                 "{} exists and is not a socket; remove it or set control.socket to another path",
                 path.display()
+            );
+        }
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me {
+            bail!(
+                "{} is a socket of another user (uid {}); voicebox neither talks to nor removes it: if it is stale, remove it yourself, else set control.socket to a path in a directory only you can write",
+                path.display(),
+                meta.uid()
             );
         }
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
@@ -186,33 +206,19 @@ async fn client(
     let mut buf = Vec::with_capacity(64);
     loop {
         buf.clear();
-        let n = (&mut reader)
-            .take(MAX_LINE as u64 + 1)
-            .read_until(b'\n', &mut buf)
-            .await?;
-        if n == 0 {
+        let mut limited = (&mut reader).take(MAX_LINE as u64 + 1);
+        let Ok(n) = timeout(LINE_DEADLINE, limited.read_until(b'\n', &mut buf)).await else {
+            return Ok(()); // silent too long: the slot goes to someone else
+        };
+        if n? == 0 {
             return Ok(());
         }
         if buf.last() != Some(&b'\n') && buf.len() > MAX_LINE {
-            write
-                .write_all(format!("error: line longer than {MAX_LINE} bytes\n").as_bytes())
-                .await?;
+            let refusal = format!("error: line longer than {MAX_LINE} bytes\n");
+            deadline(write.write_all(refusal.as_bytes())).await?;
             // Skip the rest of that line without keeping it, then carry on.
-            loop {
-                let chunk = reader.fill_buf().await?;
-                if chunk.is_empty() {
-                    return Ok(());
-                }
-                match chunk.iter().position(|&b| b == b'\n') {
-                    Some(i) => {
-                        reader.consume(i + 1);
-                        break;
-                    }
-                    None => {
-                        let n = chunk.len();
-                        reader.consume(n);
-                    }
-                }
+            if !deadline(skip_line(&mut reader)).await? {
+                return Ok(());
             }
             continue;
         }
@@ -220,8 +226,10 @@ async fn client(
         if line.trim().is_empty() {
             continue;
         }
+        // An event to send and answer "ok", or (Err) the reply line itself.
         let event = match parse_line(&line) {
-            Ok(Request::Command(c)) => Ok(Event::Control(c)),
+            // A gesture is answered with the loop's verdict: done, or ignored and why.
+            Ok(Request::Command(c)) => Err(gesture(c, events).await),
             Ok(Request::Volume(v)) => Ok(Event::Volume(v)),
             Ok(Request::Say(text)) => Ok(Event::Announce(text)),
             Ok(Request::Status) => {
@@ -236,8 +244,54 @@ async fn client(
             Ok(Err(_)) => "error: the daemon is shutting down".to_string(),
             Err(line) => line,
         };
-        write.write_all(format!("{reply}\n").as_bytes()).await?;
+        deadline(write.write_all(format!("{reply}\n").as_bytes())).await?;
     }
+}
+
+/// Sends a gesture to the loop and waits for its verdict: the reply line.
+async fn gesture(c: ControlCommand, events: &EventSender) -> String {
+    let (tx, rx) = oneshot::channel();
+    if events.send(Event::Control(c, Some(tx))).is_err() {
+        return "error: the daemon is shutting down".to_string();
+    }
+    match timeout(VERDICT_WAIT, rx).await {
+        Ok(Ok(Ok(()))) => "ok".to_string(),
+        Ok(Ok(Err(why))) => format!("ignored: {why}"),
+        Ok(Err(_)) => "error: the daemon is shutting down".to_string(),
+        Err(_) => format!(
+            "error: the daemon did not answer within {} s",
+            VERDICT_WAIT.as_secs()
+        ),
+    }
+}
+
+/// Reads up to and including the next newline, keeping nothing; false at EOF.
+async fn skip_line(
+    reader: &mut BufReader<tokio::net::unix::OwnedReadHalf>,
+) -> std::io::Result<bool> {
+    loop {
+        let chunk = reader.fill_buf().await?;
+        if chunk.is_empty() {
+            return Ok(false);
+        }
+        match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                reader.consume(i + 1);
+                return Ok(true);
+            }
+            None => {
+                let n = chunk.len();
+                reader.consume(n);
+            }
+        }
+    }
+}
+
+/// `io` within `LINE_DEADLINE`; past it the client counts as gone.
+async fn deadline<T>(io: impl Future<Output = std::io::Result<T>>) -> std::io::Result<T> {
+    timeout(LINE_DEADLINE, io)
+        .await
+        .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
 }
 
 #[cfg(test)]

@@ -18,8 +18,9 @@ pub type EventReceiver = tokio::sync::mpsc::UnboundedReceiver<Event>;
 pub enum Event {
     /// A debounced GPIO edge; `pressed` is the logical state (active-low already applied).
     Button { pressed: bool },
-    /// A control-socket command (the same gestures a finger makes, plus cancel).
-    Control(ControlCommand),
+    /// A control-socket command (the same gestures a finger makes, plus cancel). The loop
+    /// answers the `Reply`, if any, with what became of it before the machine sees the event.
+    Control(ControlCommand, Option<Reply>),
     /// `ctl volume N|up|down`, or a volume button.
     Volume(VolumeChange),
     /// `ctl say TEXT`: an announcement to speak when the box is idle.
@@ -49,6 +50,25 @@ pub enum Event {
     Spoken { turn: TurnId, report: SpeechReport },
     /// A one-shot timer the machine asked for fired.
     Timer { turn: TurnId, kind: TimerKind },
+}
+
+/// Where the loop tells a control-socket client what became of its command: `Err(why)` when
+/// the machine ignored it.
+pub type Reply = tokio::sync::oneshot::Sender<Result<(), String>>;
+
+impl Event {
+    /// A control-socket command whose client waits for no answer.
+    pub fn control(command: ControlCommand) -> Event {
+        Event::Control(command, None)
+    }
+
+    /// Takes a control command's reply channel out, so the event can go to the machine.
+    pub fn take_reply(&mut self) -> Option<Reply> {
+        match self {
+            Event::Control(_, reply) => reply.take(),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,11 +216,15 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// The message often quotes a hook's stderr or a server's words: control characters in it
+    /// are escaped (`\n`, `\u{1b}`), so it is one line, safe for the log and the terminal.
     pub fn new(class: FailureClass, message: impl Into<String>) -> Self {
-        Self {
-            class,
-            message: message.into(),
-        }
+        let message = message.into();
+        let message = match crate::printable::escaped(&message) {
+            std::borrow::Cow::Borrowed(_) => message,
+            std::borrow::Cow::Owned(escaped) => escaped,
+        };
+        Self { class, message }
     }
 }
 

@@ -28,6 +28,8 @@
 //! - `gpio_cdev` the same on the kernel's GPIO character device, `button.chip` (the only
 //!   gpiocdev user).
 //! - `control`  the control socket (`voicebox ctl`).
+//! - `url`      URLs with credentials kept apart: sent as HTTP Basic, shown as `user:***@`.
+//! - `printable` outside text made safe for the terminal and the log (control characters).
 //! - `state`    what is kept across restarts (the volume), in the state directory.
 //! - `cmd`      one file per subcommand.
 //! - (tests only) `testing`, helpers for tests that re-run their own binary. The stable
@@ -47,9 +49,11 @@ pub mod hook;
 pub mod logging;
 pub mod machine;
 pub mod ollama;
+pub mod printable;
 pub mod shutdown;
 pub mod speech;
 pub mod state;
 pub mod systemd;
 #[cfg(test)]
 mod testing;
+pub mod url;

@@ -20,10 +20,12 @@ fn main() -> ExitCode {
                 }
                 return ExitCode::from(config::EXIT_CONFIG);
             }
-            // One line, the whole cause chain: this is what the user reads.
-            eprintln!("voicebox: {e:#}");
+            // One line, the whole cause chain: this is what the user reads. It may quote a hook
+            // or a server, so control characters are removed (escaped in the log).
+            let text = format!("{e:#}");
+            eprintln!("voicebox: {}", voicebox::printable::one_line(&text));
             if to_journal {
-                tracing::error!("{e:#}");
+                tracing::error!("{}", voicebox::printable::escaped(&text));
             }
             ExitCode::FAILURE
         }

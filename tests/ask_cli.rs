@@ -2,41 +2,12 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use support::cli::{error_line, text, voicebox};
 use support::config::Config;
 use support::fake_ollama::{FakeOllama, Reply};
-
-/// Runs the binary with a clean environment (no Ollama variables, no journald, no colours).
-fn voicebox(config: &Path, rust_log: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_voicebox"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env_remove("OLLAMA_HOST")
-        .env_remove("OLLAMA_API_KEY")
-        .env_remove("VOICEBOX_CONFIG")
-        .env_remove("JOURNAL_STREAM")
-        .env_remove("HTTP_PROXY")
-        .env_remove("http_proxy")
-        .env("RUST_LOG", rust_log)
-        .output()
-        .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).to_string()
-}
-
-/// The line `main` prints for an error (the log lines around it are separate).
-fn error_line(stderr: &str) -> &str {
-    stderr
-        .lines()
-        .find(|l| l.starts_with("voicebox: "))
-        .unwrap_or_else(|| panic!("no error line in {stderr}"))
-}
 
 #[test]
 fn ask_survives_two_502s_and_logs_chars_and_attempts() {

@@ -1,16 +1,19 @@
 //! The control socket served for real on a temp path, driven by the built `voicebox ctl` binary
-//! and by raw socket clients (bad input, long lines, many clients at once).
+//! and by raw socket clients (bad input, long lines, many clients at once, silent clients).
+//! Sockets of another local user: `tests/socket_owner.rs`.
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use support::config::Config;
+use support::daemon::Daemon;
+use support::fake_ollama::{FakeOllama, Reply};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use voicebox::control;
@@ -19,7 +22,8 @@ use voicebox::event::{ControlCommand, Event};
 struct Server {
     dir: tempfile::TempDir,
     socket: PathBuf,
-    events: mpsc::UnboundedReceiver<Event>,
+    /// The commands the loop got (the responder answers each, as the loop does).
+    events: std::sync::mpsc::Receiver<ControlCommand>,
     status: watch::Sender<String>,
     running: Option<Running>,
 }
@@ -82,7 +86,7 @@ fn start() -> Server {
     Server {
         dir,
         socket,
-        events: rx,
+        events: respond(rx),
         status: status_tx,
         running: Some(running),
     }
@@ -93,14 +97,10 @@ impl Server {
         ctl(self.dir.path(), cmd)
     }
 
-    fn next_event(&mut self) -> Event {
-        for _ in 0..500 {
-            if let Ok(e) = self.events.try_recv() {
-                return e;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        panic!("no event arrived");
+    fn next_event(&mut self) -> ControlCommand {
+        self.events
+            .recv_timeout(Duration::from_secs(5))
+            .expect("no event arrived")
     }
 
     fn stop(&mut self) -> anyhow::Result<()> {
@@ -133,8 +133,26 @@ fn raw(socket: &Path, bytes: &[u8], lines: usize) -> Vec<String> {
     out
 }
 
-fn is_control(e: &Event, want: ControlCommand) -> bool {
-    matches!(e, Event::Control(c) if *c == want)
+/// Stands in for the daemon's loop: answers each command as done and passes it on.
+fn respond(
+    mut events: mpsc::UnboundedReceiver<Event>,
+) -> std::sync::mpsc::Receiver<ControlCommand> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        while let Some(mut e) = events.blocking_recv() {
+            if let Some(reply) = e.take_reply() {
+                let _ = reply.send(Ok(()));
+            }
+            if let Event::Control(c, _) = e {
+                let _ = tx.send(c);
+            }
+        }
+    });
+    rx
+}
+
+fn is_control(e: &ControlCommand, want: ControlCommand) -> bool {
+    *e == want
 }
 
 #[test]
@@ -221,8 +239,8 @@ fn many_clients_at_once() {
     let (mut press, mut release) = (0, 0);
     for _ in 0..80 {
         match srv.next_event() {
-            Event::Control(ControlCommand::Press) => press += 1,
-            Event::Control(ControlCommand::Release) => release += 1,
+            ControlCommand::Press => press += 1,
+            ControlCommand::Release => release += 1,
             e => panic!("{e:?}"),
         }
     }
@@ -292,4 +310,77 @@ fn serve_once_blocking(socket: &Path) -> anyhow::Result<()> {
         .build()
         .unwrap();
     rt.block_on(control::serve(socket, tx, status, token))
+}
+
+#[test]
+fn silent_clients_cannot_lock_out_ctl() {
+    let mut srv = start();
+    // More silent clients than the server serves at once, and one that trickles half a line.
+    let silent: Vec<UnixStream> = (0..40)
+        .map(|_| UnixStream::connect(&srv.socket).unwrap())
+        .collect();
+    let mut trickler = UnixStream::connect(&srv.socket).unwrap();
+    trickler.write_all(b"pre").unwrap();
+    let started = Instant::now();
+    let out = srv.ctl("tap");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        started.elapsed() < control::LINE_DEADLINE + Duration::from_secs(3),
+        "ctl waited {:?}",
+        started.elapsed()
+    );
+    assert!(is_control(&srv.next_event(), ControlCommand::Tap));
+    // The server closed every one of them (EOF), and took no command from the trickler.
+    for mut s in silent.into_iter().chain([trickler]) {
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut byte = [0u8; 1];
+        assert_eq!(s.read(&mut byte).unwrap(), 0);
+    }
+    assert!(srv.events.try_recv().is_err());
+    srv.stop().unwrap();
+}
+
+#[test]
+fn an_ignored_command_says_so_and_a_lost_release_does_not_block_the_button() {
+    let fake = FakeOllama::start(vec![Reply::chat("Fine."); 4]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::daemon(&fake.url());
+    config
+        .set("audio", "max_record_s", "1")
+        .set("stt", "command", &Config::fixed_stt("hello"));
+    let mic = support::sound::tone_mic(dir.path());
+    let d = Daemon::start(dir.path(), &config, &mic);
+    let run_ctl = |cmd: &str| {
+        Command::new(env!("CARGO_BIN_EXE_voicebox"))
+            .args(["--config", d.config_path.to_str().unwrap(), "ctl", cmd])
+            .output()
+            .unwrap()
+    };
+    let pressed = Instant::now();
+    d.send("press");
+    let out = run_ctl("press");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a second press answered ok");
+    assert!(
+        stderr.contains("the daemon ignored `press`") && stderr.contains("already held"),
+        "{stderr}"
+    );
+    // The script that pressed "crashed": no release comes. Once audio.max_record_s has passed,
+    // the next press (the physical button, or another script) starts a new turn.
+    std::thread::sleep(Duration::from_secs(1).saturating_sub(pressed.elapsed()));
+    d.wait_turn_end(1);
+    let out = run_ctl("press");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    d.wait_status("turn 2", |s| s["turn"] == 2 || s["last_turn"] == 2);
+    d.send("release");
+    let out = run_ctl("release");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no press is held"));
 }

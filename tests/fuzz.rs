@@ -1,6 +1,8 @@
 //! Mutation fuzzing on the stable toolchain: every parser that outside bytes reach is fed
 //! seeded random mutations of a committed corpus (`tests/fuzz-corpus/<target>/`), and must not
-//! panic.
+//! panic. The audio path is covered end to end: capture frames (`capture`), a hook's WAV and raw
+//! PCM (`wav`, `raw`) and the resampler (`resample`), NaNs and infinities included; their
+//! targets also assert what comes out is sane (format, length, finite samples).
 //!
 //! This is a bounded randomized fuzzer, not a coverage-guided one (cargo-fuzz needs nightly; see
 //! BENCHMARKS.md). Mutations are the usual AFL-style set — bit flips, interesting bytes, block
@@ -19,6 +21,9 @@
 //! `VOICEBOX_FUZZ_SECS=60` (per target, time-bounded) or `VOICEBOX_FUZZ_EXECS=N`;
 //! `VOICEBOX_FUZZ_SEED=N` picks another sequence.
 
+#[path = "fuzz/audio.rs"]
+mod audio;
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -31,6 +36,9 @@ struct Target {
     name: &'static str,
     dict: &'static [&'static [u8]],
     run: fn(&[u8]),
+    /// How many plain parses one execution costs: the default budget is divided by it (the
+    /// resampler builds FFT plans, slow in a debug build).
+    cost: u64,
 }
 
 fn corpus(name: &str) -> Vec<Vec<u8>> {
@@ -112,7 +120,7 @@ fn fuzz(t: &Target) {
     let seed = env_u64("VOICEBOX_FUZZ_SEED").unwrap_or(0x5eed_b0c5);
     let mut rng = fastrand::Rng::with_seed(seed ^ t.name.len() as u64);
     let secs = env_u64("VOICEBOX_FUZZ_SECS");
-    let execs = env_u64("VOICEBOX_FUZZ_EXECS").unwrap_or(DEFAULT_EXECS);
+    let execs = env_u64("VOICEBOX_FUZZ_EXECS").unwrap_or(DEFAULT_EXECS / t.cost);
     let deadline = secs.map(|s| Instant::now() + Duration::from_secs(s));
     let start = Instant::now();
     let mut n = 0u64;
@@ -239,12 +247,6 @@ fn ollama_ndjson(b: &[u8]) {
     voicebox::ollama::fuzz_api::ndjson(Trickle { data: b, step }, b.len() / 2);
 }
 
-fn wav_decode(b: &[u8]) {
-    if let Ok(clip) = voicebox::audio::wav::decode(b) {
-        let _ = clip.rms();
-    }
-}
-
 /// A Wyoming server's byte stream, in small reads, read event by event to its end or first error.
 fn wyoming_events(b: &[u8]) {
     use voicebox::speech::wyoming::codec;
@@ -261,12 +263,16 @@ fn control_line(b: &[u8]) {
 
 macro_rules! target {
     ($test:ident, $name:literal, $run:expr, $dict:expr) => {
+        target!($test, $name, $run, $dict, 1);
+    };
+    ($test:ident, $name:literal, $run:expr, $dict:expr, $cost:expr) => {
         #[test]
         fn $test() {
             fuzz(&Target {
                 name: $name,
                 dict: $dict,
                 run: $run,
+                cost: $cost,
             });
         }
     };
@@ -350,7 +356,7 @@ target!(
 target!(
     wav_reader,
     "wav",
-    wav_decode,
+    audio::wav_decode,
     &[
         b"RIFF",
         b"WAVE",
@@ -363,6 +369,47 @@ target!(
         b"\x03\x00",
         b"\x01\x00",
     ]
+);
+target!(
+    tts_raw_pcm,
+    "raw",
+    audio::raw_decode,
+    &[
+        b"\x80\xbb\x00\x00",
+        b"\x00\x00\xc0\x7f",
+        b"\x00\x00\x80\x7f",
+        b"\x00\x00\x80\xff",
+        b"\xff\xff",
+        b"\x00\x80",
+    ]
+);
+target!(
+    capture_frame_mix,
+    "capture",
+    audio::capture_frames,
+    &[
+        b"\x00\x00\xc0\x7f",
+        b"\x00\x00\x80\x7f",
+        b"\x00\x00\x80\xff",
+        b"\xff\xff\x7f\x7f",
+        b"\x00\x00\x80\x3f",
+    ]
+);
+target!(
+    resample_to_stt_rate,
+    "resample",
+    audio::resample,
+    &[
+        b"\x00\x00\xc0\x7f",
+        b"\x00\x00\x80\x7f",
+        b"\x00\x00\x80\xff",
+        b"\x80\xbb\x00\x00",
+        b"\x44\xac\x00\x00",
+        b"\x00\x7d\x00\x00",
+        b"\x01\x00\x00\x00",
+        b"\xff\xff\xff\xff",
+    ],
+    10
 );
 target!(
     wyoming_stream,

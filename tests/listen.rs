@@ -155,3 +155,20 @@ fn devices_lists_the_default_input_and_output() {
     assert!(stdout.contains("Output devices"), "{stdout}");
     assert_eq!(stdout.matches(">* default").count(), 2, "{stdout}");
 }
+
+#[test]
+fn a_transcript_cannot_drive_the_terminal_and_a_glitching_microphone_is_still_heard() {
+    let dir = tempfile::tempdir().unwrap();
+    // NaN and infinities among the samples, as a glitching USB card delivers them.
+    let mic = support::sound::tone_mic(dir.path());
+    support::sound::glitch(&mic, 997);
+    // A recogniser that answers with a retitle, a screen clear and a C1 control in the words.
+    let hook = "cat > /dev/null; printf 'hello\\033]0;pwned\\007 \\302\\233 there\\033c\\n'";
+    Config::new()
+        .set("stt", "command", &Config::argv(&["sh", "-c", hook]))
+        .write(dir.path());
+    let out = voicebox(dir.path(), Some(&mic), &["listen", "--seconds", "2"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "stdout: {stdout:?}\nstderr: {stderr}");
+    assert_eq!(stdout, "hello]0;pwned  therec\n", "stderr: {stderr}");
+}

@@ -193,8 +193,10 @@ fn credentials_in_a_speech_url_go_as_basic_auth_and_are_never_shown() {
     assert!(!run.stderr.contains("pa55word"), "{}", run.stderr);
     let run = voicebox(dir, &config, None, &["check"]);
     assert!(!run.stdout.contains("pa55word"), "{}", run.stdout);
+    // Shown as the issue-12 form: the user, the password as ***.
     assert!(
-        run.stdout.contains("OpenAI-compatible http://127.0.0.1:"),
+        run.stdout
+            .contains("OpenAI-compatible http://reader:***@127.0.0.1:"),
         "{}",
         run.stdout
     );

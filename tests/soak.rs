@@ -2,9 +2,12 @@
 //! fake Ollama) is driven through its control socket for many turns while the server side
 //! injects, at random with a fixed seed, real nginx 502 (reset, close, garbage upstream) and 504
 //! (upstream hang) pages, 503 + Retry-After, responses that trickle past the client's deadline,
-//! truncated and garbage bodies, 404 model-missing and bodies over `max_reply_bytes`; the TTS
-//! hook sometimes hangs past its timeout or exits 1; and presses land at random moments
-//! (listening, thinking, speaking).
+//! truncated and garbage bodies, 404 model-missing and bodies over `max_reply_bytes`; hostile
+//! hooks: the TTS hook sometimes hangs past its timeout, exits 1, leaves a helper in its own
+//! session holding its output, writes a WAV whose header claims 50 MHz and 10 channels, or one
+//! full of NaN and infinities, and the STT hook leaves such helpers too; the microphone delivers
+//! NaN and infinities (a glitching card); and presses land at random moments (listening,
+//! thinking, speaking).
 //!
 //! It asserts that the daemon never dies, that every turn ends with a turn summary whose outcome
 //! is an answer, a spoken error class or our own interruption, that RSS after the run is within
@@ -19,6 +22,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use support::Helpers;
 use support::config::Config;
 use support::daemon::{Daemon, Launch};
 use support::fake_ollama::{FakeOllama, Reply};
@@ -98,18 +102,68 @@ fn fault_of(pick: u8, rng: &mut fastrand::Rng) -> (&'static str, Reply) {
     }
 }
 
-/// A TTS hook that hangs past its timeout on every 13th call and fails on every 9th; else
-/// espeak-ng. The counter file makes the pattern depend on the call order only.
-fn tts_hook(dir: &Path) -> PathBuf {
+/// A TTS hook that hangs past its timeout on every 13th call, fails on every 9th, writes audio
+/// whose header lies (50 MHz, 10 channels) on every 11th and NaN-laden audio on every 5th, and
+/// leaves a helper in its own session holding its stdout on every 7th; else espeak-ng. The
+/// counter file makes the pattern depend on the call order only.
+fn tts_hook(dir: &Path, helpers: &Helpers) -> PathBuf {
+    let (lie, nan) = hostile_wavs(dir);
     let body = format!(
         "c={dir}/tts.count\n\
          n=$(( $(cat \"$c\" 2>/dev/null || echo 0) + 1 )); echo $n > \"$c\"\n\
          if [ $((n % 13)) = 0 ]; then exec sleep 30; fi\n\
          if [ $((n % 9)) = 0 ]; then cat > /dev/null; echo 'tts: injected failure' >&2; exit 1; fi\n\
+         if [ $((n % 11)) = 0 ]; then cat > /dev/null; exec cat {lie}; fi\n\
+         if [ $((n % 5)) = 0 ]; then cat > /dev/null; exec cat {nan}; fi\n\
+         if [ $((n % 7)) = 0 ]; then\n{helper}\nfi\n\
          exec espeak-ng --stdout --stdin",
-        dir = dir.display()
+        dir = dir.display(),
+        lie = lie.display(),
+        nan = nan.display(),
+        helper = helpers.start(5),
     );
     support::script(dir, "tts.sh", &body)
+}
+
+/// An STT hook that "hears" the question, leaving a helper holding its stdout every 3rd run.
+fn stt_hook(dir: &Path, helpers: &Helpers) -> PathBuf {
+    let body = format!(
+        "c={dir}/stt.count\n\
+         n=$(( $(cat \"$c\" 2>/dev/null || echo 0) + 1 )); echo $n > \"$c\"\n\
+         if [ $((n % 3)) = 0 ]; then\n{helper}\nfi\n\
+         cat > /dev/null; echo what is the capital of france",
+        dir = dir.display(),
+        helper = helpers.start(5),
+    );
+    support::script(dir, "stt.sh", &body)
+}
+
+/// Two float WAVs of 0.3 s: one whose (consistent) header claims 50 MHz and 10 channels, one
+/// with NaN, +inf and -inf among its samples.
+fn hostile_wavs(dir: &Path) -> (PathBuf, PathBuf) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 22050,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let nan = dir.join("nan.wav");
+    let mut w = hound::WavWriter::create(&nan, spec).unwrap();
+    let bad = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY];
+    for i in 0..6600usize {
+        let tone = 0.3 * (i as f32 * 440.0 * std::f32::consts::TAU / 22050.0).sin();
+        w.write_sample(if i % 100 < 3 { bad[i % 3] } else { tone })
+            .unwrap();
+    }
+    w.finalize().unwrap();
+    let mut bytes = std::fs::read(&nan).unwrap();
+    bytes[22..24].copy_from_slice(&10u16.to_le_bytes());
+    bytes[24..28].copy_from_slice(&50_000_000u32.to_le_bytes());
+    bytes[28..32].copy_from_slice(&2_000_000_000u32.to_le_bytes());
+    bytes[32..34].copy_from_slice(&40u16.to_le_bytes());
+    let lie = dir.join("lie.wav");
+    std::fs::write(&lie, bytes).unwrap();
+    (lie, nan)
 }
 
 /// What /proc says about the daemon at rest.
@@ -124,9 +178,18 @@ struct Rest {
     pooled: usize,
     children: Vec<Proc>,
     spk_open: bool,
+    /// The microphone's file (the capture stream closes on its own thread, a little after a
+    /// cancelled turn went idle).
+    mic_open: bool,
 }
 
-fn rest(pid: u32, spk: &Path, server_port: u16) -> Rest {
+/// The sound card's two files: what the speaker writes, what the microphone reads.
+struct Card<'a> {
+    spk: &'a Path,
+    mic: &'a Path,
+}
+
+fn rest(pid: u32, card: &Card, server_port: u16) -> Rest {
     let fds = procfs::fd_targets(pid);
     let to_server = procfs::tcp_sockets_to(pid, server_port);
     let pooled = fds.iter().filter(|f| to_server.contains(f)).count();
@@ -136,26 +199,33 @@ fn rest(pid: u32, spk: &Path, server_port: u16) -> Rest {
         fds: fds.len() - pooled,
         pooled,
         children: procfs::descendants(pid),
-        spk_open: fds.iter().any(|f| f.as_path() == spk),
+        spk_open: fds.iter().any(|f| f.as_path() == card.spk),
+        mic_open: fds.iter().any(|f| f.as_path() == card.mic),
     }
 }
 
-/// Waits (bounded) until the daemon is idle with no children, no open output device and
-/// `threads` threads (helper threads end a little after their work), then samples it.
-fn settle(d: &mut Daemon, spk: &Path, port: u16, threads: Option<i64>) -> Rest {
+/// Waits (bounded) until the daemon is idle with no children, no open audio device, and fds and
+/// threads that hold still for one more sample (work that ended just before idle, or a hook
+/// spawned just as its reply was stopped, closes its pipes and threads a moment later) and, if
+/// given, are the `like` sample's (a leak does not go away in 20 s); then samples it.
+fn settle(d: &mut Daemon, card: &Card, port: u16, like: Option<&Rest>) -> Rest {
     assert!(
         d.reaches("idle", Duration::from_secs(30)),
         "not idle\n{}",
         d.stderr_tail()
     );
     let end = Instant::now() + Duration::from_secs(20);
+    let mut last = rest(d.pid, card, port);
     loop {
-        let r = rest(d.pid, spk, port);
-        let quiet = r.children.is_empty() && !r.spk_open;
-        if quiet && threads.is_none_or(|t| t == r.threads) || Instant::now() > end {
+        std::thread::sleep(Duration::from_millis(100));
+        let r = rest(d.pid, card, port);
+        let quiet = r.children.is_empty() && !r.spk_open && !r.mic_open;
+        let still = (r.threads, r.fds) == (last.threads, last.fds);
+        let same = like.is_none_or(|b| b.threads == r.threads && b.fds == r.fds);
+        if quiet && still && same || Instant::now() > end {
             return r;
         }
-        std::thread::sleep(Duration::from_millis(100));
+        last = r;
     }
 }
 
@@ -196,6 +266,8 @@ fn soak_under_faults() {
     ));
 
     let dir = tempfile::tempdir().unwrap();
+    // Hook helpers still alive at the end are killed when this drops.
+    let helpers = Helpers::new(dir.path());
     // A plain file, not the `out_*.raw` pipe: whether the daemon holds it open is the check
     // that the output device closed.
     let spk = dir.path().join("spk.raw");
@@ -208,16 +280,19 @@ fn soak_under_faults() {
         .set(
             "tts",
             "command",
-            &Config::argv(&[tts_hook(dir.path()).to_str().unwrap()]),
+            &Config::argv(&[tts_hook(dir.path(), &helpers).to_str().unwrap()]),
         )
         .set("tts", "timeout_ms", "800")
         .set(
             "stt",
             "command",
-            &Config::fixed_stt("what is the capital of france"),
+            &Config::argv(&[stt_hook(dir.path(), &helpers).to_str().unwrap()]),
         )
         .set("button", "mode", "\"toggle\"");
-    let mut launch = Launch::new(&support::sound::tone_mic(dir.path()))
+    // A glitching card: NaN, +inf and -inf every 997 samples.
+    let mic = support::sound::tone_mic(dir.path());
+    support::sound::glitch(&mic, 997);
+    let mut launch = Launch::new(&mic)
         .text_log()
         .env("RUST_LOG", "info")
         .env("VOICEBOX_TEST_SPK", spk.to_str().unwrap());
@@ -226,6 +301,10 @@ fn soak_under_faults() {
         launch = launch.bin(bin);
     }
     let mut d = Daemon::launch(dir.path(), &config, launch);
+    let card = Card {
+        spk: &spk,
+        mic: &mic,
+    };
     let pid = d.pid;
     let started = Instant::now();
 
@@ -234,11 +313,11 @@ fn soak_under_faults() {
     let mut rest_rss = vec![];
     for i in 0..WARM_UP_TURNS + turns {
         if i == WARM_UP_TURNS {
-            baseline = Some(settle(&mut d, &spk, nginx.port, None));
+            baseline = Some(settle(&mut d, &card, nginx.port, None));
         }
         // RSS at rest at each quarter of the run: a leak grows from one to the next.
         if i > WARM_UP_TURNS && (i - WARM_UP_TURNS).is_multiple_of((turns / 4).max(1)) {
-            rest_rss.push(settle(&mut d, &spk, nginx.port, None).rss_kib);
+            rest_rss.push(settle(&mut d, &card, nginx.port, None).rss_kib);
         }
         d.send("tap");
         let chaos = if i < WARM_UP_TURNS {
@@ -258,7 +337,7 @@ fn soak_under_faults() {
             presses[slot] += 1;
         }
         if i % 20 == 19 {
-            let r = rest(pid, &spk, nginx.port);
+            let r = rest(pid, &card, nginx.port);
             println!(
                 "soak: turn {i}: rss {} KiB, threads {}, fds {}",
                 r.rss_kib, r.threads, r.fds
@@ -272,7 +351,8 @@ fn soak_under_faults() {
         );
     }
     let baseline = baseline.unwrap();
-    let after = settle(&mut d, &spk, nginx.port, Some(baseline.threads));
+    let after = settle(&mut d, &card, nginx.port, Some(&baseline));
+    let started_helpers = helpers.count();
     let spk_len = std::fs::metadata(&spk).map(|m| m.len()).unwrap_or(0);
     std::thread::sleep(Duration::from_millis(1000));
     let spk_len_later = std::fs::metadata(&spk).map(|m| m.len()).unwrap_or(0);
@@ -323,7 +403,7 @@ fn soak_under_faults() {
     println!(
         "soak: turns={} answers={answers} spoken_errors={spoken_errors} interrupted_by_us={ours} \
          tts_failed={speech_failed} crashes=0 panics={panics} rss_drift={:+.2}MiB fd_drift={fd_drift:+} pooled_http={} \
-         thread_drift={:+} zombies={} in {:.0}s",
+         thread_drift={:+} zombies={} hook_helpers={started_helpers} in {:.0}s",
         ids.len(),
         rss_drift as f64 / 1024.0,
         after.pooled,
@@ -363,6 +443,7 @@ fn soak_under_faults() {
         after.children
     );
     assert!(!after.spk_open, "output device still open when idle");
+    assert!(!after.mic_open, "input device still open when idle");
     assert_eq!(spk_len, spk_len_later, "output still growing when idle");
     drop(nginx);
 }

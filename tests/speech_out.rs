@@ -7,7 +7,7 @@ use support::config::Config;
 use support::fake_ollama::{FakeOllama, Reply};
 use support::say::say;
 use support::sound::Audio;
-use support::{log_field, script};
+use support::{Helpers, log_field, script};
 
 const ESPEAK: &[&str] = &["espeak-ng", "--stdout", "--stdin"];
 
@@ -223,6 +223,87 @@ fn a_missing_output_device_is_a_clear_error() {
         run.stderr
     );
     assert!(run.stderr.contains("audio.output_device"), "{}", run.stderr);
+}
+
+#[test]
+fn a_helper_that_keeps_the_hook_output_open_does_not_mute_the_speaker() {
+    let dir = tempfile::tempdir().unwrap();
+    let helpers = Helpers::new(dir.path());
+    // Each call leaves a "daemon" in its own session holding the hook's stdout for a minute.
+    let hook = script(
+        dir.path(),
+        "tts-daemonizing",
+        &format!("{}\nexec espeak-ng --stdout --stdin", helpers.start(60)),
+    );
+    let cfg = Config::speaker(&[hook.to_str().unwrap()])
+        .lines("tts", "timeout_ms = 20000")
+        .write(dir.path());
+    let started = std::time::Instant::now();
+    let run = say(
+        dir.path(),
+        &cfg,
+        "The first sentence. The second sentence. The third sentence.",
+    );
+    assert!(run.output.status.success(), "{}", run.stderr);
+    assert_eq!(run.audio.speech().len(), 3, "{}", run.stderr);
+    // Each sentence waits out at most the quiet grace, never the helper's minute (nor the
+    // 20 s timeout).
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(helpers.count(), 3, "one helper per sentence");
+}
+
+#[test]
+fn audio_whose_header_lies_is_refused_by_name_and_non_finite_samples_play_as_silence() {
+    let dir = tempfile::tempdir().unwrap();
+    // A float WAV of a 440 Hz tone (1 s at 22050 Hz) with NaN, +inf and -inf sprinkled in.
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 22050,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let good = dir.path().join("nan.wav");
+    let mut w = hound::WavWriter::create(&good, spec).unwrap();
+    for i in 0..22050 {
+        let v = match i % 500 {
+            0 => f32::NAN,
+            1 => f32::INFINITY,
+            2 => f32::NEG_INFINITY,
+            _ => 0.3 * (i as f32 * 440.0 * std::f32::consts::TAU / 22050.0).sin(),
+        };
+        w.write_sample(v).unwrap();
+    }
+    w.finalize().unwrap();
+    let cfg = Config::speaker(&["cat", good.to_str().unwrap()]).write(dir.path());
+    let run = say(dir.path(), &cfg, "x");
+    assert!(run.output.status.success(), "{}", run.stderr);
+    let played = run.audio.speech();
+    assert_eq!(played.len(), 1, "{}", run.stderr);
+    assert!(run.audio.peaks.iter().all(|p| p.is_finite() && *p <= 1.0));
+
+    // The same file claiming 50 MHz and 10 channels, its byte rate and block align to match:
+    // refused, naming the hook and what is accepted, without allocating for it.
+    let mut bytes = std::fs::read(&good).unwrap();
+    bytes[22..24].copy_from_slice(&10u16.to_le_bytes());
+    bytes[24..28].copy_from_slice(&50_000_000u32.to_le_bytes());
+    bytes[28..32].copy_from_slice(&2_000_000_000u32.to_le_bytes());
+    bytes[32..34].copy_from_slice(&40u16.to_le_bytes());
+    let lie = dir.path().join("lie.wav");
+    std::fs::write(&lie, &bytes).unwrap();
+    let cfg = Config::speaker(&["cat", lie.to_str().unwrap()]).write(dir.path());
+    let run = say(dir.path(), &cfg, "x");
+    assert!(!run.output.status.success());
+    for words in [
+        "`cat`",
+        "50000000 Hz with 10 channels",
+        "4000–384000 Hz, 1–8 channels",
+    ] {
+        assert!(run.stderr.contains(words), "{words}: {}", run.stderr);
+    }
 }
 
 #[test]

@@ -94,12 +94,12 @@ fn main() -> anyhow::Result<()> {
 /// The daemon's config for the bench: the defaults, the fake server, hooks under the timer,
 /// no conversation memory (every request the same).
 fn config(url: &str, stream: bool, hooks: &Path) -> Config {
-    let mut c = voicebox::config::parse(voicebox::config::DEFAULT_TOML, None, &|_| None)
-        .expect("the embedded defaults");
-    c.ollama.url = url.to_string();
-    c.ollama.stream = stream;
-    c.conversation.turns = 0;
-    c.audio.buffer_frames = CHUNK as u32 / 8;
+    let text = format!(
+        "[ollama]\nurl = {url:?}\nstream = {stream}\n[conversation]\nturns = 0\n\
+         [audio]\nbuffer_frames = {}\n",
+        CHUNK / 8
+    );
+    let mut c = voicebox::config::parse(&text, None, &|_| None).expect("the bench's config");
     c.stt.command = timed::argv(hooks, "stt", &c.stt.command);
     c.tts.command = timed::argv(hooks, "tts", &c.tts.command);
     c

@@ -216,6 +216,8 @@ impl Driver {
             }
             Action::LogTurn(s) => log_turn(&s),
             Action::ForgetConversation => tracing::info!("conversation forgotten"),
+            Action::Ignored(why) => tracing::info!("{why}"),
+            Action::Warn(why) => tracing::warn!("{why}"),
             Action::AnnouncementDropped { chars } => tracing::warn!(
                 chars,
                 "announcement dropped: too many are waiting for the box to be idle"

@@ -21,6 +21,7 @@ use crate::button::Button;
 use crate::config::Config;
 use crate::event::{Event, EventReceiver, EventSender};
 use crate::machine::{Action, Machine, Settings, State};
+use crate::printable::escaped;
 use crate::shutdown::Reloads;
 use crate::{state, systemd};
 
@@ -116,10 +117,21 @@ impl App {
         match input {
             Input::Shutdown => return Ok(false),
             Input::Event(None) => anyhow::bail!("the event channel closed: a device actor died"),
-            Input::Event(Some(event)) => {
+            Input::Event(Some(mut event)) => {
                 log_private(&event);
+                log_failure(&event);
                 self.driver.finished(&event);
-                for action in self.machine.handle(event, now()) {
+                let reply = event.take_reply();
+                let actions = self.machine.handle(event, now());
+                if let Some(reply) = reply {
+                    let ignored = actions.iter().find_map(|a| match a {
+                        Action::Ignored(why) => Some(why.to_string()),
+                        _ => None,
+                    });
+                    // The client may have gone; the command was handled either way.
+                    let _ = reply.send(ignored.map_or(Ok(()), Err));
+                }
+                for action in actions {
                     self.driver.dispatch(action);
                 }
                 self.driver.settle();
@@ -213,6 +225,37 @@ fn status_line(state: State) -> String {
     )
 }
 
+/// A stage's failure, with its reason (a hook's stderr, a timeout, the server's words), once at
+/// WARN: the turn summary that follows only names the class. The stages themselves log only
+/// what happens on the way (a retry, an overrun), never the final failure again.
+fn log_failure(event: &Event) {
+    let (stage, turn, failure) = match event {
+        Event::Captured {
+            turn,
+            result: Err(f),
+        } => ("recording", turn, f),
+        Event::Transcribed {
+            turn,
+            result: Err(f),
+        } => ("speech recognition", turn, f),
+        Event::Answered {
+            turn,
+            result: Err(f),
+        } => ("the question", turn, f),
+        _ => return,
+    };
+    // The message names what failed and what to do ("speech recognition failed: hook ...").
+    if failure.class != crate::event::FailureClass::Cancelled {
+        tracing::warn!(
+            turn,
+            stage,
+            outcome = failure.class.as_str(),
+            "{}",
+            failure.message
+        );
+    }
+}
+
 /// Transcripts and replies are private: DEBUG only, never INFO.
 fn log_private(event: &Event) {
     match event {
@@ -222,13 +265,13 @@ fn log_private(event: &Event) {
             turn,
             result: Ok(t),
         } => {
-            tracing::debug!(turn, transcript = %t.text, "transcript")
+            tracing::debug!(turn, transcript = %escaped(&t.text), "transcript")
         }
         Event::Answered {
             turn,
             result: Ok(a),
         } => {
-            tracing::debug!(turn, reply = %a.text, "reply text")
+            tracing::debug!(turn, reply = %escaped(&a.text), "reply text")
         }
         Event::Announce(text) => tracing::debug!(text = %text, "announcement received"),
         _ => {}

@@ -45,7 +45,7 @@ pub enum DeviceError {
         cause: String,
     },
     #[error(
-        "input device \"{name}\" offers only {format} samples, which voicebox cannot read; run `voicebox devices` and set audio.input_device to another one"
+        "input device \"{name}\" offers only {format}, which voicebox cannot read; run `voicebox devices` and set audio.input_device to another one"
     )]
     Format { name: String, format: String },
     #[error(

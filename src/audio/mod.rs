@@ -13,6 +13,48 @@ pub mod resample;
 pub mod volume;
 pub mod wav;
 
+/// Sample rates accepted from outside (a hook's audio, a capture device). Anything else is a
+/// broken or lying header, refused before it can size a buffer: 4 kHz is below any speech
+/// codec, 384 kHz the highest rate audio hardware offers.
+pub const RATES: std::ops::RangeInclusive<u32> = 4_000..=384_000;
+/// Channel counts accepted from outside (7.1 is the most a sound card or a codec writes).
+pub const CHANNELS: std::ops::RangeInclusive<u16> = 1..=8;
+
+/// Whether `rate` and `channels` are within `RATES` and `CHANNELS`; the error names the format
+/// and what is accepted.
+pub fn sane_format(rate: u32, channels: u16) -> Result<(), String> {
+    if RATES.contains(&rate) && CHANNELS.contains(&channels) {
+        return Ok(());
+    }
+    Err(format!(
+        "{rate} Hz with {channels} channels is not a format voicebox accepts ({}–{} Hz, {}–{} channels)",
+        RATES.start(),
+        RATES.end(),
+        CHANNELS.start(),
+        CHANNELS.end()
+    ))
+}
+
+/// A sample from outside made safe for the rest of the daemon: finite and within -1.0..=1.0.
+/// NaN (a glitching USB card, a broken hook) becomes silence; infinities and overs are clipped.
+/// The resampler, the level checks and the devices may then assume sane numbers.
+#[inline]
+pub fn sane(sample: f32) -> f32 {
+    if sample.is_nan() {
+        0.0
+    } else {
+        sample.clamp(-1.0, 1.0)
+    }
+}
+
+/// One captured frame (its channels as f32) down-mixed to one sane mono sample. Each channel is
+/// made `sane` first, so one bad channel does not silence the others. Real-time safe: no
+/// allocation, no lock.
+#[inline]
+pub fn mix_frame(frame: impl Iterator<Item = f32>, channels: usize) -> f32 {
+    frame.map(sane).sum::<f32>() / channels.max(1) as f32
+}
+
 /// Interleaved f32 samples in -1.0..=1.0 with their rate and channel count.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Clip {
@@ -53,5 +95,48 @@ pub fn release_heap() {
     // SAFETY: malloc_trim only releases free memory; it has no preconditions.
     unsafe {
         libc::malloc_trim(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_from_outside_are_made_sane() {
+        for (given, want) in [
+            (0.25, 0.25),
+            (-1.0, -1.0),
+            (f32::NAN, 0.0),
+            (-f32::NAN, 0.0),
+            (f32::INFINITY, 1.0),
+            (f32::NEG_INFINITY, -1.0),
+            (3.5, 1.0),
+            (f32::MIN, -1.0),
+        ] {
+            assert_eq!(sane(given), want, "{given}");
+        }
+        // A NaN in one channel silences that channel only.
+        assert_eq!(mix_frame([0.5, f32::NAN].into_iter(), 2), 0.25);
+        assert_eq!(mix_frame([f32::INFINITY, 1.0].into_iter(), 2), 1.0);
+    }
+
+    #[test]
+    fn formats_outside_the_sane_range_are_named_in_the_error() {
+        assert!(sane_format(22_050, 1).is_ok());
+        assert!(sane_format(384_000, 8).is_ok());
+        for (rate, channels) in [
+            (3_999, 1),
+            (384_001, 2),
+            (48_000, 0),
+            (48_000, 9),
+            (u32::MAX, u16::MAX),
+        ] {
+            let e = sane_format(rate, channels).unwrap_err();
+            assert!(
+                e.contains(&format!("{rate} Hz")) && e.contains("4000–384000 Hz, 1–8 channels"),
+                "{e}"
+            );
+        }
     }
 }

@@ -310,7 +310,7 @@ impl Actor {
         f32::from_bits(self.gain.load(Ordering::Relaxed))
     }
 
-    fn play(&mut self, mut clip: Clip, pause_after: Duration, generation: u64) -> Played {
+    fn play(&mut self, clip: Clip, pause_after: Duration, generation: u64) -> Played {
         let finish = |started: Option<(Instant, SystemTime)>, stopped, error| Played {
             started: started.map(|s| s.0),
             started_at: started.map(|s| s.1),
@@ -337,15 +337,21 @@ impl Actor {
         };
         let gain = self.gain();
         let out = self.output.insert(out);
-        let pause = (pause_after.as_secs_f64() * f64::from(clip.rate)) as usize;
-        clip.samples
-            .extend(std::iter::repeat_n(0.0, pause * usize::from(clip.channels)));
         out.player.set_volume(gain);
         out.player.append(rodio::buffer::SamplesBuffer::new(
             channels,
             rate,
             clip.samples,
         ));
+        // The pause is generated silence, not padding: it costs no memory, whatever the rate.
+        let pause = (pause_after.as_secs_f64() * f64::from(clip.rate)) as usize;
+        if pause > 0 {
+            out.player.append(rodio::source::Zero::new_samples(
+                channels,
+                rate,
+                pause * usize::from(clip.channels),
+            ));
+        }
         let started = Some((Instant::now(), SystemTime::now()));
         loop {
             if self.stale(generation) {

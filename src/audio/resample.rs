@@ -3,38 +3,43 @@
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Indexing, Resampler};
 
-use super::Clip;
+use super::{Clip, RATES, sane};
 
 /// Frames per resampler chunk: large enough for a sharp FFT filter, small enough for a short
 /// startup delay (which `process_all` trims anyway).
 const CHUNK: usize = 1024;
+/// The largest `rate / gcd` the FFT resampler is used for (see `to_mono`).
+const MAX_FFT_STEP: u32 = 2000;
 
 /// Averages the channels of `clip` and resamples the result to `rate` Hz.
 ///
-/// Never fails: an empty clip or a zero rate gives an empty clip at `rate`, and should the
-/// resampler refuse the ratio, linear interpolation stands in (worse quality, same length).
+/// Never fails and never panics: samples are made `sane` on the way in (the FFT resampler
+/// panics on NaN); an empty clip, or a rate outside `audio::RATES` (whose ratio could size a
+/// buffer of gigabytes), gives an empty clip at `rate`; should the resampler refuse the ratio,
+/// linear interpolation stands in (worse quality, same length).
 pub fn to_mono(clip: &Clip, rate: u32) -> Clip {
-    let mono = down_mix(clip);
     let empty = Clip {
         samples: Vec::new(),
         rate,
         channels: 1,
     };
-    if mono.is_empty() || clip.rate == 0 || rate == 0 {
+    let how = Method::between(clip.rate, rate);
+    if how == Method::Refuse {
         return empty;
     }
-    if clip.rate == rate {
-        return Clip {
-            samples: mono,
-            rate,
-            channels: 1,
-        };
+    let mono = down_mix(clip);
+    if mono.is_empty() {
+        return empty;
     }
-    let samples = resample_fft(&mono, clip.rate, rate)
+    let samples = match how {
+        Method::Refuse | Method::Same => mono,
+        Method::Linear => linear(&mono, clip.rate, rate),
+        Method::Fft => resample_fft(&mono, clip.rate, rate)
         .unwrap_or_else(|e| {
             tracing::warn!(error = %e, from = clip.rate, to = rate, "resampler refused the rates; using linear interpolation");
             linear(&mono, clip.rate, rate)
-        });
+        }),
+    };
     Clip {
         samples,
         rate,
@@ -45,11 +50,11 @@ pub fn to_mono(clip: &Clip, rate: u32) -> Clip {
 fn down_mix(clip: &Clip) -> Vec<f32> {
     let ch = usize::from(clip.channels.max(1));
     if ch == 1 {
-        return clip.samples.clone();
+        return clip.samples.iter().copied().map(sane).collect();
     }
     clip.samples
         .chunks_exact(ch)
-        .map(|f| f.iter().sum::<f32>() / ch as f32)
+        .map(|f| super::mix_frame(f.iter().copied(), ch))
         .collect()
 }
 
@@ -63,10 +68,45 @@ fn resample_fft(mono: &[f32], from: u32, to: u32) -> Result<Vec<f32>, String> {
     Ok(out.take_data())
 }
 
+/// How audio goes from one rate to another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    /// A rate outside `audio::RATES`: its ratio could size a buffer of gigabytes.
+    Refuse,
+    Same,
+    /// rubato's FFT lengths are multiples of `rate / gcd(from, to)`: fine for real rates
+    /// (44100 → 16000 is 441 → 160), but a 384k-point FFT for, say, 383999 Hz costs seconds of
+    /// CPU; such ratios are interpolated.
+    Linear,
+    Fft,
+}
+
+impl Method {
+    fn between(from: u32, to: u32) -> Method {
+        if !RATES.contains(&from) || !RATES.contains(&to) {
+            tracing::warn!(from, to, "cannot resample between these rates");
+            return Method::Refuse;
+        }
+        if from == to {
+            return Method::Same;
+        }
+        let (mut a, mut b) = (from, to);
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        if from / a > MAX_FFT_STEP || to / a > MAX_FFT_STEP {
+            Method::Linear
+        } else {
+            Method::Fft
+        }
+    }
+}
+
 /// Resamples mono audio as it arrives, chunk by chunk, to what `to_mono` gives for the whole:
 /// the resampler's start-up delay trimmed and the same length. For the recording handed to a
 /// streaming recogniser while it is made.
 pub struct Stream {
+    how: Method,
     fft: Option<Fft<f32>>,
     from: u32,
     to: u32,
@@ -79,12 +119,15 @@ pub struct Stream {
 }
 
 impl Stream {
+    /// Rates as `to_mono` takes them: outside `audio::RATES` nothing comes out.
     pub fn new(from: u32, to: u32) -> Stream {
-        let fft = (from != to && from > 0 && to > 0)
+        let how = Method::between(from, to);
+        let fft = (how == Method::Fft)
             .then(|| Fft::<f32>::new(from as usize, to as usize, CHUNK, 1, FixedSync::Input).ok())
             .flatten();
         let trim = fft.as_ref().map_or(0, |f| f.output_delay());
         Stream {
+            how,
             fft,
             from,
             to,
@@ -101,7 +144,8 @@ impl Stream {
         let Some(fft) = self.fft.as_mut() else {
             return self.unresampled(mono);
         };
-        self.pending.extend_from_slice(mono);
+        // Sane on the way in, as in `to_mono`: the resampler panics on NaN.
+        self.pending.extend(mono.iter().copied().map(sane));
         let mut out = Vec::new();
         loop {
             let need = fft.input_frames_next();
@@ -148,12 +192,16 @@ impl Stream {
         out
     }
 
-    /// Equal rates pass through; rates the resampler refused are interpolated chunk by chunk.
+    /// Equal rates pass through, other ratios without an FFT are interpolated chunk by chunk,
+    /// insane rates give nothing.
     fn unresampled(&mut self, mono: &[f32]) -> Vec<f32> {
-        let out = if self.from == self.to || self.from == 0 || self.to == 0 {
-            mono.to_vec()
-        } else {
-            linear(mono, self.from, self.to)
+        let out = match self.how {
+            Method::Refuse => Vec::new(),
+            Method::Same => mono.iter().copied().map(sane).collect(),
+            Method::Linear | Method::Fft => {
+                let sane: Vec<f32> = mono.iter().copied().map(sane).collect();
+                linear(&sane, self.from, self.to)
+            }
         };
         self.given += out.len();
         out
@@ -322,10 +370,46 @@ mod tests {
     #[test]
     fn round_trip_through_the_wav_writer() {
         let out = to_mono(&tone(1000.0, 48000, 2, 1.0, 0.5), 16000);
-        let back = wav::decode(&wav::encode_i16(&out)).unwrap();
+        let back = wav::decode(&wav::encode_i16(&out), std::time::Duration::from_secs(60)).unwrap();
         assert_eq!((back.rate, back.channels), (16000, 1));
         assert_eq!(back.samples.len(), out.samples.len());
         assert!((zero_crossing_hz(&back) - 1000.0).abs() < 10.0);
         assert!((middle_rms(&back) - middle_rms(&out)).abs() < 1e-3);
+    }
+
+    #[test]
+    fn non_finite_samples_and_wild_rates_never_panic() {
+        let mut input = tone(1000.0, 48000, 2, 0.5, 0.5);
+        for (i, bad) in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1e30]
+            .iter()
+            .enumerate()
+        {
+            input.samples[1000 * (i + 1)] = *bad;
+        }
+        let out = to_mono(&input, 16000);
+        assert_eq!(out.samples.len(), 8000);
+        assert!(out.samples.iter().all(|s| s.is_finite()));
+        // A ratio of large coprime rates: linear interpolation, in well under a second.
+        let started = std::time::Instant::now();
+        let odd = Clip {
+            samples: vec![0.1; 38_400],
+            rate: 383_999,
+            channels: 1,
+        };
+        assert_eq!(to_mono(&odd, 16000).samples.len(), 1600);
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        for (from, to) in [
+            (1, 16000),
+            (u32::MAX, 16000),
+            (48000, 0),
+            (48000, 1_000_000_000),
+        ] {
+            let c = Clip {
+                samples: vec![0.1; 4800],
+                rate: from,
+                channels: 1,
+            };
+            assert!(to_mono(&c, to).samples.is_empty(), "{from} -> {to}");
+        }
     }
 }

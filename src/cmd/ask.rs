@@ -3,11 +3,11 @@
 
 use std::io::Write;
 
-use crate::cancel;
 use crate::config::Config;
 use crate::ollama::Client;
 use crate::speech::pipeline;
 use crate::speech::sentences::Rules;
+use crate::{cancel, printable};
 
 pub fn ask(config: &Config, text: &str, speak: bool) -> anyhow::Result<()> {
     let speaker = speak.then(|| super::say::speaker(config)).transpose()?;
@@ -16,8 +16,10 @@ pub fn ask(config: &Config, text: &str, speak: bool) -> anyhow::Result<()> {
     let mut streamed = false;
     let mut piece = |text: &str| {
         streamed = true;
-        // A closed stdout (`| head`) must not stop the answer from being spoken.
-        let _ = write!(stdout, "{text}").and_then(|()| stdout.flush());
+        // The model's text: no escape sequence of its own reaches the terminal. A closed
+        // stdout (`| head`) must not stop the answer from being spoken.
+        let shown = printable::strip(text);
+        let _ = write!(stdout, "{shown}").and_then(|()| stdout.flush());
         if let Some(s) = &speaker {
             s.speak_part(0, text);
         }
@@ -27,7 +29,7 @@ pub fn ask(config: &Config, text: &str, speak: bool) -> anyhow::Result<()> {
         Client::new(&config.ollama).ask_streaming(&[], text, &cancel::Token::new(), &mut piece);
     let tail = match &result {
         Ok(answer) if !streamed => {
-            println!("{}", answer.text);
+            println!("{}", printable::strip(&answer.text));
             if let Some(s) = &speaker {
                 s.speak(0, answer.text.as_str());
             }

@@ -42,7 +42,10 @@ pub fn check(config: &Config) -> anyhow::Result<()> {
     lines.extend(audio_lines(config));
     lines.push(gpio_line(config));
     for line in &lines {
-        println!("{} {}", if line.ok { "ok  " } else { "FAIL" }, line.text);
+        // Server versions, model names and hook output are in these lines: one line each, no
+        // control characters, so nothing can forge an `ok` line or drive the terminal.
+        let text = crate::printable::one_line(&line.text);
+        println!("{} {text}", if line.ok { "ok  " } else { "FAIL" });
     }
     let failed = lines.iter().filter(|l| !l.ok).count();
     if failed > 0 {

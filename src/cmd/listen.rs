@@ -62,6 +62,6 @@ pub fn listen(config: &Config, seconds: Option<f64>) -> anyhow::Result<()> {
         transcript_chars = t.text.chars().count(),
         "transcribed"
     );
-    println!("{}", t.text);
+    println!("{}", crate::printable::strip(&t.text));
     Ok(())
 }

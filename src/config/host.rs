@@ -1,35 +1,32 @@
-//! Ollama base URLs: the strict form for the config file and the lenient `$OLLAMA_HOST` forms.
+//! Ollama base URLs: the strict form for the config file and the lenient `$OLLAMA_HOST` forms,
+//! both as `url::Url` (credentials kept apart, never shown).
 //!
 //! `$OLLAMA_HOST` follows the official clients (ollama-python `_parse_host`, Go `envconfig`):
 //! a bare host gets `http://` and port 11434, `:port` means 127.0.0.1, an explicit scheme
 //! without a port means 80/443, and a path prefix is kept.
 
+use crate::url::{Url, split_port};
+
 pub const DEFAULT_URL: &str = "http://127.0.0.1:11434";
 
-/// A config-file URL: scheme required. Returns the URL without a trailing slash.
-pub fn parse_url(text: &str) -> Result<String, String> {
-    let t = text.trim();
-    let Some((scheme, rest)) = t.split_once("://") else {
-        return Err(format!("\"{t}\" has no scheme; write \"http://{t}\""));
-    };
-    if scheme != "http" && scheme != "https" {
+/// A config-file URL: http or https, scheme required, user info sent as Basic authentication.
+pub fn parse_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text)?;
+    if url.scheme() != "http" && url.scheme() != "https" {
         return Err(format!(
-            "scheme \"{scheme}\" is not supported; use http:// or https://"
+            "scheme \"{}\" is not supported; use http:// or https://",
+            url.scheme()
         ));
     }
-    let (hostport, _) = split_path(rest);
-    if hostport.is_empty() {
-        return Err(format!("\"{t}\" has no host"));
-    }
-    check_port(hostport)?;
-    Ok(t.trim_end_matches('/').to_string())
+    Ok(url)
 }
 
-/// `$OLLAMA_HOST` in any form the official clients accept.
-pub fn from_env(value: &str) -> Result<String, String> {
+/// `$OLLAMA_HOST` in any form the official clients accept, user info included
+/// (`http://user:pass@host:port`).
+pub fn from_env(value: &str) -> Result<Url, String> {
     let v = value.trim().trim_matches(|c| c == '"' || c == '\'').trim();
     if v.is_empty() {
-        return Ok(DEFAULT_URL.to_string());
+        return parse_url(DEFAULT_URL);
     }
     let (scheme, rest, default_port) = match v.split_once("://") {
         Some(("http", r)) => ("http", r, "80"),
@@ -37,52 +34,27 @@ pub fn from_env(value: &str) -> Result<String, String> {
         Some((s, _)) => return Err(format!("OLLAMA_HOST scheme \"{s}\" is not supported")),
         None => ("http", v, "11434"),
     };
-    let (hostport, path) = split_path(rest);
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    // User info first: its ':' is not a port separator.
+    let (userinfo, hostport) = match authority.rfind('@') {
+        Some(at) => (&authority[..=at], &authority[at + 1..]),
+        None => ("", authority),
+    };
     let (host, port) = split_port(hostport);
     let host = if host.is_empty() { "127.0.0.1" } else { host };
     let port = port.unwrap_or(default_port);
-    if port.parse::<u16>().is_err() {
-        return Err(format!("OLLAMA_HOST port \"{port}\" is not a number"));
+    if !port.parse::<u16>().is_ok_and(|p| p >= 1) {
+        return Err(format!(
+            "OLLAMA_HOST port \"{port}\" is not a number from 1 to 65535"
+        ));
     }
     let host = if host.contains(':') && !host.starts_with('[') {
         format!("[{host}]")
     } else {
         host.to_string()
     };
-    Ok(format!(
-        "{scheme}://{host}:{port}{}",
-        path.trim_end_matches('/')
-    ))
-}
-
-fn split_path(rest: &str) -> (&str, &str) {
-    match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, ""),
-    }
-}
-
-/// Splits `host:port`, `[v6]:port`, `[v6]`, a bare IPv6 address or a bare host.
-fn split_port(hostport: &str) -> (&str, Option<&str>) {
-    if let Some(end) = hostport.find(']') {
-        let host = &hostport[..=end];
-        let port = hostport[end + 1..].strip_prefix(':');
-        return (host, port);
-    }
-    match hostport.matches(':').count() {
-        1 => {
-            let (h, p) = hostport.split_once(':').unwrap_or((hostport, ""));
-            (h, Some(p))
-        }
-        _ => (hostport, None),
-    }
-}
-
-fn check_port(hostport: &str) -> Result<(), String> {
-    match split_port(hostport).1 {
-        Some(p) if p.parse::<u16>().is_err() => Err(format!("port \"{p}\" is not a number")),
-        _ => Ok(()),
-    }
+    parse_url(&format!("{scheme}://{userinfo}{host}:{port}{path}"))
+        .map_err(|e| format!("OLLAMA_HOST {e}"))
 }
 
 #[cfg(test)]
@@ -116,11 +88,39 @@ mod tests {
             ("  0.0.0.0  ", "http://0.0.0.0:11434"),
         ];
         for (input, want) in cases {
-            assert_eq!(
-                from_env(input).as_deref(),
-                Ok(want),
-                "OLLAMA_HOST={input:?}"
-            );
+            let url = from_env(input).unwrap_or_else(|e| panic!("OLLAMA_HOST={input:?}: {e}"));
+            assert_eq!(url.to_string(), want, "OLLAMA_HOST={input:?}");
+        }
+    }
+
+    #[test]
+    fn env_with_user_info_keeps_it_apart() {
+        for (input, shown, base) in [
+            (
+                "http://user:pass@10.0.0.2:8080",
+                "http://user:***@10.0.0.2:8080",
+                "http://10.0.0.2:8080",
+            ),
+            (
+                "user:pass@box.lan",
+                "http://user:***@box.lan:11434",
+                "http://box.lan:11434",
+            ),
+            (
+                "https://u:p@[::1]/ollama/",
+                "https://u:***@[::1]:443/ollama",
+                "https://[::1]:443/ollama",
+            ),
+            (
+                "u:p@:9000",
+                "http://u:***@127.0.0.1:9000",
+                "http://127.0.0.1:9000",
+            ),
+        ] {
+            let url = from_env(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert_eq!(url.to_string(), shown, "{input}");
+            assert_eq!(url.base(), base, "{input}");
+            assert!(url.authorization().is_some(), "{input}");
         }
     }
 
@@ -128,11 +128,25 @@ mod tests {
     fn env_rejects_nonsense() {
         assert!(from_env("ftp://x").is_err());
         assert!(from_env("host:notaport").is_err());
+        for bad in [
+            "http://u:hunter2@h:99999",
+            "u:hunter2@h:0",
+            "http://u:hunter2@h:x",
+        ] {
+            let e = from_env(bad).unwrap_err();
+            assert!(
+                e.contains("1 to 65535") && !e.contains("hunter2"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]
     fn config_url_needs_a_scheme() {
-        assert_eq!(parse_url("http://pi:11434/").unwrap(), "http://pi:11434");
+        assert_eq!(
+            parse_url("http://pi:11434/").unwrap().base(),
+            "http://pi:11434"
+        );
         assert!(
             parse_url("pi:11434")
                 .unwrap_err()
@@ -141,5 +155,6 @@ mod tests {
         assert!(parse_url("ftp://pi").is_err());
         assert!(parse_url("http://").is_err());
         assert!(parse_url("http://pi:99999").is_err());
+        assert!(parse_url("http://u:p@pi:99999").is_err());
     }
 }

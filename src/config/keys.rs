@@ -10,13 +10,15 @@ use super::rules::{
     Argv, Chip, Choice, Flag, Float, Int, JsonObject, Ms, OllamaUrl, Optional, Pin, Rule, Secret,
     Secs, Socket, SpeechUrl, Text,
 };
+use crate::url::Url;
 
 section! {
     /// `[ollama]`: the server, and how to ask it.
     #[derive(Clone, PartialEq)]
     pub struct Ollama from "ollama" via RawOllama {
-        /// Base URL without a trailing slash, e.g. `http://pi:11434` or `https://host/ollama`.
-        url: String = OllamaUrl,
+        /// Base URL without a trailing slash, e.g. `http://pi:11434` or `https://host/ollama`;
+        /// `http://user:pass@host` sends HTTP Basic authentication (and is shown redacted).
+        url: Url = OllamaUrl,
         model: String = Text::NonEmpty,
         endpoint: Endpoint = Choice(&[("generate", Endpoint::Generate), ("chat", Endpoint::Chat)]),
         attempts: u32 = Int(1, 20),
@@ -33,7 +35,10 @@ section! {
         system_prompt: String = Text::Any,
         max_reply_bytes: usize = Int(1024, 1 << 30),
         /// Secret: `Ollama`'s Debug impl redacts it, and nothing may log it.
-        api_key: Option<String> = Secret("OLLAMA_API_KEY"),
+        api_key: Option<String> = Secret {
+            env: "OLLAMA_API_KEY",
+            beside_credentials: url.authorization().map(|_| "ollama.url"),
+        },
         use_env_proxy: bool = Flag,
         warm_up: bool = Flag,
         /// The `options` object sent with each request, as JSON.
@@ -113,7 +118,10 @@ section! {
         response_format: SpeechFormat =
             Choice(&[("wav", SpeechFormat::Wav), ("pcm", SpeechFormat::Pcm)]),
         /// Secret: the hand-written Debug redacts it, and nothing may log it.
-        api_key: Option<String> = Secret("VOICEBOX_TTS_API_KEY"),
+        api_key: Option<String> = Secret {
+            env: "VOICEBOX_TTS_API_KEY",
+            beside_credentials: SpeechServer::credentials(&url).map(|_| "tts.url"),
+        },
         #[key = "connect_timeout_ms"] connect_timeout: Duration = Ms(1, 600_000),
         #[key = "timeout_ms"] timeout: Duration = Ms(1, 600_000),
         lookahead: usize = Int(1, 16),
@@ -149,36 +157,23 @@ impl std::fmt::Debug for Tts {
     }
 }
 
-/// Where `stt.url` / `tts.url` point; the scheme picked the protocol. Debug leaves out any
-/// `user:password@`.
-#[derive(Clone, PartialEq, Eq)]
+/// Where `stt.url` / `tts.url` point; the scheme picked the protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SpeechServer {
     /// `tcp://host:port`: `host:port` of a Wyoming server.
     Wyoming(String),
-    /// `http(s)://…`: the whole endpoint URL, without a trailing slash.
-    Http(String),
+    /// `http(s)://…`: the whole endpoint URL, without a trailing slash; its user info goes as
+    /// Basic authentication and is never shown.
+    Http(Url),
 }
 
-impl std::fmt::Debug for SpeechServer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SpeechServer::Wyoming(addr) => write!(f, "Wyoming(tcp://{addr})"),
-            SpeechServer::Http(url) => write!(f, "Http({})", without_credentials(url)),
+impl SpeechServer {
+    /// The Basic credentials of a configured server's URL, if it has any.
+    pub fn credentials(server: &Option<SpeechServer>) -> Option<&str> {
+        match server {
+            Some(SpeechServer::Http(url)) => url.authorization(),
+            _ => None,
         }
-    }
-}
-
-/// A URL as it may be shown in messages and logs: any `user:password@` left out.
-pub fn without_credentials(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let end = rest.find('/').unwrap_or(rest.len());
-            match rest[..end].rfind('@') {
-                Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
-                None => url.to_string(),
-            }
-        }
-        None => url.to_string(),
     }
 }
 
@@ -217,7 +212,10 @@ section! {
         /// The model to ask for: Wyoming `transcribe` `name`, the upload's `model` field.
         model: Option<String> = Optional(Text::NonEmpty),
         /// Secret: the hand-written Debug redacts it, and nothing may log it.
-        api_key: Option<String> = Secret("VOICEBOX_STT_API_KEY"),
+        api_key: Option<String> = Secret {
+            env: "VOICEBOX_STT_API_KEY",
+            beside_credentials: SpeechServer::credentials(&url).map(|_| "stt.url"),
+        },
         /// Wyoming: send the audio while it is recorded (false: all of it after the release).
         stream: bool = Flag,
         /// The language spoken to the box (`{lang}`, the upload's `language`, Wyoming's

@@ -40,7 +40,7 @@ use std::path::{Path, PathBuf};
 pub use host::DEFAULT_URL;
 pub use keys::{
     Audio, Button, ButtonMode, Control, Conversation, Endpoint, Ollama, SampleFormat, SpeechFormat,
-    SpeechServer, Stt, Tts, TtsFormat, without_credentials,
+    SpeechServer, Stt, Tts, TtsFormat,
 };
 use locate::Place;
 pub use messages::{KEYS as MESSAGE_KEYS, Messages};

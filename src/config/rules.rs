@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 
 use super::host;
 use super::keys::SpeechServer;
+use crate::url::Url;
 
 /// The environment, as a function so tests pass their own.
 pub(super) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -225,12 +226,13 @@ impl Rule<PathBuf> for Chip {
     }
 }
 
-/// An http(s) URL, kept without its trailing slash.
-pub(super) struct Url;
+/// An http(s) URL, kept without its trailing slash; user info becomes Basic authentication
+/// and is never shown (`url::Url`).
+pub(super) struct HttpUrl;
 
-impl Rule<String> for Url {
+impl Rule<Url> for HttpUrl {
     type Raw = String;
-    fn check(&self, v: String) -> Result<String, String> {
+    fn check(&self, v: String) -> Result<Url, String> {
         host::parse_url(&v)
     }
 }
@@ -243,7 +245,7 @@ impl Rule<SpeechServer> for SpeechUrl {
     fn check(&self, v: String) -> Result<SpeechServer, String> {
         match v.trim().strip_prefix("tcp://") {
             Some(rest) => wyoming_address(rest).map(SpeechServer::Wyoming),
-            None => Url
+            None => HttpUrl
                 .check(v)
                 .map(SpeechServer::Http)
                 .map_err(|m| format!("{m}; or tcp://host:port for a Wyoming server")),
@@ -281,31 +283,58 @@ fn wyoming_address(rest: &str) -> Result<String, String> {
 /// local default.
 pub(super) struct OllamaUrl;
 
-impl Rule<String> for OllamaUrl {
+impl Rule<Url> for OllamaUrl {
     type Raw = String;
-    fn check(&self, v: String) -> Result<String, String> {
+    fn check(&self, v: String) -> Result<Url, String> {
         host::parse_url(&v)
     }
-    fn absent(&self, env: Env) -> Result<String, String> {
+    fn absent(&self, env: Env) -> Result<Url, String> {
         match env("OLLAMA_HOST") {
             Some(h) => host::from_env(&h).map_err(|m| {
                 format!("{m} (from $OLLAMA_HOST); fix the variable or set ollama.url")
             }),
-            None => Ok(host::DEFAULT_URL.to_string()),
+            None => host::parse_url(host::DEFAULT_URL),
         }
     }
 }
 
-/// A token, from the file or else from the named environment variable; blank means none.
-pub(super) struct Secret(pub &'static str);
+/// A bearer token, from the file or else from the environment variable `env`; blank means none.
+/// It goes into a header, so a line break or other control character in it is a config error
+/// (not an "unreachable" server later); and since a request carries one `Authorization`
+/// header, so is a token beside a URL that has a user and password (`beside_credentials`).
+/// Messages never show the token.
+pub(super) struct Secret {
+    pub env: &'static str,
+    /// The URL key it goes with, when that URL has a user and password of its own.
+    pub beside_credentials: Option<&'static str>,
+}
+
+impl Secret {
+    fn usable(&self, v: Option<String>, from: &str) -> Result<Option<String>, String> {
+        let Some(v) = v.filter(|k| !k.trim().is_empty()) else {
+            return Ok(None);
+        };
+        if v.chars().any(char::is_control) {
+            return Err(format!(
+                "{from} contains a line break or another control character; write the token on one line"
+            ));
+        }
+        if let Some(url_key) = self.beside_credentials {
+            return Err(format!(
+                "{from} is set and {url_key} has a user and password too; a request carries one Authorization header, so remove one of them"
+            ));
+        }
+        Ok(Some(v))
+    }
+}
 
 impl Rule<Option<String>> for Secret {
     type Raw = String;
     fn check(&self, v: String) -> Result<Option<String>, String> {
-        Ok(Some(v).filter(|k| !k.trim().is_empty()))
+        self.usable(Some(v), "the token")
     }
     fn absent(&self, env: Env) -> Result<Option<String>, String> {
-        Ok(env(self.0).filter(|k| !k.trim().is_empty()))
+        self.usable(env(self.env), &format!("${}", self.env))
     }
 }
 
@@ -324,24 +353,32 @@ impl Rule<PathBuf> for Socket {
         Ok(PathBuf::from(p))
     }
     fn absent(&self, env: Env) -> Result<PathBuf, String> {
-        Ok(default_socket(env))
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        Ok(default_socket(env, unsafe { libc::geteuid() }))
     }
 }
 
-/// Under systemd the unit's `RuntimeDirectory`; on a laptop the user's runtime dir.
-fn default_socket(env: Env) -> PathBuf {
+/// Under systemd the unit's `RuntimeDirectory`; for root (`sudo voicebox ctl`, where sudo has
+/// dropped `$XDG_RUNTIME_DIR`) the system service's socket; otherwise the user's runtime dir,
+/// `$XDG_RUNTIME_DIR` or else `/run/user/UID`, which logind makes private to the user. Never a
+/// guessable name in a directory everyone can write, where another user could plant a socket.
+pub(super) fn default_socket(env: Env, uid: u32) -> PathBuf {
     if let Some(dir) = env("RUNTIME_DIRECTORY").filter(|d| !d.is_empty()) {
         // systemd may pass several colon-separated directories; the first is ours.
         let first = dir.split(':').next().unwrap_or(&dir).to_string();
         return Path::new(&first).join("control.sock");
     }
+    if uid == 0 {
+        return PathBuf::from(SERVICE_SOCKET);
+    }
     if let Some(dir) = env("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
         return Path::new(&dir).join("voicebox.sock");
     }
-    // SAFETY: getuid has no preconditions and cannot fail.
-    let uid = unsafe { libc::getuid() };
-    PathBuf::from(format!("/tmp/voicebox-{uid}.sock"))
+    PathBuf::from(format!("/run/user/{uid}/voicebox.sock"))
 }
+
+/// The system service's socket (`RuntimeDirectory=voicebox` in the unit).
+pub(super) const SERVICE_SOCKET: &str = "/run/voicebox/control.sock";
 
 /// A TOML table passed on as a JSON object (Ollama's `options`).
 pub(super) struct JsonObject;

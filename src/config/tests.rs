@@ -25,7 +25,7 @@ fn the_shipped_file_parses_and_equals_the_empty_file() {
         shipped, empty,
         "every default must come from config/voicebox.toml"
     );
-    assert_eq!(shipped.ollama.url, DEFAULT_URL);
+    assert_eq!(shipped.ollama.url.to_string(), DEFAULT_URL);
     assert_eq!(shipped.ollama.attempts, 3);
     assert_eq!(shipped.ollama.backoff_initial, Duration::from_millis(500));
     assert!(!shipped.ollama.stream);
@@ -47,7 +47,7 @@ fn the_shipped_file_parses_and_equals_the_empty_file() {
 #[test]
 fn user_values_override_defaults() {
     let c = parse_str("[ollama]\nurl = \"https://box.lan/ollama/\"\nattempts = 5\n[button]\ngpio = 17\nmode = \"toggle\"\n").unwrap();
-    assert_eq!(c.ollama.url, "https://box.lan/ollama");
+    assert_eq!(c.ollama.url.to_string(), "https://box.lan/ollama");
     assert_eq!(c.ollama.attempts, 5);
     assert_eq!(c.ollama.model, "llama3.2");
     assert_eq!(c.button.gpio, Some(17));
@@ -170,7 +170,7 @@ fn ollama_host_and_api_key_come_from_the_environment() {
         _ => None,
     };
     let c = parse("", None, &env).unwrap();
-    assert_eq!(c.ollama.url, "http://10.0.0.5:11434");
+    assert_eq!(c.ollama.url.to_string(), "http://10.0.0.5:11434");
     assert_eq!(c.ollama.api_key.as_deref(), Some("sekrit"));
     assert!(
         !format!("{c:?}").contains("sekrit"),
@@ -184,7 +184,10 @@ fn ollama_host_and_api_key_come_from_the_environment() {
     )
     .unwrap();
     assert_eq!(
-        (c.ollama.url.as_str(), c.ollama.api_key.as_deref()),
+        (
+            c.ollama.url.to_string().as_str(),
+            c.ollama.api_key.as_deref()
+        ),
         ("http://a:1", Some("k2"))
     );
 }
@@ -199,10 +202,10 @@ fn speech_urls_pick_the_protocol_by_scheme() {
         c.stt.url,
         Some(SpeechServer::Wyoming("192.168.1.20:10300".into()))
     );
-    assert_eq!(
-        c.tts.url,
-        Some(SpeechServer::Http("https://box.lan/v1/audio/speech".into()))
-    );
+    let Some(SpeechServer::Http(url)) = &c.tts.url else {
+        panic!("{:?}", c.tts.url);
+    };
+    assert_eq!(url.base(), "https://box.lan/v1/audio/speech");
     assert_eq!(
         parse_str("").unwrap().stt.url,
         None,
@@ -239,38 +242,108 @@ fn speech_tokens_come_from_the_file_or_the_environment_and_are_never_shown() {
         !shown.contains("sekrit"),
         "Debug must redact the tokens: {shown}"
     );
-    let c = parse(
-        "[tts]\napi_key = \"from-file\"\nurl = \"http://u:pa55@box:8880/v1/audio/speech\"\n",
-        None,
-        &env,
-    )
-    .unwrap();
-    assert_eq!(c.tts.api_key.as_deref(), Some("from-file"));
+    let c = parse_str("[tts]\nurl = \"http://u:pa55@box:8880/v1/audio/speech\"\n").unwrap();
     let shown = format!("{c:?}");
     assert!(
-        !shown.contains("pa55") && shown.contains("http://box:8880/v1/audio/speech"),
+        !shown.contains("pa55") && shown.contains("http://u:***@box:8880/v1/audio/speech"),
         "{shown}"
+    );
+    // A token beside a URL with a password: one Authorization header cannot carry both.
+    for (section, var) in [
+        ("stt", "VOICEBOX_STT_API_KEY"),
+        ("tts", "VOICEBOX_TTS_API_KEY"),
+    ] {
+        let text = format!("[{section}]\nurl = \"http://u:pa55@box:8880/x\"\n");
+        let e = parse(&text, None, &env).unwrap_err();
+        assert!(
+            e.message.contains(&format!(
+                "${var} is set and {section}.url has a user and password"
+            )),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn url_credentials_are_kept_apart_and_never_shown() {
+    let c = parse_str("[ollama]\nurl = \"http://me:hunter2@box.lan:8080/\"\n[stt]\nurl = \"https://s:hunter2@stt.lan/v1/audio/transcriptions\"\n").unwrap();
+    assert_eq!(c.ollama.url.base(), "http://box.lan:8080");
+    assert!(c.ollama.url.authorization().is_some());
+    assert!(
+        !format!("{c:?}").contains("hunter2"),
+        "Debug must redact: {c:?}"
+    );
+    // Errors in URL keys are located and never quote the password.
+    for text in [
+        "[ollama]\nurl = \"http://me:hunter2@box.lan:70000\"\n",
+        "[stt]\nurl = \"me:hunter2@box.lan\"\n",
+    ] {
+        let e = parse_str(text).unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+        assert!(
+            e.to_string().contains("me:***@") && !e.to_string().contains("hunter2"),
+            "{e}"
+        );
+    }
+    let env =
+        |k: &str| (k == "OLLAMA_HOST").then(|| "http://me:hunter2@10.0.0.5:99999".to_string());
+    let e = parse("", None, &env).unwrap_err();
+    assert!(
+        e.message.contains("OLLAMA_HOST") && !e.message.contains("hunter2"),
+        "{e}"
     );
 }
 
 #[test]
-fn control_socket_default_follows_the_runtime_dir() {
-    let systemd = |k: &str| (k == "RUNTIME_DIRECTORY").then(|| "/run/voicebox".to_string());
-    assert_eq!(
-        parse("", None, &systemd).unwrap().control.socket,
-        Path::new("/run/voicebox/control.sock")
+fn api_key_is_one_line_and_not_beside_url_credentials() {
+    let e = parse_str("[ollama]\napi_key = \"sek\\nrit\"\n").unwrap_err();
+    assert_eq!((e.key.as_str(), e.line), ("ollama.api_key", 2), "{e}");
+    assert!(
+        e.message.contains("line break") && !e.message.contains("sek"),
+        "{e}"
     );
-    let laptop = |k: &str| (k == "XDG_RUNTIME_DIR").then(|| "/run/user/1000".to_string());
+    let env = |k: &str| (k == "OLLAMA_API_KEY").then(|| "token\r\n".to_string());
+    let e = parse("", None, &env).unwrap_err();
+    assert!(
+        e.message.contains("$OLLAMA_API_KEY") && e.message.contains("line break"),
+        "{e}"
+    );
+    let e = parse_str("[ollama]\nurl = \"http://u:p@h\"\napi_key = \"k\"\n").unwrap_err();
+    assert!(e.message.contains("one Authorization header"), "{e}");
+}
+
+#[test]
+fn control_socket_default_is_never_a_guessable_path_in_a_shared_dir() {
+    // (environment, effective uid, socket)
+    let systemd: &[(&str, &str)] = &[("RUNTIME_DIRECTORY", "/run/voicebox:/run/other")];
+    let laptop: &[(&str, &str)] = &[("XDG_RUNTIME_DIR", "/run/user/1000")];
+    let root_login: &[(&str, &str)] = &[("XDG_RUNTIME_DIR", "/run/user/0")];
+    for (env, uid, want) in [
+        (systemd, 998, "/run/voicebox/control.sock"),
+        (laptop, 1000, "/run/user/1000/voicebox.sock"),
+        // ssh without a login session: logind's directory all the same, never /tmp.
+        (&[][..], 1000, "/run/user/1000/voicebox.sock"),
+        // `sudo voicebox ctl` (sudo drops $XDG_RUNTIME_DIR) and root's own login shell alike
+        // reach the system service's socket.
+        (&[][..], 0, "/run/voicebox/control.sock"),
+        (root_login, 0, "/run/voicebox/control.sock"),
+    ] {
+        let lookup = |k: &str| {
+            env.iter()
+                .find(|(key, _)| *key == k)
+                .map(|(_, v)| v.to_string())
+        };
+        assert_eq!(
+            rules::default_socket(&lookup, uid),
+            Path::new(want),
+            "{env:?} uid {uid}"
+        );
+    }
+    // What `parse` uses, for this process.
+    let laptop = |k: &str| (k == "RUNTIME_DIRECTORY").then(|| "/run/x".to_string());
     assert_eq!(
         parse("", None, &laptop).unwrap().control.socket,
-        Path::new("/run/user/1000/voicebox.sock")
-    );
-    assert!(
-        parse("", None, &no_env)
-            .unwrap()
-            .control
-            .socket
-            .starts_with("/tmp")
+        Path::new("/run/x/control.sock")
     );
 }
 

@@ -111,6 +111,11 @@ pub enum Action {
     LogTurn(TurnSummary),
     /// The conversation memory was cleared (idle timeout or long press); log it.
     ForgetConversation,
+    /// The gesture did nothing, for this reason: logged, and the control socket's answer.
+    Ignored(&'static str),
+    /// Why a turn failed when the machine itself decided it (no speech heard, an empty reply):
+    /// logged once at WARN, like a stage's failure.
+    Warn(String),
     /// Too many announcements were waiting; this one (`chars` long) was dropped. Log it.
     AnnouncementDropped {
         chars: usize,

@@ -22,8 +22,17 @@ impl Machine {
     }
 
     pub(super) fn press(&mut self, now: Instant, out: &mut Vec<Action>) {
-        if self.button.is_some() {
-            return; // a second press without a release (e.g. `ctl press` twice): no new gesture
+        if let Some(held) = &self.button {
+            // A second press without a release (`ctl press` twice): no new gesture...
+            if now.saturating_duration_since(held.at) < self.settings.max_record {
+                out.push(Action::Ignored(
+                    "press ignored: a press is already held; send release (a press held longer than audio.max_record_s ends by itself at the next press)",
+                ));
+                return;
+            }
+            // ...unless the held one is older than any recording may last: its release was
+            // lost (a crashed script), and it must not make the button dead for good.
+            self.release(now, out);
         }
         self.last_press += 1;
         let id = self.last_press;
@@ -81,7 +90,9 @@ impl Machine {
                 self.consume_press();
                 self.stop_listening(Duration::ZERO, false, out);
             }
-            Phase::Listening { .. } => {} // already stopping; the result is on its way
+            Phase::Listening { .. } => out.push(Action::Ignored(
+                "tap ignored: the recording is already stopping; its result is on its way",
+            )),
             Phase::Transcribing { .. } | Phase::Thinking { .. } => {
                 self.consume_press();
                 self.abandon(Outcome::Abandoned, now, out);
@@ -105,6 +116,7 @@ impl Machine {
 
     pub(super) fn release(&mut self, now: Instant, out: &mut Vec<Action>) {
         let Some(press) = self.button.take() else {
+            out.push(Action::Ignored("release ignored: no press is held"));
             return;
         };
         if press.consumed {

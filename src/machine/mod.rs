@@ -25,6 +25,11 @@
 //! - A press while Speaking stops playback at once (barge-in); in hold mode it also starts
 //!   listening. The interrupted reply stays in the conversation memory: part of it was heard.
 //! - `cancel` from any state goes to Idle quietly (no earcon, no message).
+//! - A press held longer than `max_record` (a script that crashed between `ctl press` and
+//!   `ctl release`) ends as if released when the next press comes, which then starts a new
+//!   gesture; a second press within that time is ignored. Whatever is ignored (that press, a
+//!   release with no press held, a tap while the recording already stops) says so with
+//!   `Action::Ignored`, which the control socket answers instead of `ok`.
 //! - The "listening" earcon plays when capture reports its first frame (`CaptureStarted`), so
 //!   it means "the microphone is really open", and capture never waits for it.
 //!
@@ -300,14 +305,14 @@ impl Machine {
     pub fn handle(&mut self, event: Event, now: Instant) -> Vec<Action> {
         let mut out = Vec::new();
         match event {
-            Event::Button { pressed: true } | Event::Control(ControlCommand::Press) => {
+            Event::Button { pressed: true } | Event::Control(ControlCommand::Press, _) => {
                 self.press(now, &mut out)
             }
-            Event::Button { pressed: false } | Event::Control(ControlCommand::Release) => {
+            Event::Button { pressed: false } | Event::Control(ControlCommand::Release, _) => {
                 self.release(now, &mut out)
             }
-            Event::Control(ControlCommand::Tap) => self.toggle(None, now, &mut out),
-            Event::Control(ControlCommand::Cancel) => self.cancel(now, &mut out),
+            Event::Control(ControlCommand::Tap, _) => self.toggle(None, now, &mut out),
+            Event::Control(ControlCommand::Cancel, _) => self.cancel(now, &mut out),
             Event::Volume(change) => self.change_volume(change, &mut out),
             Event::Announce(text) => self.announce(text, now, &mut out),
             Event::CaptureStarted { turn } => {

@@ -49,6 +49,17 @@ impl Machine {
             return self.finish(turn, Outcome::Forgotten, Led::Idle, now, out);
         }
         if !heard {
+            out.push(Action::Warn(if recording.has_speech {
+                format!(
+                    "the recording was {} ms, shorter than audio.min_record_ms",
+                    recording.record_ms
+                )
+            } else {
+                format!(
+                    "no speech heard in {} ms of audio (nothing above audio.speech_threshold); if someone spoke, check the microphone and its level",
+                    recording.record_ms
+                )
+            }));
             return self.say_failure(turn, FailureClass::DidntCatch, now, out);
         }
         out.push(Action::Transcribe {
@@ -83,6 +94,7 @@ impl Machine {
             return self.finish(turn, Outcome::NoFollowUp, Led::Idle, now, out);
         }
         if question.is_empty() {
+            out.push(Action::Warn("speech recognition returned no words".into()));
             return self.say_failure(turn, FailureClass::DidntCatch, now, out);
         }
         turn.transcript_chars = question.chars().count();
@@ -172,6 +184,7 @@ impl Machine {
         turn.attempts = answer.attempts;
         turn.response_chars = answer.text.chars().count();
         if answer.text.trim().is_empty() {
+            out.push(Action::Warn("the model's reply was empty".into()));
             return self.say_failure(turn, FailureClass::BadReply, now, out);
         }
         turn.cue = false; // the reply's first audio ends it
@@ -267,6 +280,10 @@ impl Machine {
             Speech::Reply { .. } if failed => Outcome::SpeechFailed,
             Speech::Reply { .. } if silent => {
                 // Nothing speakable survived cleanup (only code or emoji): say so.
+                out.push(Action::Warn(
+                    "nothing in the model's reply could be spoken (only code, emoji or markup)"
+                        .into(),
+                ));
                 return self.say_failure(turn, FailureClass::BadReply, now, out);
             }
             Speech::Reply {

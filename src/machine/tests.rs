@@ -43,9 +43,13 @@ const GESTURES: &[Row] = &[
     ("hold: exactly min_press counts as a press", HOLD, "press@0 release@120", "stop 1; led Thinking; timer ThinkingCue 1 1500", Listening),
     ("hold: a long hold is talking, no long-press timer", HOLD, "press@0 release@5000", "stop 1; led Thinking; timer ThinkingCue 1 1500", Listening),
     ("hold: a long silent hold forgets the conversation", HOLD, "press@0 release@2500 captured(1,2.8s,silent)@2800", "forget; earcon Stopped; log 1 forgotten; led Idle", Idle),
-    ("hold: a short silent hold is 'didn't catch that'", HOLD, "press@0 release@1000 captured(1,1.3s,silent)@1300", "speak 1 <didnt_catch>; led Error", Speaking),
-    ("hold: a second press without release is ignored", HOLD, "press@0 press@300", "", Listening),
-    ("hold: release without a press is ignored", HOLD, "release@0", "", Idle),
+    ("hold: a short silent hold is 'didn't catch that'", HOLD, "press@0 release@1000 captured(1,1.3s,silent)@1300", "warn no speech; speak 1 <didnt_catch>; led Error", Speaking),
+    ("hold: a second press without release is ignored, and says so", HOLD, "press@0 press@300", "ignored press", Listening),
+    ("hold: release without a press is ignored, and says so", HOLD, "release@0", "ignored release", Idle),
+    ("hold: a press held just under max_record still blocks the next", HOLD, "ctl-press@0 press@29999", "ignored press", Listening),
+    ("hold: a press held for max_record ends at the next press, which starts a turn", HOLD, "ctl-press@0 press@30000", "stop 1; led Thinking; timer ThinkingCue 1 1500; cancel_capture; log 1 abandoned; start 2; timer MaxRecord 2 30000; led Listening", Listening),
+    ("hold: a lost release does not make the button dead while speaking", HOLD, r#"ctl-press@0 timer(1,MaxRecord)@30000 captured(1)@30100 transcribed(1,"q")@31000 answered(1,"A.")@32000 press@40000"#, "stop_speaking; start 2; timer MaxRecord 2 30000; led Listening", Listening),
+    ("hold: after a stale press ended, its late release is the new press's", HOLD, "ctl-press@0 press@30000 release@31000", "stop 2; led Thinking; timer ThinkingCue 2 1500", Listening),
     ("hold: press while transcribing abandons and listens again", HOLD, "hold:transcribing press@2000", "cancel_stt 1; log 1 abandoned; start 2; timer MaxRecord 2 30000; led Listening", Listening),
     ("hold: press while thinking abandons and listens again", HOLD, "hold:thinking press@3000", "cancel_ask 1; log 1 abandoned; start 2; timer MaxRecord 2 30000; led Listening", Listening),
     ("hold: press while speaking stops playback and listens (barge-in)", HOLD, "hold:speaking press@5000", "stop_speaking; start 2; timer MaxRecord 2 30000; led Listening", Listening),
@@ -62,6 +66,8 @@ const GESTURES: &[Row] = &[
     ("toggle: long press while listening cancels and forgets", TOGGLE, "press@0 timer(1,LongPress)@2000", "cancel_capture; log 1 cancelled; forget; earcon Stopped; led Idle", Idle),
     ("toggle: long press after release does nothing", TOGGLE, "press@0 release@200 timer(1,LongPress)@2000", "", Listening),
     ("toggle: release after a long press does nothing", TOGGLE, "press@0 timer(1,LongPress)@2000 release@2500", "", Idle),
+    ("toggle: a press whose release was lost ends at the next press after max_record", TOGGLE, "ctl-press@0 timer(1,LongPress)@2000 press@31000", "timer LongPress 2 2000; start 2 detect; timer MaxRecord 2 30000; led Listening", Listening),
+    ("toggle: before max_record that next press is ignored", TOGGLE, "ctl-press@0 timer(1,LongPress)@2000 press@5000", "ignored press", Idle),
     ("toggle: long press while thinking cancels the request and forgets", TOGGLE, "toggle:thinking press@3000 timer(3,LongPress)@5000", "forget; earcon Stopped; led Idle", Idle),
     ("toggle: press while transcribing abandons with the stopped earcon", TOGGLE, "toggle:transcribing press@2000", "timer LongPress 3 2000; cancel_stt 1; log 1 abandoned; earcon Stopped; led Idle", Idle),
     ("toggle: press while thinking abandons with the stopped earcon", TOGGLE, "toggle:thinking press@3000", "timer LongPress 3 2000; cancel_ask 1; log 1 abandoned; earcon Stopped; led Idle", Idle),
@@ -69,6 +75,7 @@ const GESTURES: &[Row] = &[
     // Tap, in both modes.
     ("tap starts listening with end detection in hold mode", HOLD, "tap@0", "start 1 detect; timer MaxRecord 1 30000; led Listening", Listening),
     ("tap stops listening in hold mode", HOLD, "tap@0 tap@3000", "stop 1; led Thinking; timer ThinkingCue 1 1500", Listening),
+    ("a tap while the recording already stops is ignored, and says so", HOLD, "tap@0 tap@3000 tap@3100", "ignored tap", Listening),
     ("end of speech stops a tap in hold mode", HOLD, "tap@0 speech-ended(1)@3000", "stop 1; earcon Stopped; led Thinking; timer ThinkingCue 1 1500", Listening),
     ("end of speech is ignored for a held recording", HOLD, "press@0 speech-ended(1)@3000", "", Listening),
     ("tap in toggle mode behaves as a press", TOGGLE, "tap@0 tap@3000", "stop 1; led Thinking; timer ThinkingCue 1 1500", Listening),
@@ -107,13 +114,13 @@ fn cancel_from_every_state_is_quiet() {
 }
 
 /// A silent or too-short recording, or an empty transcript, speaks "didn't catch that"
-/// without asking Ollama (and the first two without calling STT).
+/// without asking Ollama (and the first two without calling STT), and says why at WARN.
 #[rustfmt::skip]
 const DIDNT_CATCH: &[Row] = &[
-    ("silent recording", HOLD, "press@0 release@1000 captured(1,1.5s,silent)@1300", "speak 1 <didnt_catch>; led Error", Speaking),
-    ("shorter than min_record (300 ms)", HOLD, "press@0 release@1000 captured(1,0.2s)@1300", "speak 1 <didnt_catch>; led Error", Speaking),
-    ("blank transcript", HOLD, r#"press@0 release@1000 captured(1)@1300 transcribed(1,"  \n")@2000"#, "speak 1 <didnt_catch>; led Error", Speaking),
-    ("empty transcript", HOLD, r#"press@0 release@1000 captured(1)@1300 transcribed(1,"")@2000"#, "speak 1 <didnt_catch>; led Error", Speaking),
+    ("silent recording", HOLD, "press@0 release@1000 captured(1,1.5s,silent)@1300", "warn no speech; speak 1 <didnt_catch>; led Error", Speaking),
+    ("shorter than min_record (300 ms)", HOLD, "press@0 release@1000 captured(1,0.2s)@1300", "warn the recording; speak 1 <didnt_catch>; led Error", Speaking),
+    ("blank transcript", HOLD, r#"press@0 release@1000 captured(1)@1300 transcribed(1,"  \n")@2000"#, "warn speech recognition; speak 1 <didnt_catch>; led Error", Speaking),
+    ("empty transcript", HOLD, r#"press@0 release@1000 captured(1)@1300 transcribed(1,"")@2000"#, "warn speech recognition; speak 1 <didnt_catch>; led Error", Speaking),
 ];
 
 #[test]
@@ -127,7 +134,8 @@ fn didnt_catch_without_stt() {
 const SPEECH_OUTPUT: &[Row] = &[
     ("every sentence of the reply failed", HOLD, "hold:speaking spoken(1,sentences=2,failed=2)@6000", "earcon Error; log 1 speech_failed; led Error", Idle),
     ("the output device failed for the reply", HOLD, "hold:speaking spoken(1,device_error)@6000", "earcon Error; log 1 speech_failed; led Error", Idle),
-    ("nothing speakable in the reply", HOLD, "hold:speaking spoken(1,sentences=0)@6000", "speak 1 <bad_reply>; led Error", Speaking),
+    ("an empty reply", HOLD, r#"hold:thinking answered(1,"")@9000"#, "warn the model's; speak 1 <bad_reply>; led Error", Speaking),
+    ("nothing speakable in the reply", HOLD, "hold:speaking spoken(1,sentences=0)@6000", "warn nothing in; speak 1 <bad_reply>; led Error", Speaking),
     ("some sentences failed: still answered", HOLD, "hold:speaking spoken(1,sentences=3,failed=1)@6000", "log 1 answered; led Idle; timer ForgetConversation 1 300000", Idle),
     ("every sentence of a failure message failed", HOLD, "press@0 release@1000 captured(1,1s,silent)@1300 spoken(1,sentences=2,failed=2)@2000", "earcon Error; log 1 speech_failed; led Error", Idle),
     ("the output device failed for a failure message", HOLD, "press@0 release@1000 captured(1,1s,silent)@1300 spoken(1,device_error)@2000", "earcon Error; log 1 speech_failed; led Error", Idle),
@@ -202,7 +210,7 @@ const LANGUAGES: &[Row] = &[
     ("Japanese question", HOLD, r#"press@0 release@1000 captured(1)@1300 transcribed(1,"今日の天気はどうですか")@2000 answered(1,unreachable)@9000"#, "speak 1 <ja:unreachable>; led Error", Speaking),
     ("English question", HOLD, r#"press@0 release@1000 captured(1)@1300 transcribed(1,"what time is it")@2000 answered(1,unreachable)@9000"#, "speak 1 <unreachable>; led Error", Speaking),
     ("a language without messages: English", HOLD, r#"press@0 release@1000 captured(1)@1300 transcribed(1,"안녕하세요")@2000 answered(1,unreachable)@9000"#, "speak 1 <unreachable>; led Error", Speaking),
-    ("silence after a Chinese question", HOLD, r#"press@0 release@1000 captured(1)@1300 transcribed(1,"你好吗")@2000 answered(1,"很好。")@3000 spoken(1)@4000 press@5000 release@6000 captured(2,1.5s,silent)@6300"#, "speak 2 <zh:didnt_catch>; led Error", Speaking),
+    ("silence after a Chinese question", HOLD, r#"press@0 release@1000 captured(1)@1300 transcribed(1,"你好吗")@2000 answered(1,"很好。")@3000 spoken(1)@4000 press@5000 release@6000 captured(2,1.5s,silent)@6300"#, "warn no speech; speak 2 <zh:didnt_catch>; led Error", Speaking),
 ];
 
 #[test]

@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Instant;
 
-use crate::cancel;
 use crate::config;
 use crate::event::{Answer, Failure, FailureClass, ms};
+use crate::{cancel, printable};
 
 use super::Message;
 use super::backoff::{self, Backoff};
@@ -32,7 +32,7 @@ struct Inner {
     agent: Mutex<ureq::Agent>,
     /// Model loads' connections, apart so that a cancelled question never aborts a load.
     loader: ureq::Agent,
-    /// The URL as shown in messages: any `user:pass@` removed.
+    /// The URL as shown in messages and logs: any password as `***` (`url::Url`'s Display).
     shown_url: String,
     /// Set after a streamed request got a 502: non-streaming from then on.
     stream_off: AtomicBool,
@@ -60,7 +60,7 @@ impl Client {
     pub fn new(cfg: &config::Ollama) -> Client {
         Client {
             inner: Arc::new(Inner {
-                shown_url: strip_userinfo(&cfg.url),
+                shown_url: cfg.url.to_string(),
                 agent: Mutex::new(new_agent(cfg)),
                 loader: new_agent(cfg),
                 cfg: cfg.clone(),
@@ -120,8 +120,10 @@ impl Client {
             response_chars = reply.text.chars().count(),
             attempts,
             ollama_ms,
-            model = %model,
-            done_reason = %reply.done_reason.as_deref().unwrap_or("none"),
+            // Both come from the server: escaped, so they can neither forge a line nor drive a
+            // terminal showing the log.
+            model = %printable::escaped(&model),
+            done_reason = %printable::escaped(reply.done_reason.as_deref().unwrap_or("none")),
             "ollama reply"
         );
         Ok(Answer {
@@ -187,13 +189,20 @@ impl Client {
         &self.inner.loading
     }
 
-    /// The server URL as safe to show: any `user:pass@` removed.
+    /// The server URL as safe to show: any password as `***`.
     pub fn url(&self) -> &str {
         &self.inner.shown_url
     }
 
     pub(super) fn shown_url(&self) -> &str {
         &self.inner.shown_url
+    }
+
+    /// The `Authorization` header: the bearer token, or the URL's user and password as HTTP
+    /// Basic.
+    pub(super) fn authorization(&self) -> Option<String> {
+        let cfg = &self.inner.cfg;
+        cfg.url.authorization_with(cfg.api_key.as_deref())
     }
 
     fn streaming(&self) -> bool {
@@ -312,7 +321,9 @@ impl Client {
                 None
             };
             if let Some(why) = stop {
-                tracing::warn!(
+                // DEBUG: the failure itself, with its message, is logged once by whoever
+                // receives it (the daemon's loop, or the CLI's error line).
+                tracing::debug!(
                     attempt,
                     attempts = cfg.attempts,
                     problem = %problem.summary(),
@@ -368,6 +379,9 @@ fn new_agent(cfg: &config::Ollama) -> ureq::Agent {
     };
     ureq::Agent::config_builder()
         .http_status_as_error(false)
+        // A redirected POST arrives as a GET without its body, possibly at another host whose
+        // answer would be taken for Ollama's: a redirect is reported, not followed.
+        .max_redirects(0)
         .proxy(proxy)
         .timeout_connect(Some(cfg.connect_timeout))
         .user_agent(format!("voicebox/{}", env!("CARGO_PKG_VERSION")))
@@ -382,36 +396,4 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 pub(super) fn cancelled() -> Failure {
     Failure::new(FailureClass::Cancelled, "cancelled")
-}
-
-/// `http://user:secret@host` → `http://host`: credentials in the URL must not reach a log.
-fn strip_userinfo(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let rest = match rest[..authority_end].rfind('@') {
-        Some(at) => &rest[at + 1..],
-        None => rest,
-    };
-    if scheme.is_empty() {
-        rest.to_string()
-    } else {
-        format!("{scheme}://{rest}")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn userinfo_never_shown() {
-        let cases = [
-            ("http://u:secret@pi:11434/x", "http://pi:11434/x"),
-            ("http://pi:11434", "http://pi:11434"),
-            ("https://a@b/c@d", "https://b/c@d"),
-        ];
-        for (url, want) in cases {
-            assert_eq!(strip_userinfo(url), want);
-        }
-    }
 }

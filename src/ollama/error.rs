@@ -43,6 +43,9 @@ pub enum Problem {
     TooBig(usize),
     /// Ollama sent `{"error"}` after the stream had started (status already 200).
     StreamError(String),
+    /// A 3xx: not followed (a redirected POST loses its body, and may reach another host).
+    /// The `Location` is one line, its password redacted.
+    Redirected { code: u16, location: Option<String> },
 }
 
 /// How often a problem may be retried.
@@ -66,7 +69,7 @@ impl Problem {
         match self {
             Self::Unreachable(_) | Self::Dropped(_) | Self::TimedOut(_) => Retry::Always,
             Self::BadBody(_) | Self::StreamError(_) => Retry::Always,
-            Self::TooBig(_) => Retry::Never,
+            Self::TooBig(_) | Self::Redirected { .. } => Retry::Never,
             Self::Status { code, .. } => match code {
                 500 | 504 | 524 => Retry::Once,
                 429 | 502 | 503 => Retry::Always,
@@ -103,6 +106,12 @@ impl Problem {
             Self::BadBody(d) => format!("unreadable reply ({d})"),
             Self::TooBig(n) => format!("reply larger than {n} bytes"),
             Self::StreamError(t) => format!("Ollama failed mid-stream ({t})"),
+            Self::Redirected { code, location } => {
+                format!(
+                    "{code} redirect to {}",
+                    location.as_deref().unwrap_or("nowhere")
+                )
+            }
         }
     }
 
@@ -148,6 +157,13 @@ impl Problem {
                 ),
             ),
             Self::Status { code, body, .. } => status_failure(*code, body, url, path, model),
+            Self::Redirected { code, location } => (
+                FailureClass::Rejected,
+                format!(
+                    "{url}{path} answered {code} redirecting to {}; voicebox does not follow redirects (a redirected question loses its body or reaches another server), so ollama.url is wrong or a proxy redirects: set ollama.url to Ollama's real address",
+                    location.as_deref().unwrap_or("(no Location header)")
+                ),
+            ),
         };
         Failure::new(class, message)
     }
@@ -365,6 +381,7 @@ mod tests {
             (Problem::BadBody("truncated".into()), FailureClass::BadReply, Retry::Always, &["truncated"]),
             (Problem::TooBig(1024), FailureClass::BadReply, Retry::Never, &["max_reply_bytes", "1024"]),
             (Problem::StreamError("boom".into()), FailureClass::BadReply, Retry::Always, &["boom"]),
+            (Problem::Redirected { code: 302, location: Some("https://other:443/api/chat".into()) }, FailureClass::Rejected, Retry::Never, &["302", "https://other:443/api/chat", "ollama.url"]),
         ];
         for (p, class, retry, words) in cases {
             let f = p.failure(&cx);

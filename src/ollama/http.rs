@@ -28,8 +28,8 @@ impl Client {
         if remaining.is_zero() {
             return Err(Problem::TimedOut(cfg.deadline));
         }
-        let url = format!("{}{path}", cfg.url);
-        tracing::debug!(%url, streaming, bytes = body.len(), "ollama request");
+        let url = cfg.url.join(path);
+        tracing::debug!(url = %format_args!("{}{path}", self.shown_url()), streaming, bytes = body.len(), "ollama request");
         // Non-streaming: nothing arrives until the answer is complete, so one per-attempt cap.
         // Streaming: the cap is on the first byte and on each silence, the whole is the deadline.
         let per_attempt = cfg.request_timeout.min(remaining);
@@ -53,8 +53,8 @@ impl Client {
                     "application/json"
                 },
             );
-        if let Some(key) = &cfg.api_key {
-            request = request.header("Authorization", format!("Bearer {key}"));
+        if let Some(auth) = self.authorization() {
+            request = request.header("Authorization", auth);
         }
         let timed_out = if streaming { remaining } else { per_attempt };
         let response = request
@@ -111,13 +111,13 @@ impl Client {
         let timeout = cfg.request_timeout.min(Duration::from_secs(10));
         let mut request = self
             .agent()
-            .get(format!("{}{path}", cfg.url))
+            .get(cfg.url.join(path))
             .config()
             .timeout_global(Some(timeout))
             .build()
             .header("Accept", "application/json");
-        if let Some(key) = &cfg.api_key {
-            request = request.header("Authorization", format!("Bearer {key}"));
+        if let Some(auth) = self.authorization() {
+            request = request.header("Authorization", auth);
         }
         let response = request.call().map_err(|e| transport_problem(e, timeout))?;
         let (parts, body) = response.into_parts();
@@ -140,6 +140,12 @@ fn header(headers: &ureq::http::HeaderMap, name: &str) -> String {
 }
 
 fn status_problem(code: u16, headers: &ureq::http::HeaderMap, body: ureq::Body) -> Problem {
+    if (300..400).contains(&code) {
+        let location = headers
+            .get("location")
+            .map(|v| crate::url::redact(&one_line(&String::from_utf8_lossy(v.as_bytes()))));
+        return Problem::Redirected { code, location };
+    }
     let content_type = header(headers, "content-type");
     let retry_after = headers
         .get("retry-after")

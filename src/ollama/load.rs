@@ -6,8 +6,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use crate::cancel;
 use crate::event::{Failure, ms};
+use crate::{cancel, printable};
 
 use super::client::{Client, Conn};
 use super::wire::{Common, GenerateRequest};
@@ -36,7 +36,7 @@ impl Client {
             attempts,
             ollama_ms = ms(started.elapsed()),
             model = %self.config().model,
-            done_reason = %reply.done_reason.as_deref().unwrap_or("none"),
+            done_reason = %printable::escaped(reply.done_reason.as_deref().unwrap_or("none")),
             "ollama model warmed up"
         );
         Ok(())
@@ -71,7 +71,11 @@ impl Client {
                 match result {
                     Ok(reply) => tracing::debug!(
                         ollama_ms = ms(started.elapsed()),
-                        done_reason = %reply.done_reason.as_deref().unwrap_or("none"),
+                        // From the server: escaped, so it can neither forge a line nor
+                        // drive a terminal showing the log.
+                        done_reason = %printable::escaped(
+                            reply.done_reason.as_deref().unwrap_or("none")
+                        ),
                         "model load answered"
                     ),
                     Err(p) => tracing::debug!(problem = %p.summary(), "model load failed"),

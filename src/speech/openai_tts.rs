@@ -10,11 +10,13 @@ use std::io::Read;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use super::stt_http::{agent, shown};
+use super::stt_http::{agent, redirect};
+use super::tts::MAX_SENTENCE_AUDIO;
 use crate::audio::{Clip, wav};
 use crate::cancel;
 use crate::config::{SampleFormat, SpeechFormat};
 use crate::ollama::one_line;
+use crate::url::Url;
 
 /// OpenAI's `pcm`: 24 kHz, 16-bit, mono, little-endian, no header.
 const PCM_RATE: u32 = 24_000;
@@ -24,6 +26,14 @@ const DEFAULT_VOICE: &str = "alloy";
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error(
+        "TTS server {url} answered {status} redirecting to {location}; voicebox does not follow redirects, so set tts.url to the server's real address"
+    )]
+    Redirected {
+        url: String,
+        status: u16,
+        location: String,
+    },
     #[error("TTS server {url} unreachable: {why}; check tts.url and that the server runs")]
     Unreachable { url: String, why: String },
     #[error("TTS server {url} did not answer within {} ms", after.as_millis())]
@@ -43,7 +53,8 @@ pub enum Error {
 /// One configured endpoint (`tts.url` with an http(s) scheme).
 #[derive(Clone)]
 pub struct Endpoint {
-    pub url: String,
+    /// Its user info goes as Basic authentication, unless `api_key` is set.
+    pub url: Url,
     pub model: String,
     pub format: SpeechFormat,
     /// Bearer token; never logged (the hand-written Debug leaves it out).
@@ -56,7 +67,7 @@ pub struct Endpoint {
 impl std::fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Endpoint")
-            .field("url", &shown(&self.url))
+            .field("url", &self.url)
             .field("model", &self.model)
             .field("format", &self.format)
             .finish_non_exhaustive()
@@ -100,30 +111,32 @@ impl Endpoint {
             });
         if let Err(e) = helper {
             return Err(Error::Unreachable {
-                url: shown(&self.url),
+                url: self.url.to_string(),
                 why: format!("cannot start the request thread: {e}"),
             });
         }
         let bytes = rx.recv().unwrap_or(Err(Error::Cancelled))?;
         let decoded = match self.format {
-            SpeechFormat::Wav => wav::decode(&bytes),
-            SpeechFormat::Pcm => wav::decode_raw(&bytes, PCM_RATE, 1, SampleFormat::S16Le),
+            SpeechFormat::Wav => wav::decode(&bytes, MAX_SENTENCE_AUDIO),
+            SpeechFormat::Pcm => {
+                wav::decode_raw(&bytes, PCM_RATE, 1, SampleFormat::S16Le, MAX_SENTENCE_AUDIO)
+            }
         };
         decoded.map_err(|e| Error::Audio {
-            url: shown(&self.url),
+            url: self.url.to_string(),
             why: format!("{e} ({} bytes); check tts.response_format", bytes.len()),
         })
     }
 
     /// The request and its body, read in pieces so that `hang_up` is seen between them.
     fn fetch(&self, body: &serde_json::Value, hang_up: &cancel::Token) -> Result<Vec<u8>, Error> {
-        let url = shown(&self.url);
+        let url = self.url.to_string();
         let agent = agent(self.connect_timeout, self.timeout);
         let mut request = agent
-            .post(&self.url)
+            .post(self.url.base())
             .header("Content-Type", "application/json");
-        if let Some(key) = &self.api_key {
-            request = request.header("Authorization", format!("Bearer {key}"));
+        if let Some(auth) = self.url.authorization_with(self.api_key.as_deref()) {
+            request = request.header("Authorization", auth);
         }
         let transport = |e: ureq::Error| match e {
             ureq::Error::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve) => {
@@ -146,6 +159,13 @@ impl Endpoint {
         };
         let mut resp = request.send(&body.to_string()[..]).map_err(transport)?;
         let status = resp.status().as_u16();
+        if let Some(location) = redirect(&resp) {
+            return Err(Error::Redirected {
+                url,
+                status,
+                location,
+            });
+        }
         let mut reader = resp
             .body_mut()
             .with_config()

@@ -130,7 +130,7 @@ impl Stt {
             }
             // Only the tests come this way with Wyoming: a clip is sent as a clip.
             Mode::Wyoming { request, .. } => {
-                let clip = wav::decode(wav)
+                let clip = wav::decode(wav, Duration::from_secs(3600))
                     .map_err(|e| Failure::new(FailureClass::SttFailed, e.to_string()))?;
                 return wyoming_whole(request, &clip, cancel);
             }

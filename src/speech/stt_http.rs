@@ -9,13 +9,23 @@ use std::io::Read;
 use std::time::Duration;
 
 use crate::ollama::one_line;
+use crate::url::Url;
 
 /// A transcription reply larger than this is not a transcript.
 const MAX_REPLY: u64 = 256 * 1024;
 
-/// Why a transcription over HTTP failed; each message names the URL and what to check.
+/// Why a transcription over HTTP failed; each message names the URL as shown (its password as
+/// `***`) and what to check.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error(
+        "STT server {url} answered {status} redirecting to {location}; voicebox does not follow redirects (the upload would be lost or sent elsewhere), so set stt.url to the server's real address"
+    )]
+    Redirected {
+        url: String,
+        status: u16,
+        location: String,
+    },
     #[error("STT server {url} unreachable: {source}; check stt.url and that the server runs")]
     Unreachable { url: String, source: ureq::Error },
     #[error("STT server {url} sent an unreadable reply: {source}")]
@@ -40,7 +50,8 @@ pub enum Error {
 /// One configured endpoint (`stt.url` with an http(s) scheme).
 #[derive(Clone)]
 pub struct Endpoint {
-    pub url: String,
+    /// Its user info goes as Basic authentication, unless `api_key` is set.
+    pub url: Url,
     /// Sent as the `model` field when set (OpenAI's API requires one; whisper.cpp ignores it).
     pub model: Option<String>,
     /// The `language` field (`stt.language`); absent, the server detects it (OpenAI's meaning;
@@ -57,7 +68,7 @@ pub struct Endpoint {
 impl std::fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Endpoint")
-            .field("url", &shown(&self.url))
+            .field("url", &self.url)
             .field("model", &self.model)
             .finish_non_exhaustive()
     }
@@ -66,7 +77,7 @@ impl std::fmt::Debug for Endpoint {
 impl Endpoint {
     /// Uploads `wav` as the `file` field and returns the `text` of the JSON reply.
     pub fn transcribe(&self, wav: &[u8]) -> Result<String, Error> {
-        let url = shown(&self.url);
+        let url = self.url.to_string();
         let boundary = format!("voicebox-{:016x}", fastrand::u64(..));
         let fields = [
             ("model", &self.model),
@@ -75,13 +86,13 @@ impl Endpoint {
         ];
         let body = multipart(&boundary, wav, &fields);
         let mut request = agent(self.connect_timeout, self.timeout)
-            .post(&self.url)
+            .post(self.url.base())
             .header(
                 "Content-Type",
                 format!("multipart/form-data; boundary={boundary}"),
             );
-        if let Some(key) = &self.api_key {
-            request = request.header("Authorization", format!("Bearer {key}"));
+        if let Some(auth) = self.url.authorization_with(self.api_key.as_deref()) {
+            request = request.header("Authorization", auth);
         }
         let resp = request
             .send(&body[..])
@@ -96,19 +107,26 @@ impl Endpoint {
     /// (unreachable), a wrong path (404) and wrong credentials (401/403) from a live endpoint,
     /// which refuses the GET (405) or takes it, without spending a transcription.
     pub fn check(&self) -> Result<String, Error> {
-        let url = shown(&self.url);
+        let url = self.url.to_string();
         let mut request = agent(
             self.connect_timeout,
             self.connect_timeout.max(Duration::from_secs(5)),
         )
-        .get(&self.url);
-        if let Some(key) = &self.api_key {
-            request = request.header("Authorization", format!("Bearer {key}"));
+        .get(self.url.base());
+        if let Some(auth) = self.url.authorization_with(self.api_key.as_deref()) {
+            request = request.header("Authorization", auth);
         }
         let resp = request.call().map_err(|source| Error::Unreachable {
             url: url.clone(),
             source,
         })?;
+        if let Some(location) = redirect(&resp) {
+            return Err(Error::Redirected {
+                url,
+                status: resp.status().as_u16(),
+                location,
+            });
+        }
         match resp.status().as_u16() {
             404 => Err(Error::Status {
                 url,
@@ -133,16 +151,37 @@ pub(super) fn agent(connect: Duration, overall: Duration) -> ureq::Agent {
         .timeout_global(Some(overall))
         .http_status_as_error(false)
         .proxy(None)
+        // A redirected upload arrives without its body, or at another server: reported, not
+        // followed.
+        .max_redirects(0)
         .user_agent(format!("voicebox/{}", env!("CARGO_PKG_VERSION")))
         .build()
         .into()
 }
 
-/// The URL as shown in messages and logs.
-pub(super) use crate::config::without_credentials as shown;
+/// Where a 3xx answer points (one line, its password as `***`); `None` for any other status.
+pub(super) fn redirect(resp: &ureq::http::Response<ureq::Body>) -> Option<String> {
+    if !resp.status().is_redirection() {
+        return None;
+    }
+    let location = resp
+        .headers()
+        .get("location")
+        .map_or("(no Location header)".into(), |v| {
+            String::from_utf8_lossy(v.as_bytes())
+        });
+    Some(one_line(&crate::url::redact(&location)))
+}
 
 fn read_reply(url: &str, mut resp: ureq::http::Response<ureq::Body>) -> Result<String, Error> {
     let status = resp.status().as_u16();
+    if let Some(location) = redirect(&resp) {
+        return Err(Error::Redirected {
+            url: url.to_string(),
+            status,
+            location,
+        });
+    }
     let mut text = String::new();
     resp.body_mut()
         .as_reader()
@@ -218,6 +257,15 @@ mod tests {
         status: u16,
         reply: &'static str,
     ) -> (String, std::thread::JoinHandle<(String, Vec<u8>)>) {
+        serve_once_with(status, "", reply)
+    }
+
+    /// `serve_once` with extra header lines in the answer.
+    fn serve_once_with(
+        status: u16,
+        headers: &'static str,
+        reply: &'static str,
+    ) -> (String, std::thread::JoinHandle<(String, Vec<u8>)>) {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/v1/audio/transcriptions", l.local_addr().unwrap());
         let h = std::thread::spawn(move || {
@@ -241,7 +289,7 @@ mod tests {
             let mut s = s;
             write!(
                 s,
-                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                "HTTP/1.1 {status} X\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
                 reply.len()
             )
             .unwrap();
@@ -252,7 +300,7 @@ mod tests {
 
     fn endpoint(url: &str) -> Endpoint {
         Endpoint {
-            url: url.to_string(),
+            url: Url::parse(url).unwrap(),
             model: None,
             language: None,
             prompt: None,
@@ -370,11 +418,6 @@ mod tests {
 
     #[test]
     fn unreachable_server_is_an_error_that_never_shows_credentials() {
-        assert_eq!(
-            shown("http://u:secret@pi:8080/inference"),
-            "http://pi:8080/inference"
-        );
-        assert_eq!(shown("https://pi/a@b"), "https://pi/a@b");
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -404,5 +447,42 @@ mod tests {
             Err(Error::NoText { .. })
         ));
         assert!(matches!(parse_reply("u", ""), Err(Error::NotJson { .. })));
+    }
+
+    #[test]
+    fn user_info_is_sent_as_basic_auth_and_never_shown() {
+        let (url, h) = serve_once(500, r#"{"error":"x"}"#);
+        let url = url.replace("http://", "http://stt:hunter2@");
+        let e = endpoint(&url).transcribe(b"x").unwrap_err().to_string();
+        let (head, _) = h.join().unwrap();
+        // base64("stt:hunter2"), and a request line without the user info.
+        assert!(head.contains("Basic c3R0Omh1bnRlcjI="), "{head}");
+        assert!(head.starts_with("POST /v1/audio/transcriptions "), "{head}");
+        assert!(e.contains("stt:***@") && !e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn a_redirect_is_reported_with_its_location_not_followed() {
+        for check in [false, true] {
+            let (url, h) = serve_once_with(
+                307,
+                "Location: http://x:hunter2@elsewhere.example/v1/audio/transcriptions\r\n",
+                "",
+            );
+            let e = if check {
+                endpoint(&url).check().unwrap_err()
+            } else {
+                endpoint(&url).transcribe(b"x").unwrap_err()
+            };
+            h.join().unwrap();
+            assert!(matches!(e, Error::Redirected { status: 307, .. }), "{e}");
+            let e = e.to_string();
+            assert!(
+                e.contains("http://x:***@elsewhere.example/v1/audio/transcriptions")
+                    && e.contains("stt.url")
+                    && !e.contains("hunter2"),
+                "{e}"
+            );
+        }
     }
 }

@@ -19,8 +19,12 @@ const PLACEHOLDER: &str = "{text}";
 /// Placeholders for the voice of the sentence's language and the language's code.
 const VOICE: &str = "{voice}";
 const LANG: &str = "{lang}";
-/// Bound on one sentence's audio: 64 MiB is minutes of 48 kHz stereo float.
-const MAX_AUDIO_BYTES: usize = 64 << 20;
+/// One sentence's audio at most, from any backend: far longer than any sentence takes to say,
+/// so more is a broken hook or server (or a header that lies about the rate).
+pub(crate) const MAX_SENTENCE_AUDIO: Duration = Duration::from_secs(120);
+/// Bound on what a hook or server may send for one sentence: the most samples a clip holds
+/// (`wav::MAX_SAMPLES`) as 32-bit PCM, plus room for headers.
+const MAX_AUDIO_BYTES: usize = wav::MAX_SAMPLES * 4 + (64 << 10);
 
 #[derive(Debug, Clone)]
 pub struct Tts {
@@ -159,8 +163,7 @@ impl Tts {
             }
             Backend::Http(endpoint) => format!(
                 "OpenAI-compatible {} (model {}): ",
-                super::stt_http::shown(&endpoint.url),
-                endpoint.model
+                endpoint.url, endpoint.model
             ),
             Backend::Command { .. } => String::new(),
         };
@@ -214,12 +217,12 @@ fn run_hook(
         ),
     })?;
     let decoded = match format {
-        TtsFormat::Wav => wav::decode(&out.stdout),
+        TtsFormat::Wav => wav::decode(&out.stdout, MAX_SENTENCE_AUDIO),
         TtsFormat::Raw {
             rate,
             channels,
             format,
-        } => wav::decode_raw(&out.stdout, rate, channels, format),
+        } => wav::decode_raw(&out.stdout, rate, channels, format, MAX_SENTENCE_AUDIO),
     };
     decoded.map_err(|e| {
         let stderr = if out.stderr.is_empty() {

@@ -2,6 +2,7 @@
 //! hook scripts, the daemon as a child process and the real or fake servers around it.
 //! Each test binary uses a different subset, hence the dead-code allowance.
 //!
+//! - `cli`         the binary run once as a user runs it (`ask`, `check`, `listen`).
 //! - `config`      test configs built key by key (`Config::ollama`, `::daemon`, `::speaker`).
 //! - `sound`       the test sound card: microphone inputs, what reached the speaker.
 //! - `daemon`      `voicebox run` as a child, driven through its control socket.
@@ -14,6 +15,7 @@
 //!   OpenAI-compatible speech endpoint, as children that log what they received.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod fake_ollama;
@@ -43,6 +45,48 @@ pub fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
     std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     path
+}
+
+/// Helpers a hostile hook leaves behind in sessions of their own, holding the hook's pipes:
+/// nobody's children, so they are killed (by the pids they note in `file`) when this drops.
+pub struct Helpers {
+    pub file: PathBuf,
+}
+
+impl Helpers {
+    pub fn new(dir: &Path) -> Helpers {
+        Helpers {
+            file: dir.join("helpers"),
+        }
+    }
+
+    /// Shell that starts one such helper, sleeping `secs` with the hook's pipes open.
+    pub fn start(&self, secs: u32) -> String {
+        format!(
+            "setsid sh -c 'echo $$ >> {}; exec sleep {secs}' &",
+            self.file.display()
+        )
+    }
+
+    /// How many were started so far.
+    pub fn count(&self) -> usize {
+        std::fs::read_to_string(&self.file)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    }
+}
+
+impl Drop for Helpers {
+    fn drop(&mut self) {
+        let pids = std::fs::read_to_string(&self.file).unwrap_or_default();
+        for pid in pids.lines().filter_map(|p| p.trim().parse::<i32>().ok()) {
+            // SAFETY: signalling a helper this test started, by pid.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
 }
 
 /// Puts a wrapper named `espeak-ng` first on PATH that logs its argv and the text it gets,

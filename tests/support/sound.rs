@@ -107,6 +107,17 @@ pub fn tone_mic(dir: &Path) -> PathBuf {
     )
 }
 
+/// A glitching card: every `every`-th sample of a `MIC_FORMAT` file becomes NaN, +inf or -inf
+/// in turn (a raw f32 stream can carry any bits).
+pub fn glitch(raw: &Path, every: usize) {
+    let mut bytes = std::fs::read(raw).unwrap();
+    let bad = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY];
+    for (n, sample) in bytes.chunks_exact_mut(4).step_by(every).enumerate() {
+        sample.copy_from_slice(&bad[n % bad.len()].to_le_bytes());
+    }
+    std::fs::write(raw, bytes).unwrap();
+}
+
 /// A microphone that delivers `raw` in real time: a FIFO fed by `pv` at the byte rate of
 /// `MIC_FORMAT` (research/real-components.md, pitfall 6). Use `fifo` as `VOICEBOX_TEST_MIC` with
 /// `audio.buffer_frames = 512`, so that one period is one 4096-byte pipe write.

@@ -159,7 +159,7 @@ async fn play(h: &mut Harness, ending: Ending) -> Vec<&'static str> {
         }
         Cancelled(stage) => {
             h.reach(stage).await;
-            h.post(Event::Control(ControlCommand::Cancel)).await;
+            h.post(Event::control(ControlCommand::Cancel)).await;
             if stage == Speaking {
                 h.post(spoken(1, stopped)).await;
             }
@@ -167,7 +167,7 @@ async fn play(h: &mut Harness, ending: Ending) -> Vec<&'static str> {
         }
         Abandoned(stage) => {
             h.reach(stage).await;
-            h.post(Event::Control(ControlCommand::Tap)).await;
+            h.post(Event::control(ControlCommand::Tap)).await;
             vec!["abandoned"]
         }
         BargeIn => {
@@ -176,7 +176,7 @@ async fn play(h: &mut Harness, ending: Ending) -> Vec<&'static str> {
             assert_eq!(h.state(), Listening, "the press listens at once");
             h.post(spoken(1, stopped)).await;
             // Ends the new turn, which is not what this case is about.
-            h.post(Event::Control(ControlCommand::Cancel)).await;
+            h.post(Event::control(ControlCommand::Cancel)).await;
             vec!["interrupted", "cancelled"]
         }
         Shutdown(stage) => {
@@ -211,11 +211,11 @@ async fn play_streamed(
         StreamEnd::BargeIn => {
             h.post(Event::Button { pressed: true }).await;
             h.post(spoken(1, stopped)).await;
-            h.post(Event::Control(ControlCommand::Cancel)).await;
+            h.post(Event::control(ControlCommand::Cancel)).await;
             vec!["interrupted", "cancelled"]
         }
         StreamEnd::Cancelled => {
-            h.post(Event::Control(ControlCommand::Cancel)).await;
+            h.post(Event::control(ControlCommand::Cancel)).await;
             h.post(spoken(1, stopped)).await;
             vec!["cancelled"]
         }
@@ -288,7 +288,7 @@ async fn a_streamed_reply_goes_to_the_speaker_piece_by_piece_and_ends_once() {
     // Pieces of an abandoned turn are never spoken.
     let mut h = Harness::new(ButtonMode::Hold);
     h.reach(Thinking).await;
-    h.post(Event::Control(ControlCommand::Tap)).await;
+    h.post(Event::control(ControlCommand::Tap)).await;
     h.post(replying(1, "Too late.")).await;
     assert!(
         !h.calls().iter().any(|c| matches!(c, Call::SpeakPart(..))),

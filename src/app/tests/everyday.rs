@@ -113,7 +113,7 @@ async fn the_thinking_cue_starts_on_the_clock_and_stops_with_the_turn() {
     assert!(tokio::time::Instant::now() - before <= cue);
     assert_eq!(h.calls().last(), Some(&Call::ThinkingCue(true)));
     // The answer's own audio ends it in the speaker; a cancel has to say so.
-    h.post(Event::Control(ControlCommand::Cancel)).await;
+    h.post(Event::control(ControlCommand::Cancel)).await;
     assert_eq!(h.calls().last(), Some(&Call::ThinkingCue(false)));
     assert_eq!(h.state(), State::Idle);
 }

@@ -49,12 +49,12 @@ async fn a_recording_that_is_not_transcribed_hangs_up() {
                 result: Err(failure(FailureClass::AudioFailed)),
             }],
         ),
-        ("cancel", vec![Event::Control(ControlCommand::Cancel)]),
+        ("cancel", vec![Event::control(ControlCommand::Cancel)]),
         (
             "glitch",
             vec![
-                Event::Control(ControlCommand::Press),
-                Event::Control(ControlCommand::Release),
+                Event::control(ControlCommand::Press),
+                Event::control(ControlCommand::Release),
             ],
         ),
     ];
@@ -66,7 +66,7 @@ async fn a_recording_that_is_not_transcribed_hangs_up() {
                 h.post(e).await;
             }
         } else {
-            h.post(Event::Control(ControlCommand::Tap)).await;
+            h.post(Event::control(ControlCommand::Tap)).await;
             h.post(Event::CaptureStarted { turn: 1 }).await;
             for e in events {
                 h.post(e).await;
@@ -89,7 +89,7 @@ async fn a_recording_that_is_not_transcribed_hangs_up() {
     let (mut h, tokens) = live_harness();
     h.reach(State::Transcribing).await;
     let _first = next_token(&tokens);
-    h.post(Event::Control(ControlCommand::Press)).await;
+    h.post(Event::control(ControlCommand::Press)).await;
     assert!(h.last_token().is_cancelled(), "the abandoned transcription");
     let second = next_token(&tokens);
     assert!(

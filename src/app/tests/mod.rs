@@ -339,7 +339,7 @@ impl Harness {
     /// Drives turn 1 from idle up to `stage`: a tap, the microphone opening, the end of speech,
     /// a recording, a transcript, an answer.
     async fn reach(&mut self, stage: State) {
-        self.post(Event::Control(ControlCommand::Tap)).await;
+        self.post(Event::control(ControlCommand::Tap)).await;
         self.post(Event::CaptureStarted { turn: 1 }).await;
         if stage == State::Listening {
             return;

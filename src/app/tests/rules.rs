@@ -91,7 +91,7 @@ async fn shutdown_logs_the_cut_turn_and_stops_everything() {
 async fn the_late_result_of_an_abandoned_turn_is_dropped() {
     let mut h = Harness::new(ButtonMode::Hold);
     h.reach(State::Transcribing).await;
-    h.post(Event::Control(ControlCommand::Tap)).await;
+    h.post(Event::control(ControlCommand::Tap)).await;
     h.post(transcribed(1, Ok("too late"))).await;
     assert!(!h.calls().contains(&Call::Ask(1)), "{:?}", h.calls());
     assert!(h.jobs().is_empty());
@@ -124,7 +124,7 @@ async fn an_answered_turn_logs_one_info_line_and_timers_follow_the_paused_clock(
     assert!(lines.contains("conversation forgotten"), "{lines}");
 
     // A tap that nobody stops ends at `audio.max_record_s`, with the "stopped" earcon.
-    h.post(Event::Control(ControlCommand::Tap)).await;
+    h.post(Event::control(ControlCommand::Tap)).await;
     h.step().await;
     let calls = h.calls();
     assert!(

@@ -94,7 +94,8 @@ fn recording(
         match Session::open(audio) {
             Ok(s) => break s,
             Err(e) if !e.may_pass() || attempt >= OPEN_ATTEMPTS || stop_asked => {
-                tracing::warn!(device = %audio.input_device, attempts = attempt, "{e}");
+                // DEBUG: the loop logs the failure it is sent, once, at WARN.
+                tracing::debug!(device = %audio.input_device, attempts = attempt, "{e}");
                 return fail(e);
             }
             Err(e) => {

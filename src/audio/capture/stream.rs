@@ -1,7 +1,8 @@
 //! The cpal input stream of one recording, and its real-time callback.
 //!
-//! The callback only down-mixes each frame to mono and stores it into a buffer that was
-//! allocated before the stream started (`AtomicU32` slots holding `f32` bits, plus an atomic
+//! The callback only down-mixes each frame to one sane mono sample (`audio::mix_frame`: a NaN
+//! from a glitching card is silence) and stores it into a buffer that was allocated before the
+//! stream started (`AtomicU32` slots holding `f32` bits, plus an atomic
 //! write index): no allocation, no lock, no logging. The actor reads the index and the slots.
 
 use std::sync::Arc;
@@ -38,6 +39,14 @@ impl Session {
         let device = devices::find(Direction::Input, name)?;
         let supported = device.default_input_config().map_err(unusable)?;
         let rate = supported.sample_rate();
+        // The rate sizes the buffer below: a device reporting an absurd one (a broken USB
+        // descriptor) is refused, not allowed to ask for gigabytes.
+        crate::audio::sane_format(rate, supported.channels()).map_err(|why| {
+            DeviceError::Format {
+                name: name.clone(),
+                format: why,
+            }
+        })?;
         let channels = usize::from(supported.channels().max(1));
         let capacity =
             samples_for(audio.max_record + audio.post_roll, rate) + audio.buffer_frames as usize;
@@ -63,7 +72,7 @@ impl Session {
             other => {
                 return Err(DeviceError::Format {
                     name: name.clone(),
-                    format: other.to_string(),
+                    format: format!("{other} samples"),
                 });
             }
         }
@@ -147,11 +156,13 @@ where
                     dropped += 1;
                     continue;
                 }
-                let sum: f32 = frame
-                    .iter()
-                    .map(|&s| <f32 as FromSample<T>>::from_sample_(s))
-                    .sum();
-                data.slots[w].store((sum / channels as f32).to_bits(), Ordering::Relaxed);
+                let mono = crate::audio::mix_frame(
+                    frame
+                        .iter()
+                        .map(|&s| <f32 as FromSample<T>>::from_sample_(s)),
+                    channels,
+                );
+                data.slots[w].store(mono.to_bits(), Ordering::Relaxed);
                 w += 1;
             }
             data.written.store(w, Ordering::Release);

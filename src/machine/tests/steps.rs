@@ -130,6 +130,13 @@ fn short(a: &Action) -> String {
             format!("{what} {} {}", s.turn_id, s.outcome.as_str())
         }
         Action::ForgetConversation => "forget".into(),
+        // The reason up to its colon: "ignored press".
+        Action::Ignored(why) => format!("ignored {}", why.split(' ').next().unwrap_or("")),
+        // The reason's first words: "warn no speech".
+        Action::Warn(why) => {
+            let words: Vec<&str> = why.split(' ').take(2).collect();
+            format!("warn {}", words.join(" "))
+        }
         Action::StartThinkingCue => "cue".into(),
         Action::StopThinkingCue => "stop_cue".into(),
         Action::SetVolume(v) => format!("volume {v}"),
@@ -227,10 +234,10 @@ pub fn event(text: &str) -> Event {
     match name {
         "press" => Event::Button { pressed: true },
         "release" => Event::Button { pressed: false },
-        "ctl-press" => Event::Control(ControlCommand::Press),
-        "ctl-release" => Event::Control(ControlCommand::Release),
-        "tap" => Event::Control(ControlCommand::Tap),
-        "cancel" => Event::Control(ControlCommand::Cancel),
+        "ctl-press" => Event::control(ControlCommand::Press),
+        "ctl-release" => Event::control(ControlCommand::Release),
+        "tap" => Event::control(ControlCommand::Tap),
+        "cancel" => Event::control(ControlCommand::Cancel),
         "volume-up" => Event::Volume(VolumeChange::Up),
         "volume-down" => Event::Volume(VolumeChange::Down),
         "volume" => Event::Volume(VolumeChange::Set(turn() as u8)),

@@ -72,7 +72,8 @@ pub fn synthesize(req: &Request, cancel: &cancel::Token) -> Result<Clip, Error> 
         }
     }
     let format = format.ok_or_else(|| conn.protocol("audio-stop without any audio".into()))?;
-    wav::decode_raw(&pcm, format.rate, format.channels, SampleFormat::S16Le)
+    let max = crate::speech::tts::MAX_SENTENCE_AUDIO;
+    wav::decode_raw(&pcm, format.rate, format.channels, SampleFormat::S16Le, max)
         .map_err(|e| conn.protocol(format!("unusable audio: {e}")))
 }
 

@@ -39,6 +39,8 @@ pub enum Event {
         turn: TurnId,
         result: Result<Transcript, Failure>,
     },
+    /// A piece of a streamed reply arrived (its request is still open); `Answered` follows.
+    Replying { turn: TurnId, text: String },
     /// The Ollama request finished (after its retries).
     Answered {
         turn: TurnId,
@@ -167,6 +169,8 @@ pub enum FailureClass {
     DidntCatch,
     SttFailed,
     AudioFailed,
+    /// A streamed reply broke off after part of it was handed on to be spoken.
+    CutOff,
     Cancelled,
 }
 
@@ -184,6 +188,7 @@ impl FailureClass {
             Self::DidntCatch => "didnt_catch",
             Self::SttFailed => "stt_failed",
             Self::AudioFailed => "audio_failed",
+            Self::CutOff => "cut_off",
             Self::Cancelled => "cancelled",
         }
     }

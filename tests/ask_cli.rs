@@ -176,6 +176,77 @@ fn check_prints_one_line_per_check() {
 }
 
 #[test]
+fn ask_prints_a_streamed_reply_as_it_arrives_and_speaks_it() {
+    use std::io::Read;
+    use support::fake_ollama::Pace;
+    let reply = "Paris is the capital of France. It lies on the river Seine.";
+    // 5 tokens a second: the whole reply takes the server about 3 s.
+    let fake = FakeOllama::start(vec![Reply::Paced(Pace::new(0, 5.0, reply))]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = Config::ollama(&fake.url());
+    cfg.set("ollama", "stream", "true");
+    let cfg = cfg.write(dir.path());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_voicebox"))
+        .arg("--config")
+        .arg(&cfg)
+        .args(["ask", "where is paris", "--no-speak"])
+        .env_remove("OLLAMA_HOST")
+        .env_remove("JOURNAL_STREAM")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 5];
+    stdout.read_exact(&mut first).unwrap();
+    let first_printed = std::time::SystemTime::now();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(format!("{}{rest}", text(&first)), format!("{reply}\n"));
+    let ended = fake.runs()[0].ended.unwrap();
+    assert!(
+        first_printed < ended,
+        "the first words were printed only when the reply had ended"
+    );
+
+    // Spoken too, on the test sound card: a cut stream is printed as far as it came, spoken,
+    // followed by the cut-off message, and the command fails.
+    let fake = FakeOllama::start(vec![Reply::Paced(Pace::new(0, 50.0, reply).cut_after(9))]);
+    let mut cfg = Config::ollama(&fake.url());
+    cfg.set("ollama", "stream", "true")
+        .set("audio", "linger_ms", "100");
+    let cfg = cfg.write(dir.path());
+    let out = Command::new(env!("CARGO_BIN_EXE_voicebox"))
+        .arg("--config")
+        .arg(&cfg)
+        .args(["ask", "where is paris"])
+        .env_remove("OLLAMA_HOST")
+        .env_remove("JOURNAL_STREAM")
+        .env("RUST_LOG", "debug")
+        .env("ALSA_CONFIG_PATH", support::alsa_conf())
+        .env("VOICEBOX_TEST_SPK", "/dev/null")
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert_eq!(
+        text(&out.stdout),
+        "Paris is the capital of France. It lies\n"
+    );
+    let spoken = stderr
+        .lines()
+        .find(|l| l.contains("reply spoken"))
+        .unwrap_or_else(|| panic!("nothing spoken: {stderr}"));
+    assert_eq!(
+        support::log_field(spoken, "sentences").as_deref(),
+        Some("2"),
+        "{spoken}"
+    );
+    assert_eq!(fake.requests().len(), 1);
+}
+
+#[test]
 fn check_verifies_every_configured_voice() {
     let dir = tempfile::tempdir().unwrap();
     let check = |config: &mut Config| {

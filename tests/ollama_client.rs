@@ -12,12 +12,7 @@ use voicebox::event::FailureClass;
 use voicebox::ollama::{Client, Message, Role};
 
 fn client(fake: &FakeOllama, extra: &str) -> Client {
-    Client::new(
-        &Config::ollama(&fake.url())
-            .lines("ollama", extra)
-            .parse()
-            .ollama,
-    )
+    Config::client(&fake.url(), extra)
 }
 
 fn ask(client: &Client) -> Result<voicebox::event::Answer, voicebox::event::Failure> {

@@ -39,6 +39,10 @@ pub trait Microphone {
 /// Speaks replies sentence by sentence (posts `Spoken`) and plays earcons.
 pub trait Loudspeaker {
     fn speak(&self, turn: TurnId, text: String);
+    /// A piece of a reply still arriving: spoken as its sentences complete.
+    fn speak_part(&self, turn: TurnId, text: String);
+    /// The last piece was given: speak the rest, then `tail`; posts `Spoken`.
+    fn end_speech(&self, turn: TurnId, tail: Option<String>);
     /// Silences speech at once; the reply being spoken still posts its `Spoken`.
     fn stop(&self);
     fn earcon(&self, earcon: Earcon);
@@ -64,7 +68,8 @@ pub trait Transcriber {
     );
 }
 
-/// Asks the model, with the remembered exchanges; posts `Answered`.
+/// Asks the model, with the remembered exchanges; posts `Replying` for each piece of a streamed
+/// reply, then `Answered`.
 pub trait Responder {
     fn ask(
         &self,
@@ -74,6 +79,8 @@ pub trait Responder {
         cancel: cancel::Token,
         events: &EventSender,
     );
+    /// Gets the model loaded for a question about to come, in the background.
+    fn load(&self);
 }
 
 impl Microphone for Capture {
@@ -91,6 +98,12 @@ impl Microphone for Capture {
 impl Loudspeaker for Speaker {
     fn speak(&self, turn: TurnId, text: String) {
         Speaker::speak(self, turn, text);
+    }
+    fn speak_part(&self, turn: TurnId, text: String) {
+        Speaker::speak_part(self, turn, text);
+    }
+    fn end_speech(&self, turn: TurnId, tail: Option<String>) {
+        Speaker::end_speech(self, turn, tail);
     }
     fn stop(&self) {
         Speaker::stop(self);
@@ -142,9 +155,17 @@ impl Responder for ollama::Client {
         let (client, events) = (self.clone(), events.clone());
         spawn_worker("ollama", move || {
             let history = Message::from_history(&history);
-            let result = client.ask(&history, &question, &cancel);
+            let mut piece = |text: &str| {
+                let text = text.to_string();
+                let _ = events.send(Event::Replying { turn, text });
+            };
+            let result = client.ask_streaming(&history, &question, &cancel, &mut piece);
             let _ = events.send(Event::Answered { turn, result });
         });
+    }
+
+    fn load(&self) {
+        ollama::Client::load(self);
     }
 }
 

@@ -148,6 +148,9 @@ impl Driver {
                     feed,
                 };
                 d.microphone.start(turn, listen);
+                // A question is on its way: have the model loaded while the user speaks. The
+                // responder does it in the background, or not at all while a request runs.
+                d.ollama.load();
             }
             Action::StopCapture { turn } => d.microphone.stop(turn),
             Action::CancelCapture => {
@@ -171,6 +174,8 @@ impl Driver {
             }
             Action::CancelAsk { turn } => self.jobs.cancel(Job::Ask(turn)),
             Action::Speak { turn, text } => d.speaker.speak(turn, text),
+            Action::SpeakPart { turn, text } => d.speaker.speak_part(turn, text),
+            Action::EndSpeech { turn, tail } => d.speaker.end_speech(turn, tail),
             Action::StopSpeaking => d.speaker.stop(),
             Action::Earcon(e) => d.speaker.earcon(match e {
                 machine::Earcon::Listening => earcons::Earcon::Listening,

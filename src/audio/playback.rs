@@ -1,6 +1,6 @@
 //! The playback actor (the only rodio user; the device itself comes from `devices`): owns the
-//! output on its own thread, opens it when there is something to play and closes it
-//! `audio.linger` after the last sound.
+//! output on its own thread, opens it when there is something to play (or about to be: `open`)
+//! and closes it `audio.linger` after the last sound.
 //!
 //! Why close it: an open output is a running audio stream (CPU, and with alsa-lib's unpaced
 //! `file` plugin a flood of silence), and an idle box must hold none. Clips are played one at a
@@ -49,6 +49,8 @@ enum Cmd {
         generation: u64,
         done: mpsc::Sender<Played>,
     },
+    /// Open the output now (if closed), for a clip that is on its way; it lingers as usual.
+    Open,
     /// Play `clip` every `period` until another clip is queued, `EndRepeat` or a stop.
     Repeat {
         clip: Clip,
@@ -92,6 +94,12 @@ impl Remote {
         // A dead actor drops `done`, which the caller sees as a closed receiver.
         let _ = self.tx.send(cmd);
         rx
+    }
+
+    /// Opens the output ahead of a clip that is still being made, so opening the device is not
+    /// on the way to its first sample. Errors wait for the play that follows.
+    pub fn open(&self) {
+        let _ = self.tx.send(Cmd::Open);
     }
 
     /// Silences the output at once and drops everything queued.
@@ -228,6 +236,12 @@ impl Actor {
                     });
                 }
                 Cmd::EndRepeat => self.repeat = None,
+                Cmd::Open if self.output.is_none() => {
+                    self.output = open(&self.device, self.buffer_frames).ok();
+                    // It lingers from now if the clip it was opened for never comes.
+                    self.last_sound = Instant::now();
+                }
+                Cmd::Open => {}
                 Cmd::Play {
                     clip,
                     pause_after,
@@ -355,7 +369,7 @@ impl Actor {
                 }
             }
             match self.rx.recv_timeout(TICK) {
-                Ok(Cmd::Stop) | Err(RecvTimeoutError::Timeout) => {}
+                Ok(Cmd::Stop | Cmd::Open) | Err(RecvTimeoutError::Timeout) => {}
                 Ok(c @ (Cmd::Play { .. } | Cmd::Repeat { .. } | Cmd::EndRepeat)) => {
                     self.queue.push_back(c)
                 }

@@ -1,26 +1,67 @@
-//! `voicebox ask TEXT`: one turn from text; the reply goes to stdout, then to the speaker.
+//! `voicebox ask TEXT`: one turn from text. The reply goes to stdout as it arrives and to the
+//! speaker, which speaks a streamed reply's sentences as they complete.
 
-use crate::cancel;
+use std::io::Write;
+
 use crate::config::Config;
 use crate::ollama::Client;
+use crate::speech::pipeline;
+use crate::speech::sentences::Rules;
+use crate::{cancel, printable};
 
 pub fn ask(config: &Config, text: &str, speak: bool) -> anyhow::Result<()> {
+    let speaker = speak.then(|| super::say::speaker(config)).transpose()?;
+    let report = speaker.as_ref().map(|s| s.speak_reported(0));
+    let mut stdout = std::io::stdout();
+    let mut streamed = false;
+    let mut piece = |text: &str| {
+        streamed = true;
+        // The model's text: no escape sequence of its own reaches the terminal. A closed
+        // stdout (`| head`) must not stop the answer from being spoken.
+        let shown = printable::strip(text);
+        let _ = write!(stdout, "{shown}").and_then(|()| stdout.flush());
+        if let Some(s) = &speaker {
+            s.speak_part(0, text);
+        }
+    };
     // Ctrl-C ends the process; nothing else cancels a one-shot question.
-    let answer = Client::new(&config.ollama).ask(&[], text, &cancel::Token::new())?;
-    // The model's text, so no escape sequence of its own reaches the terminal.
-    println!("{}", crate::printable::strip(&answer.text));
-    if speak {
-        // The reply is printed whole first (it arrived whole); speech then goes sentence by
-        // sentence, the first playing while the next is synthesized.
-        let report = super::say::speak(config, &answer.text)?;
-        if let Some(e) = report.device_error {
-            anyhow::bail!("could not play the reply: {e}; use --no-speak to print only");
+    let result =
+        Client::new(&config.ollama).ask_streaming(&[], text, &cancel::Token::new(), &mut piece);
+    let tail = match &result {
+        Ok(answer) if !streamed => {
+            println!("{}", printable::strip(&answer.text));
+            if let Some(s) = &speaker {
+                s.speak(0, answer.text.as_str());
+            }
+            None
         }
-        if report.every_sentence_failed() {
-            anyhow::bail!(
-                "the TTS hook failed for every sentence; check tts.command with `voicebox check`"
-            );
+        Ok(_) => {
+            println!();
+            None
         }
+        // Part of the reply was printed and spoken: say that the rest is missing.
+        Err(_) if streamed => {
+            println!();
+            // In the language of the question, as the daemon says it.
+            let lang = Rules::new(&config.tts).languages.of(text);
+            let message = config.messages.get("cut_off", &lang, &config.tts.language);
+            Some(message.to_string())
+        }
+        Err(_) => None,
+    };
+    let (Some(speaker), Some(report)) = (speaker, report) else {
+        return Ok(result.map(drop)?);
+    };
+    speaker.end_speech(0, tail);
+    let report = super::say::heard(&speaker, pipeline::wait(&report));
+    result?;
+    if let Some(e) = report.device_error {
+        anyhow::bail!("could not play the reply: {e}; use --no-speak to print only");
+    }
+    if report.every_sentence_failed() {
+        anyhow::bail!(
+            "the TTS hook failed for every sentence; check tts.command with `voicebox check`"
+        );
     }
     Ok(())
 }

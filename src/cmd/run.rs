@@ -124,7 +124,7 @@ async fn daemon(config: Config, config_path: PathBuf) -> anyhow::Result<()> {
 }
 
 /// The real devices for `config`, at start-up and on every applied reload.
-fn devices(config: &Config, events: &EventSender) -> anyhow::Result<Devices> {
+pub fn devices(config: &Config, events: &EventSender) -> anyhow::Result<Devices> {
     Ok(Devices {
         microphone: Box::new(Capture::spawn(&config.audio, events.clone())),
         speaker: Box::new(Speaker::spawn(config, Some(events.clone()))?),

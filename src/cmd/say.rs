@@ -24,15 +24,24 @@ pub fn say(config: &Config, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Speaks `text` at the volume the daemon keeps, and waits for the report. When every sentence
-/// failed, the error earcon says so by sound, as the daemon does: the listener is never left in
-/// silence.
-pub(super) fn speak(config: &Config, text: &str) -> anyhow::Result<SpeechReport> {
+/// Speaks `text` and waits for the report. When every sentence failed, the error earcon says so
+/// by sound, as the daemon does.
+fn speak(config: &Config, text: &str) -> anyhow::Result<SpeechReport> {
+    let speaker = speaker(config)?;
+    Ok(heard(&speaker, speaker.speak_and_wait(text)))
+}
+
+/// A speaker for a command, at the volume the daemon keeps.
+pub(super) fn speaker(config: &Config) -> anyhow::Result<Speaker> {
     let speaker = Speaker::spawn(config, None)?;
     speaker.set_volume(Store::from_env().load().volume.unwrap_or(100));
-    let report = speaker.speak_and_wait(text);
+    Ok(speaker)
+}
+
+/// Plays the error earcon when every sentence failed, so nobody is left in silence.
+pub(super) fn heard(speaker: &Speaker, report: SpeechReport) -> SpeechReport {
     if report.every_sentence_failed() {
         speaker.earcon_and_wait(Earcon::Error);
     }
-    Ok(report)
+    report
 }

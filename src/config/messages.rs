@@ -14,7 +14,7 @@ use super::rules::{Rule, Text};
 use super::section::Reader;
 
 /// Every message, in the order of `FailureClass` (see `event.rs`).
-pub const KEYS: [&str; 10] = [
+pub const KEYS: [&str; 11] = [
     "unreachable",
     "proxy_error",
     "too_slow",
@@ -25,6 +25,7 @@ pub const KEYS: [&str; 10] = [
     "didnt_catch",
     "stt_failed",
     "audio_failed",
+    "cut_off",
 ];
 
 /// The language the keys directly under `[messages]` are in.

@@ -76,6 +76,18 @@ pub enum Action {
         turn: TurnId,
         text: String,
     },
+    /// Speak the next piece of a reply that is still arriving (the first piece starts it);
+    /// sentences are spoken as they are complete. `EndSpeech` follows the last piece.
+    SpeakPart {
+        turn: TurnId,
+        text: String,
+    },
+    /// No more pieces for `turn`: speak what is left, then `tail` (the cut-off message);
+    /// posts `Spoken` when done.
+    EndSpeech {
+        turn: TurnId,
+        tail: Option<String>,
+    },
     /// Silence now, drop the queue, kill in-flight TTS.
     StopSpeaking,
     Earcon(Earcon),

@@ -33,6 +33,12 @@
 //! - The "listening" earcon plays when capture reports its first frame (`CaptureStarted`), so
 //!   it means "the microphone is really open", and capture never waits for it.
 //!
+//! Streamed replies: the first piece of a reply (`Replying`) moves Thinking to Speaking, and
+//! every piece goes to the speaker as it comes (`SpeakPart`); the end of the request
+//! (`Answered`) ends the speech (`EndSpeech`). A stream that breaks off after a piece keeps what
+//! was spoken and ends with the cut-off message (`cut_off`), never a retry. A press or cancel
+//! while a reply is still arriving also cancels its request, so the server stops generating.
+//!
 //! Failures are heard, never only logged: a capture, STT or Ollama `Failure` speaks its class's
 //! message, in the language of the question (`stt.language` when set, else the language of the
 //! last transcript, else `tts.language`); a silent or too-short recording speaks "didn't catch that" without calling STT, as
@@ -136,14 +142,27 @@ impl State {
 
 #[derive(Debug)]
 enum Speech {
+    /// A reply: `answer` is what has arrived so far.
     Reply {
         question: String,
         answer: String,
+        end: ReplyEnd,
     },
     /// A failure message; the outcome is already decided.
     Notice(Outcome),
     /// `ctl say`: nothing to remember.
     Announcement,
+}
+
+/// How much of a reply being spoken has arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReplyEnd {
+    /// Streamed, and its request is still open: more may come.
+    Arriving,
+    /// All of it is with the speaker.
+    Complete,
+    /// The stream broke off; the speaker says so after what arrived.
+    CutOff,
 }
 
 #[derive(Debug)]
@@ -308,6 +327,7 @@ impl Machine {
             }
             Event::Captured { turn, result } => self.captured(turn, result, now, &mut out),
             Event::Transcribed { turn, result } => self.transcribed(turn, result, now, &mut out),
+            Event::Replying { turn, text } => self.replying(turn, text, &mut out),
             Event::Answered { turn, result } => self.answered(turn, result, now, &mut out),
             Event::Spoken { turn, report } => self.spoken(turn, &report, now, &mut out),
             Event::Timer { turn, kind } => self.timer(turn, kind, now, &mut out),
@@ -317,6 +337,20 @@ impl Machine {
 
     /// Speaks the class's message (the turn stays in Speaking until `Spoken`), or ends quietly
     /// for a class that has no message.
+    /// The class's message in the language of the question (`stt.language` when set, else the
+    /// last transcript's, else `tts.language`).
+    fn message(&self, class: FailureClass) -> Option<String> {
+        let s = &self.settings;
+        let lang = s
+            .stt_language
+            .as_deref()
+            .or(self.question_lang.as_deref())
+            .unwrap_or(&s.languages.latin);
+        class
+            .message(&s.messages, lang, &s.languages.latin)
+            .map(str::to_string)
+    }
+
     fn say_failure(
         &mut self,
         turn: Turn,
@@ -324,19 +358,13 @@ impl Machine {
         now: Instant,
         out: &mut Vec<Action>,
     ) {
-        let s = &self.settings;
-        let lang = s
-            .stt_language
-            .as_deref()
-            .or(self.question_lang.as_deref())
-            .unwrap_or(&s.languages.latin);
-        match class.message(&s.messages, lang, &s.languages.latin) {
+        match self.message(class) {
             Some(text) => {
                 let mut turn = turn;
                 turn.cue = false; // the message's first sound ends it
                 out.push(Action::Speak {
                     turn: turn.id,
-                    text: text.to_string(),
+                    text,
                 });
                 out.push(Action::Led(Led::Error));
                 self.phase = Phase::Speaking {
@@ -370,7 +398,15 @@ impl Machine {
                 match speech {
                     Speech::Reply { .. } | Speech::Announcement => {
                         let mut summary = turn.summary(outcome, now);
-                        if let Speech::Reply { question, answer } = speech {
+                        if let Speech::Reply {
+                            question,
+                            answer,
+                            end,
+                        } = speech
+                        {
+                            if end == ReplyEnd::Arriving {
+                                out.push(Action::CancelAsk { turn: turn.id });
+                            }
                             self.memory.remember(&question, &answer);
                         } else {
                             summary.announcement = true;

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Action, Earcon, Led, Machine, Outcome, Phase, Speech};
+use super::{Action, Earcon, Led, Machine, Outcome, Phase, ReplyEnd, Speech, Turn};
 use crate::config::ButtonMode;
 use crate::event::{Answer, Failure, FailureClass, Recording, SpeechReport, Transcript, TurnId};
 
@@ -110,6 +110,49 @@ impl Machine {
         };
     }
 
+    /// A piece of a streamed reply: the first starts speaking, the rest follow it.
+    pub(super) fn replying(&mut self, id: TurnId, text: String, out: &mut Vec<Action>) {
+        match self.take_phase() {
+            Phase::Thinking { mut turn, question } if turn.id == id => {
+                turn.cue = false; // the reply's first audio ends it
+                out.push(Action::SpeakPart {
+                    turn: id,
+                    text: text.clone(),
+                });
+                out.push(Action::Led(Led::Speaking));
+                self.phase = Phase::Speaking {
+                    turn,
+                    speech: Speech::Reply {
+                        question,
+                        answer: text,
+                        end: ReplyEnd::Arriving,
+                    },
+                };
+            }
+            Phase::Speaking {
+                turn,
+                speech:
+                    Speech::Reply {
+                        question,
+                        mut answer,
+                        end: ReplyEnd::Arriving,
+                    },
+            } if turn.id == id => {
+                answer.push_str(&text);
+                out.push(Action::SpeakPart { turn: id, text });
+                self.phase = Phase::Speaking {
+                    turn,
+                    speech: Speech::Reply {
+                        question,
+                        answer,
+                        end: ReplyEnd::Arriving,
+                    },
+                };
+            }
+            other => self.phase = other, // a piece of an abandoned turn: never spoken
+        }
+    }
+
     pub(super) fn answered(
         &mut self,
         id: TurnId,
@@ -119,6 +162,15 @@ impl Machine {
     ) {
         let (mut turn, question) = match self.take_phase() {
             Phase::Thinking { turn, question } if turn.id == id => (turn, question),
+            Phase::Speaking {
+                turn,
+                speech:
+                    Speech::Reply {
+                        question,
+                        answer,
+                        end: ReplyEnd::Arriving,
+                    },
+            } if turn.id == id => return self.stream_ended(turn, question, answer, result, out),
             other => {
                 self.phase = other; // late answer of an abandoned turn: never spoken
                 return;
@@ -146,6 +198,47 @@ impl Machine {
             speech: Speech::Reply {
                 question,
                 answer: answer.text,
+                end: ReplyEnd::Complete,
+            },
+        };
+    }
+
+    /// The request of a reply being spoken as it arrives has ended: all of it has arrived, or
+    /// it broke off (any failure: what was spoken stays spoken, the cut-off message follows).
+    fn stream_ended(
+        &mut self,
+        mut turn: Turn,
+        question: String,
+        arrived: String,
+        result: Result<Answer, Failure>,
+        out: &mut Vec<Action>,
+    ) {
+        let (answer, end, tail) = match result {
+            Ok(a) => {
+                turn.ollama_ms = Some(a.ollama_ms);
+                turn.attempts = a.attempts;
+                (a.text, ReplyEnd::Complete, None)
+            }
+            Err(_) => {
+                let message = self.message(FailureClass::CutOff);
+                (arrived, ReplyEnd::CutOff, message)
+            }
+        };
+        turn.response_chars = answer.chars().count();
+        let cut = tail.is_some();
+        out.push(Action::EndSpeech {
+            turn: turn.id,
+            tail,
+        });
+        if cut {
+            out.push(Action::Led(Led::Error));
+        }
+        self.phase = Phase::Speaking {
+            turn,
+            speech: Speech::Reply {
+                question,
+                answer,
+                end,
             },
         };
     }
@@ -170,6 +263,15 @@ impl Machine {
                 return;
             }
         };
+        // The speaker gave up before the reply had all arrived (its output failed): nobody
+        // will hear the rest, so the request is hung up.
+        if let Speech::Reply {
+            end: ReplyEnd::Arriving,
+            ..
+        } = speech
+        {
+            out.push(Action::CancelAsk { turn: id });
+        }
         let failed = report.device_error.is_some() || report.every_sentence_failed();
         let silent = report.sentences == 0 && !report.stopped;
         let announcement = matches!(speech, Speech::Announcement);
@@ -184,10 +286,16 @@ impl Machine {
                 ));
                 return self.say_failure(turn, FailureClass::BadReply, now, out);
             }
-            Speech::Reply { question, answer } => {
+            Speech::Reply {
+                question,
+                answer,
+                end,
+            } => {
                 self.memory.remember(&question, &answer);
                 if report.stopped {
                     Outcome::Interrupted
+                } else if end == ReplyEnd::CutOff {
+                    Outcome::Failed(FailureClass::CutOff)
                 } else {
                     follow_up = self.follows_up(&answer);
                     Outcome::Answered

@@ -148,6 +148,30 @@ fn speech_output_failures_get_the_error_earcon() {
     check(SPEECH_OUTPUT);
 }
 
+/// A streamed reply is spoken piece by piece as it arrives; its request's end ends the speech;
+/// a failure after the first piece keeps what was spoken and adds the cut-off message; a press,
+/// cancel or speaker failure while it arrives hangs up its request.
+#[rustfmt::skip]
+const STREAMED: &[Row] = &[
+    ("the first piece speaks at once", HOLD, r#"hold:thinking replying(1,"It is noon.")@5000"#, r#"speak_part 1 "It is noon."; led Speaking"#, Speaking),
+    ("later pieces follow it", HOLD, r#"hold:thinking replying(1,"It")@5000 replying(1," is noon.")@5100"#, r#"speak_part 1 " is noon.""#, Speaking),
+    ("the request's end ends the speech", HOLD, r#"hold:thinking replying(1,"It is noon.")@5000 answered(1,"It is noon.")@6000"#, "end_speech 1", Speaking),
+    ("the speech's end answers the turn", HOLD, r#"hold:thinking replying(1,"It is noon.")@5000 answered(1,"It is noon.")@6000 spoken(1)@7000"#, "log 1 answered; led Idle; timer ForgetConversation 1 300000", Idle),
+    ("a failure after a piece is a cut-off", HOLD, r#"hold:thinking replying(1,"It is")@5000 answered(1,proxy_error)@6000"#, "end_speech 1 <cut_off>; led Error", Speaking),
+    ("a cut-off reply is logged once spoken", HOLD, r#"hold:thinking replying(1,"It is")@5000 answered(1,bad_reply)@6000 spoken(1)@7000"#, "log 1 cut_off; led Idle; timer ForgetConversation 1 300000", Idle),
+    ("barge-in while it arrives hangs up", HOLD, r#"hold:thinking replying(1,"It is")@5000 press@5500"#, "stop_speaking; cancel_ask 1; start 2; timer MaxRecord 2 30000; led Listening", Listening),
+    ("a toggle press while it arrives hangs up", TOGGLE, r#"toggle:thinking replying(1,"It is")@5000 press@5500"#, "timer LongPress 3 2000; stop_speaking; cancel_ask 1; led Idle; timer ForgetConversation 1 300000", Idle),
+    ("cancel while it arrives hangs up", HOLD, r#"hold:thinking replying(1,"It is")@5000 cancel@5500"#, "stop_speaking; cancel_ask 1; led Idle; timer ForgetConversation 1 300000", Idle),
+    ("the output failing while it arrives hangs up", HOLD, r#"hold:thinking replying(1,"It is")@5000 spoken(1,device_error)@5100"#, "cancel_ask 1; earcon Error; log 1 speech_failed; led Error", Idle),
+    ("a piece after the end is ignored", HOLD, r#"hold:thinking replying(1,"It is noon.")@5000 answered(1,"It is noon.")@6000 replying(1,"late")@6100"#, "", Speaking),
+    ("a whole reply after all is spoken whole", HOLD, r#"hold:thinking answered(1,"It is noon.")@6000 replying(1,"late")@6100"#, "", Speaking),
+];
+
+#[test]
+fn streamed_replies() {
+    check(STREAMED);
+}
+
 /// (steps up to a failure of class C, C): the failure speaks C's message, and the end of that
 /// message logs the turn with outcome C.
 #[rustfmt::skip]
@@ -212,6 +236,8 @@ const STALE: &[(&str, &str)] = &[
     ("capture after cancel", "press@0 cancel@500 captured(1)@900"),
     ("transcript after barge-in", r#"hold:transcribing press@2000 transcribed(1,"old")@2600"#),
     ("answer after abandon", r#"hold:thinking press@3000 answered(1,"old reply")@4000"#),
+    ("a reply's piece after abandon", r#"hold:thinking press@3000 replying(1,"old")@4000"#),
+    ("a reply's piece after barge-in", r#"hold:thinking replying(1,"It")@3500 press@4000 replying(1," was")@4100"#),
     ("answer after cancel", r#"hold:thinking cancel@3000 answered(1,"old reply")@4000"#),
     ("failure after abandon", "hold:thinking press@3000 answered(1,unreachable)@4000"),
     ("end of speech of an old turn", "tap@0 cancel@500 tap@600 speech-ended(1)@900"),

@@ -13,13 +13,16 @@ use super::wire::Reply;
 const ERROR_BODY_CAP: u64 = 64 * 1024;
 
 impl Client {
-    /// One HTTP exchange, bounded by `remaining`.
+    /// One HTTP exchange on `agent`'s connections, bounded by `remaining`. A streamed reply's
+    /// text goes to `on_text` as it arrives.
     pub(super) fn attempt(
         &self,
+        agent: &ureq::Agent,
         path: &str,
         body: &[u8],
         streaming: bool,
         remaining: Duration,
+        on_text: &mut dyn FnMut(&str),
     ) -> Result<Reply1, Problem> {
         let cfg = self.config();
         if remaining.is_zero() {
@@ -30,7 +33,7 @@ impl Client {
         // Non-streaming: nothing arrives until the answer is complete, so one per-attempt cap.
         // Streaming: the cap is on the first byte and on each silence, the whole is the deadline.
         let per_attempt = cfg.request_timeout.min(remaining);
-        let builder = self.agent().post(&url).config();
+        let builder = agent.post(&url).config();
         let builder = if streaming {
             builder
                 .timeout_global(Some(remaining))
@@ -64,9 +67,12 @@ impl Client {
         }
         let cap = cfg.max_reply_bytes;
         if content_type.starts_with("application/x-ndjson") {
-            let s = stream::read(body.into_with_config().reader(), cap, |e| {
-                body_io_problem(ureq::Error::from(e), timed_out, cap)
-            })?;
+            let s = stream::read(
+                body.into_with_config().reader(),
+                cap,
+                |e| body_io_problem(ureq::Error::from(e), timed_out, cap),
+                on_text,
+            )?;
             return Ok(Reply1 {
                 text: s.text,
                 done_reason: s.done_reason,

@@ -1,8 +1,10 @@
 //! The Ollama client: one blocking request per question, retried with backoff under one
-//! deadline, every failure turned into a user-meaningful class with a one-line fix.
+//! deadline, every failure turned into a user-meaningful class with a one-line fix; a streamed
+//! reply's text handed on as it arrives; a cancelled question hung up at once.
 //!
 //! - `client`  the `Client`: request bodies, the retry loop, the reply log line.
 //! - `http`    one HTTP exchange: the request, the reply or the `Problem` it came back as.
+//! - `load`    keeping the model loaded: at start and at each press, in the background.
 //! - `health`  `voicebox check`: is the server reachable, is the model there.
 //! - `wire`    JSON request and (lenient) reply shapes.
 //! - `error`   classification of one failed attempt → retry or not, and the message.
@@ -17,6 +19,7 @@ mod client;
 mod error;
 mod health;
 mod http;
+mod load;
 mod stream;
 mod wire;
 
@@ -82,7 +85,12 @@ pub mod fuzz_api {
 
     /// A streamed NDJSON body with a byte cap.
     pub fn ndjson(body: impl std::io::Read, cap: usize) {
-        let _ = stream::read(body, cap, |e| error::Problem::Dropped(e.to_string()));
+        let _ = stream::read(
+            body,
+            cap,
+            |e| error::Problem::Dropped(e.to_string()),
+            &mut |_| {},
+        );
     }
 }
 

@@ -14,11 +14,13 @@ pub struct Streamed {
 }
 
 /// Reads lines until one says `done: true`. `cap` bounds the bytes read; `io_problem` turns a
-/// read error (timeout, reset, truncated chunking) into the attempt's problem.
+/// read error (timeout, reset, truncated chunking) into the attempt's problem. `on_text` gets the
+/// reply's text as it arrives: what the lines of each read added, never empty.
 pub fn read(
     mut body: impl Read,
     cap: usize,
     io_problem: impl Fn(io::Error) -> Problem,
+    on_text: &mut dyn FnMut(&str),
 ) -> Result<Streamed, Problem> {
     let mut out = Streamed::default();
     let mut pending: Vec<u8> = Vec::new();
@@ -38,21 +40,36 @@ pub fn read(
             return Err(Problem::TooBig(cap));
         }
         pending.extend_from_slice(&chunk[..n]);
+        let before = out.text.len();
+        let mut done = false;
         while let Some(pos) = pending.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = pending.drain(..=pos).collect();
             if line_done(&line, &mut out)? {
-                return Ok(out);
+                done = true;
+                break;
             }
+        }
+        hand_on(&out.text[before..], on_text);
+        if done {
+            return Ok(out);
         }
     }
     // A last line without its newline still counts.
+    let before = out.text.len();
     if line_done(&pending, &mut out)? {
+        hand_on(&out.text[before..], on_text);
         return Ok(out);
     }
     Err(Problem::BadBody(
         "the stream ended without its final \"done\" line; the proxy or the server cut it off"
             .into(),
     ))
+}
+
+fn hand_on(new: &str, on_text: &mut dyn FnMut(&str)) {
+    if !new.is_empty() {
+        on_text(new);
+    }
 }
 
 /// Folds one line into `out`; true when it was the final line.
@@ -111,6 +128,7 @@ mod tests {
             },
             cap,
             |e| Problem::Dropped(e.to_string()),
+            &mut |_| {},
         )
     }
 
@@ -121,6 +139,46 @@ mod tests {
             assert_eq!(s.text, "That works.", "step {step}");
             assert_eq!(s.done_reason.as_deref(), Some("stop"));
         }
+    }
+
+    #[test]
+    fn text_is_handed_on_as_each_read_completes_lines() {
+        for (step, want) in [
+            // One read per line or less: each piece as its line completes.
+            (1, vec!["That", " works."]),
+            (40, vec!["That", " works."]),
+            // Everything in one read (a buffering proxy): one piece.
+            (10_000, vec!["That works."]),
+        ] {
+            let mut pieces: Vec<String> = Vec::new();
+            let body = Trickle {
+                data: OK.as_bytes(),
+                step,
+            };
+            read(
+                body,
+                1 << 20,
+                |e| Problem::Dropped(e.to_string()),
+                &mut |t| pieces.push(t.to_string()),
+            )
+            .unwrap();
+            assert_eq!(pieces, want, "step {step}");
+        }
+        // A cut stream hands on what arrived before the cut, then fails.
+        let mut got = String::new();
+        let cut = concat!(r#"{"response":"Yes","done":false}"#, "\n", r#"{"resp"#);
+        let body = Trickle {
+            data: cut.as_bytes(),
+            step: 3,
+        };
+        let r = read(
+            body,
+            1 << 20,
+            |e| Problem::Dropped(e.to_string()),
+            &mut |t| got.push_str(t),
+        );
+        assert!(r.is_err());
+        assert_eq!(got, "Yes");
     }
 
     #[test]
@@ -184,7 +242,13 @@ mod tests {
                 Err(io::Error::new(io::ErrorKind::ConnectionReset, "reset"))
             }
         }
-        let got = read(Broken, 100, |e| Problem::Dropped(e.kind().to_string())).unwrap_err();
+        let got = read(
+            Broken,
+            100,
+            |e| Problem::Dropped(e.kind().to_string()),
+            &mut |_| {},
+        )
+        .unwrap_err();
         assert!(matches!(got, Problem::Dropped(_)));
     }
 }

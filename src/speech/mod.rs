@@ -1,6 +1,6 @@
 //! Speech: text for the ear (cleanup, sentences, each sentence's language and voice), speech
 //! to text and text to speech (hooks, or Wyoming and OpenAI-compatible servers), and the
-//! sentence-wise speaking pipeline.
+//! sentence-wise speaking pipeline, also for a reply that is still arriving.
 
 pub mod cleanup;
 pub mod lang;
@@ -10,6 +10,7 @@ pub mod pipeline;
 pub mod sentences;
 pub mod stt;
 mod stt_http;
+mod synth;
 pub mod tts;
 pub mod voice;
 pub mod wyoming;

@@ -1,19 +1,22 @@
 //! The speaking pipeline: reply → cleanup → sentences, each with its language → TTS hook in that
 //! language's voice (a bounded lookahead ahead of playback) → playback, in order. The first
-//! sentence plays as soon as it alone is synthesized.
+//! sentence plays as soon as it alone is synthesized. A reply can arrive in pieces (a streamed
+//! reply): each sentence goes to the TTS hook as soon as it is complete, while the ones before
+//! it play.
 //!
 //! `Speaker` is an actor: one thread takes replies in turn and plays them; a worker thread per
 //! reply synthesizes ahead. `stop` cancels the token of every reply handed over so far (which
-//! kills in-flight synthesis) and silences playback.
+//! kills in-flight synthesis), ends the text of the one still arriving, and silences playback.
 //!
 //! The speaker reports how speaking went (`SpeechReport`); what to do about a failure, such as
 //! playing the error earcon, is for its caller to decide.
 
-use std::sync::{Mutex, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::sentences::{self, Sentence};
+use super::sentences;
+use super::synth::{self, Inbox, Writer};
 use super::tts::Tts;
 use crate::audio::earcons::{self, Earcon};
 use crate::audio::playback::{Playback, Remote};
@@ -23,11 +26,13 @@ use crate::event::{Event, EventSender, FailureClass, SpeechReport, TurnId, ms};
 
 struct Job {
     turn: TurnId,
-    text: String,
+    /// The reply, in pieces; it ends when the handle drops its `Writer` (or on `stop`).
+    text: Arc<Inbox>,
     /// Cancelled by a `stop` after this job was handed over: a queued job is then dropped, a
     /// playing one cut short.
     cancel: cancel::Token,
-    /// When the reply was handed over: the zero of `first_audio_ms` and `total_ms`.
+    /// When the reply (its first piece) was handed over: the zero of `first_audio_ms` and
+    /// `total_ms`.
     received: Instant,
     reply: Option<mpsc::Sender<SpeechReport>>,
 }
@@ -42,14 +47,22 @@ struct Settings {
 /// Handle to the speaking actor; dropping it stops speech and ends the thread.
 pub struct Speaker {
     tx: Option<mpsc::Sender<Job>>,
-    /// The token of the jobs handed over since the last `stop`, which cancels and replaces it.
-    current: Mutex<cancel::Token>,
+    current: Mutex<Current>,
     remote: Remote,
     /// `audio.volume`, the gain of 100 %.
     trim: f32,
     thread: Option<JoinHandle<()>>,
     // Dropped after the thread is joined (field order): the thread plays through it.
     _playback: Playback,
+}
+
+/// What the handle keeps about the replies it handed over.
+#[derive(Default)]
+struct Current {
+    /// The token of the jobs handed over since the last `stop`, which cancels and replaces it.
+    cancel: cancel::Token,
+    /// The reply still taking pieces: its turn and the sending end of its text.
+    open: Option<(TurnId, Writer)>,
 }
 
 impl Speaker {
@@ -86,17 +99,50 @@ impl Speaker {
 
     /// Speaks `text`; posts `Event::Spoken` when it has finished or was stopped.
     pub fn speak(&self, turn: TurnId, text: impl Into<String>) {
-        self.send(turn, text.into(), None);
+        let mut current = self.lock_current();
+        self.keep_open(&mut current, turn);
+        if let Some((_, text_in)) = current.open.take() {
+            // Text and end in one step: the worker knows the last sentence (no pause after it).
+            text_in.finish(Some(text.into()));
+        }
+    }
+
+    /// Speaks the next piece of `turn`'s reply, which is still arriving (the first piece
+    /// starts it, ending any earlier reply's text); its sentences are spoken as they complete.
+    pub fn speak_part(&self, turn: TurnId, text: impl Into<String>) {
+        let mut current = self.lock_current();
+        self.keep_open(&mut current, turn);
+        if let Some((_, text_in)) = &current.open {
+            text_in.put(text.into());
+        }
+    }
+
+    /// No more pieces for `turn`: the rest is spoken, then `tail` (the cut-off message), then
+    /// `Event::Spoken` is posted. Nothing happens if `stop` ended the reply already.
+    pub fn end_speech(&self, turn: TurnId, tail: Option<String>) {
+        let mut current = self.lock_current();
+        if !matches!(&current.open, Some((t, _)) if *t == turn) {
+            return;
+        }
+        if let Some((_, text_in)) = current.open.take() {
+            // A line break ends the reply's own last words before the tail.
+            text_in.finish(tail.map(|t| format!("\n{t}")));
+        }
+    }
+
+    /// Starts a reply for `turn` whose report also comes back on the returned channel (for
+    /// the CLI): give it text with `speak_part` and `end_speech`, then wait on the channel.
+    pub fn speak_reported(&self, turn: TurnId) -> mpsc::Receiver<SpeechReport> {
+        let (tx, rx) = mpsc::channel();
+        self.open(&mut self.lock_current(), turn, Some(tx));
+        rx
     }
 
     /// Speaks `text` and waits for the report (for the CLI).
     pub fn speak_and_wait(&self, text: &str) -> SpeechReport {
-        let (tx, rx) = mpsc::channel();
-        self.send(0, text.to_string(), Some(tx));
-        rx.recv().unwrap_or_else(|_| SpeechReport {
-            device_error: Some("the speaker thread ended".into()),
-            ..SpeechReport::default()
-        })
+        let report = self.speak_reported(0);
+        self.speak(0, text);
+        wait(&report)
     }
 
     /// Plays an earcon now (behind whatever is already queued on the device).
@@ -126,30 +172,49 @@ impl Speaker {
             .set_gain(crate::audio::volume::gain(percent, self.trim));
     }
 
-    /// Silences playback at once, drops queued replies and kills in-flight synthesis.
+    /// Silences playback at once, drops queued replies, ends the text of the one arriving and
+    /// kills in-flight synthesis.
     pub fn stop(&self) {
         let handed_over = std::mem::take(&mut *self.lock_current());
-        handed_over.cancel();
+        handed_over.cancel.cancel();
         self.remote.stop();
     }
 
-    fn lock_current(&self) -> std::sync::MutexGuard<'_, cancel::Token> {
-        // Only a token is ever stored, so a poisoned lock still holds a usable one.
+    fn lock_current(&self) -> std::sync::MutexGuard<'_, Current> {
+        // A token and a writer are all it holds, so a poisoned lock still holds usable ones.
         self.current.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn send(&self, turn: TurnId, text: String, reply: Option<mpsc::Sender<SpeechReport>>) {
+    /// Makes sure the open reply is `turn`'s.
+    fn keep_open(&self, current: &mut Current, turn: TurnId) {
+        if !matches!(&current.open, Some((t, _)) if *t == turn) {
+            self.open(current, turn, None);
+        }
+    }
+
+    /// Hands the actor a new reply for `turn`, open for pieces (an open one is ended first).
+    fn open(&self, current: &mut Current, turn: TurnId, reply: Option<mpsc::Sender<SpeechReport>>) {
+        let (writer, text) = Writer::new();
+        current.open = Some((turn, writer));
         let job = Job {
             turn,
             text,
-            cancel: self.lock_current().clone(),
+            cancel: current.cancel.clone(),
             received: Instant::now(),
             reply,
         };
-        if let Some(tx) = &self.tx {
-            let _ = tx.send(job);
+        if let Some(jobs) = &self.tx {
+            let _ = jobs.send(job);
         }
     }
+}
+
+/// The report of a reply started with `speak_reported`.
+pub fn wait(report: &mpsc::Receiver<SpeechReport>) -> SpeechReport {
+    report.recv().unwrap_or_else(|_| SpeechReport {
+        device_error: Some("the speaker thread ended".into()),
+        ..SpeechReport::default()
+    })
 }
 
 impl Drop for Speaker {
@@ -160,16 +225,6 @@ impl Drop for Speaker {
             let _ = t.join();
         }
     }
-}
-
-/// One synthesized (or failed) sentence, with when its hook ran.
-struct Synth {
-    index: usize,
-    lang: String,
-    result: Result<crate::audio::Clip, crate::event::Failure>,
-    took: Duration,
-    started_at: SystemTime,
-    ended_at: SystemTime,
 }
 
 struct Actor {
@@ -209,44 +264,23 @@ impl Actor {
     fn speak(&self, job: &Job) -> SpeechReport {
         let s = &self.settings;
         let mut report = SpeechReport::default();
-        let sentences = sentences::split(&job.text, &s.rules);
-        report.sentences = sentences.len();
         if job.cancel.is_cancelled() {
             report.stopped = true;
             return report;
         }
-        let count = sentences.len();
         // Ends this reply's synthesis however the reply ends, without touching later replies.
         let synthesis = job.cancel.child();
 
         // Bounded lookahead: the worker holds one finished sentence in hand and the channel
         // holds `lookahead - 1`, so at most `lookahead` wait behind the one playing.
-        let (synth_tx, synth_rx) = mpsc::sync_channel::<Synth>(s.lookahead - 1);
+        let (synth_tx, synth_rx) = mpsc::sync_channel(s.lookahead - 1);
         let worker = {
-            let tts = self.tts.clone();
-            let synthesis = synthesis.clone();
+            let (tts, text, synthesis) = (self.tts.clone(), job.text.clone(), synthesis.clone());
+            let (rules, output) = (s.rules.clone(), self.remote.clone());
             std::thread::Builder::new()
                 .name("tts".into())
                 .spawn(move || {
-                    for (index, Sentence { text, lang }) in sentences.into_iter().enumerate() {
-                        if synthesis.is_cancelled() {
-                            return;
-                        }
-                        let started = Instant::now();
-                        let started_at = SystemTime::now();
-                        let result = tts.synthesize(&text, &lang, &synthesis);
-                        let synth = Synth {
-                            index,
-                            lang,
-                            result,
-                            took: started.elapsed(),
-                            started_at,
-                            ended_at: SystemTime::now(),
-                        };
-                        if synth_tx.send(synth).is_err() {
-                            return;
-                        }
-                    }
+                    synth::synthesize(&tts, &text, &rules, &synthesis, &output, &synth_tx)
                 })
         };
         let worker = match worker {
@@ -275,11 +309,7 @@ impl Actor {
                     continue;
                 }
             };
-            let pause = if synth.index + 1 < count {
-                s.pause
-            } else {
-                Duration::ZERO
-            };
+            let pause = if synth.last { Duration::ZERO } else { s.pause };
             let Ok(played) = self.remote.play(clip, pause).recv() else {
                 report.device_error = Some("the playback thread ended".into());
                 break;
@@ -306,10 +336,10 @@ impl Actor {
                 break;
             }
         }
-        // Whatever ended the loop, the worker must not synthesize on.
+        // Whatever ended the loop, the worker must not synthesize on (nor wait for text).
         synthesis.cancel();
         drop(synth_rx);
-        let _ = worker.join();
+        report.sentences = worker.join().unwrap_or_default();
 
         report.stopped = job.cancel.is_cancelled();
         report.total_ms = ms(job.received.elapsed());

@@ -32,6 +32,12 @@ impl Config {
         c
     }
 
+    /// The client the daemon would build for the server at `url` (`Config::ollama`), with
+    /// `extra` lines under `[ollama]`.
+    pub fn client(url: &str, extra: &str) -> voicebox::ollama::Client {
+        voicebox::ollama::Client::new(&Config::ollama(url).lines("ollama", extra).parse().ollama)
+    }
+
     /// `voicebox run` against `url`: `/api/chat` (the default) with generous timeouts (the
     /// suite shares two cores), clear gaps between sentences, a linger long enough that the
     /// unpaced output writes well over 0.35 s of silence after each sound, short recordings

@@ -23,9 +23,24 @@ enum Ending {
     /// A press while speaking (hold mode): the reply stops, a new turn listens.
     BargeIn,
     Shutdown(State),
+    /// A streamed reply: spoken as it arrives, then ended as `Streamed` says.
+    Streamed(StreamEnd),
 }
 
-const CLASSES: [FailureClass; 11] = [
+/// How a streamed reply ends after its first piece.
+#[derive(Debug, Clone, Copy)]
+enum StreamEnd {
+    Answered,
+    /// The request failed after the first piece.
+    CutOff,
+    BargeIn,
+    Cancelled,
+    Shutdown,
+    /// The output failed while the reply was still arriving.
+    SpeechFailed,
+}
+
+const CLASSES: [FailureClass; 12] = [
     C::Unreachable,
     C::ProxyError,
     C::TooSlow,
@@ -36,6 +51,7 @@ const CLASSES: [FailureClass; 11] = [
     C::DidntCatch,
     C::SttFailed,
     C::AudioFailed,
+    C::CutOff,
     C::Cancelled,
 ];
 const STAGES: [State; 4] = [Listening, Transcribing, Thinking, Speaking];
@@ -54,6 +70,17 @@ fn endings() -> Vec<Ending> {
         Abandoned(Thinking),
         BargeIn,
     ];
+    all.extend(
+        [
+            StreamEnd::Answered,
+            StreamEnd::CutOff,
+            StreamEnd::BargeIn,
+            StreamEnd::Cancelled,
+            StreamEnd::Shutdown,
+            StreamEnd::SpeechFailed,
+        ]
+        .map(Streamed),
+    );
     // Whatever class a device reports: the loop must not care.
     all.extend(CLASSES.map(TranscriptionFailed));
     all.extend(CLASSES.map(AskFailed));
@@ -157,6 +184,55 @@ async fn play(h: &mut Harness, ending: Ending) -> Vec<&'static str> {
             h.shut_down().await;
             vec!["cancelled"]
         }
+        Streamed(end) => play_streamed(h, end, stopped).await,
+    }
+}
+
+async fn play_streamed(
+    h: &mut Harness,
+    end: StreamEnd,
+    stopped: SpeechReport,
+) -> Vec<&'static str> {
+    h.reach(Thinking).await;
+    h.post(replying(1, "It is noon.")).await;
+    assert_eq!(h.state(), Speaking, "the first piece is spoken at once");
+    h.post(replying(1, " Time for lunch.")).await;
+    match end {
+        StreamEnd::Answered => {
+            h.post(answered(1, Ok("It is noon. Time for lunch."))).await;
+            h.post(spoken(1, heard(2))).await;
+            vec!["answered"]
+        }
+        StreamEnd::CutOff => {
+            h.post(answered(1, Err(C::BadReply))).await;
+            h.post(spoken(1, heard(3))).await;
+            vec!["cut_off"]
+        }
+        StreamEnd::BargeIn => {
+            h.post(Event::Button { pressed: true }).await;
+            h.post(spoken(1, stopped)).await;
+            h.post(Event::control(ControlCommand::Cancel)).await;
+            vec!["interrupted", "cancelled"]
+        }
+        StreamEnd::Cancelled => {
+            h.post(Event::control(ControlCommand::Cancel)).await;
+            h.post(spoken(1, stopped)).await;
+            vec!["cancelled"]
+        }
+        StreamEnd::Shutdown => {
+            h.shut_down().await;
+            vec!["cancelled"]
+        }
+        StreamEnd::SpeechFailed => {
+            let report = SpeechReport {
+                device_error: Some("no such device".into()),
+                ..SpeechReport::default()
+            };
+            h.post(spoken(1, report)).await;
+            // The request, hung up, still answers; nobody speaks it.
+            h.post(answered(1, Err(C::Cancelled))).await;
+            vec!["speech_failed"]
+        }
     }
 }
 
@@ -168,7 +244,57 @@ fn cuts_a_job(ending: Ending) -> bool {
         Cancelled(Transcribing | Thinking)
             | Abandoned(Transcribing | Thinking)
             | Shutdown(Transcribing | Thinking)
+            | Streamed(
+                StreamEnd::BargeIn
+                    | StreamEnd::Cancelled
+                    | StreamEnd::Shutdown
+                    | StreamEnd::SpeechFailed
+            )
     )
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_streamed_reply_goes_to_the_speaker_piece_by_piece_and_ends_once() {
+    let mut h = Harness::new(ButtonMode::Hold);
+    h.reach(Thinking).await;
+    h.post(replying(1, "It is noon.")).await;
+    h.post(replying(1, " Time")).await;
+    h.post(answered(1, Ok("It is noon. Time"))).await;
+    let speech: Vec<Call> = h
+        .calls()
+        .into_iter()
+        .filter(|c| {
+            matches!(
+                c,
+                Call::Speak(..) | Call::SpeakPart(..) | Call::EndSpeech(..)
+            )
+        })
+        .collect();
+    assert_eq!(
+        speech,
+        [
+            Call::SpeakPart(1, "It is noon.".into()),
+            Call::SpeakPart(1, " Time".into()),
+            Call::EndSpeech(1, None),
+        ]
+    );
+    // Cut off: what arrived stays, the cut-off message is its tail.
+    let mut h = Harness::new(ButtonMode::Hold);
+    h.reach(Thinking).await;
+    h.post(replying(1, "It is noon.")).await;
+    h.post(answered(1, Err(C::ProxyError))).await;
+    let cut_off = h.app.config.messages.get("cut_off", "en", "en").to_string();
+    assert_eq!(h.calls().last(), Some(&Call::EndSpeech(1, Some(cut_off))));
+    // Pieces of an abandoned turn are never spoken.
+    let mut h = Harness::new(ButtonMode::Hold);
+    h.reach(Thinking).await;
+    h.post(Event::control(ControlCommand::Tap)).await;
+    h.post(replying(1, "Too late.")).await;
+    assert!(
+        !h.calls().iter().any(|c| matches!(c, Call::SpeakPart(..))),
+        "{:?}",
+        h.calls()
+    );
 }
 
 #[tokio::test(start_paused = true)]

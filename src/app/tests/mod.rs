@@ -38,7 +38,10 @@ enum Call {
     /// A transcribe that claims the live transcription of its recording.
     TranscribeLive(TurnId),
     Ask(TurnId),
+    Load,
     Speak(TurnId, String),
+    SpeakPart(TurnId, String),
+    EndSpeech(TurnId, Option<String>),
     StopSpeaking,
     Earcon(Earcon),
     ThinkingCue(bool),
@@ -98,6 +101,12 @@ impl Loudspeaker for Fake {
     fn speak(&self, turn: TurnId, text: String) {
         self.call(Call::Speak(turn, text));
     }
+    fn speak_part(&self, turn: TurnId, text: String) {
+        self.call(Call::SpeakPart(turn, text));
+    }
+    fn end_speech(&self, turn: TurnId, tail: Option<String>) {
+        self.call(Call::EndSpeech(turn, tail));
+    }
     fn stop(&self) {
         self.call(Call::StopSpeaking);
     }
@@ -144,6 +153,9 @@ impl Transcriber for Fake {
 impl Responder for Fake {
     fn ask(&self, turn: TurnId, _: String, _: Vec<Exchange>, c: cancel::Token, _: &EventSender) {
         self.job(Call::Ask(turn), c);
+    }
+    fn load(&self) {
+        self.call(Call::Load);
     }
 }
 
@@ -384,6 +396,14 @@ fn transcribed(turn: TurnId, result: Result<&str, FailureClass>) -> Event {
                 stt_ms: 400,
             })
             .map_err(failure),
+    }
+}
+
+/// A piece of a streamed reply.
+fn replying(turn: TurnId, text: &str) -> Event {
+    Event::Replying {
+        turn,
+        text: text.into(),
     }
 }
 

@@ -20,8 +20,9 @@ use crate::event::{Event, EventSender, Failure, FailureClass, Recording, TurnId,
 /// Opening a busy or missing device is tried this often, with doubling pauses in between.
 const OPEN_ATTEMPTS: u32 = 4;
 const OPEN_BACKOFF: Duration = Duration::from_millis(150);
-/// How often the actor looks at the write index before and after the first frame arrived.
-const POLL_FIRST: Duration = Duration::from_millis(1);
+/// How often the actor looks at the write index: finely before the first frame and while the
+/// post-roll runs out (the question waits for both), coarsely while the user speaks.
+const POLL_FINE: Duration = Duration::from_millis(1);
 const POLL_RUNNING: Duration = Duration::from_millis(10);
 /// A stream that opened but delivers nothing for this long is reported as failed.
 const NO_AUDIO_TIMEOUT: Duration = Duration::from_secs(3);
@@ -121,7 +122,11 @@ fn recording(
     let opened = Instant::now();
 
     let end = loop {
-        let wait = if started { POLL_RUNNING } else { POLL_FIRST };
+        let wait = if started && stop_at.is_none() {
+            POLL_RUNNING
+        } else {
+            POLL_FINE
+        };
         match on_command(rx.recv_timeout(wait), turn) {
             Seen::Nothing => {}
             Seen::StopAsked => {

@@ -11,6 +11,7 @@
 //! | `started(T)`, `speech-ended(T)` | `CaptureStarted`, `SpeechEnded` of turn T |
 //! | `captured(T)` | 1.5 s with speech; `captured(T,0.2s)`, `captured(T,2.8s,silent)` |
 //! | `transcribed(T,"text")`, `answered(T,"text")` | a transcript, a reply |
+//! | `replying(T,"text")` | a piece of a streamed reply |
 //! | `captured(T,C)`, `transcribed(T,C)`, `answered(T,C)` | a failure of class C (`too_slow`) |
 //! | `spoken(T)` | two sentences played (first audio at 150 ms) |
 //! | `spoken(T,sentences=3,failed=1)` | only what is listed (keys below) |
@@ -23,10 +24,11 @@
 //! Actions print as `start 1 detect`, `start 2 detect within 5000` (a follow-up window, ms),
 //! `stop 1`, `ask 1 "question" h0` (h: exchanges remembered), `speak 1 "text"` or
 //! `speak 1 <didnt_catch>` (the `messages.*` sentence of that class; `<zh:didnt_catch>` in
-//! `[messages.zh]`), `earcon Stopped`,
-//! `timer LongPress 1 2000` (kind, id, ms), `led Idle`, `log 1 answered` (turn, outcome;
-//! `announce 2 announced` for an announcement), `forget`, `cue`, `stop_cue`, `volume 40`,
-//! `dropped 12` (an announcement of 12 characters)...; a step's actions are joined by "; ".
+//! `[messages.zh]`), `speak_part 1 "text"`, `end_speech 1` or `end_speech 1 <cut_off>`,
+//! `earcon Stopped`, `timer LongPress 1 2000` (kind, id, ms), `led Idle`, `log 1 answered`
+//! (turn, outcome; `announce 2 announced` for an announcement), `forget`, `cue`, `stop_cue`,
+//! `volume 40`, `dropped 12` (an announcement of 12 characters)...; a step's actions are joined
+//! by "; ".
 
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
@@ -40,7 +42,7 @@ use crate::event::{
 use crate::machine::{Action, Machine, Settings};
 
 /// Every failure class, for parsing `C` and naming spoken messages.
-const CLASSES: [FailureClass; 11] = [
+const CLASSES: [FailureClass; 12] = [
     FailureClass::Unreachable,
     FailureClass::ProxyError,
     FailureClass::TooSlow,
@@ -51,6 +53,7 @@ const CLASSES: [FailureClass; 11] = [
     FailureClass::DidntCatch,
     FailureClass::SttFailed,
     FailureClass::AudioFailed,
+    FailureClass::CutOff,
     FailureClass::Cancelled,
 ];
 
@@ -109,19 +112,13 @@ fn short(a: &Action) -> String {
             history,
         } => format!("ask {turn} {question:?} h{}", history.len()),
         Action::CancelAsk { turn } => format!("cancel_ask {turn}"),
-        Action::Speak { turn, text } => {
-            let message = MESSAGES.languages().find_map(|lang| {
-                CLASSES
-                    .iter()
-                    .find(|c| c.message(&MESSAGES, lang, "en") == Some(text.as_str()))
-                    .map(|c| (lang, c.as_str()))
-            });
-            match message {
-                Some(("en", class)) => format!("speak {turn} <{class}>"),
-                Some((lang, class)) => format!("speak {turn} <{lang}:{class}>"),
-                None => format!("speak {turn} {text:?}"),
-            }
-        }
+        Action::Speak { turn, text } => format!("speak {turn} {}", spoken_text(text)),
+        Action::SpeakPart { turn, text } => format!("speak_part {turn} {text:?}"),
+        Action::EndSpeech { turn, tail: None } => format!("end_speech {turn}"),
+        Action::EndSpeech {
+            turn,
+            tail: Some(tail),
+        } => format!("end_speech {turn} {}", spoken_text(tail)),
         Action::StopSpeaking => "stop_speaking".into(),
         Action::Earcon(e) => format!("earcon {e:?}"),
         Action::StartTimer { turn, kind, after } => {
@@ -144,6 +141,22 @@ fn short(a: &Action) -> String {
         Action::StopThinkingCue => "stop_cue".into(),
         Action::SetVolume(v) => format!("volume {v}"),
         Action::AnnouncementDropped { chars } => format!("dropped {chars}"),
+    }
+}
+
+/// `<class>` for a class's English message, `<lang:class>` for another language's, else the
+/// text quoted.
+fn spoken_text(text: &str) -> String {
+    let message = MESSAGES.languages().find_map(|lang| {
+        CLASSES
+            .iter()
+            .find(|c| c.message(&MESSAGES, lang, "en") == Some(text))
+            .map(|c| (lang, c.as_str()))
+    });
+    match message {
+        Some(("en", class)) => format!("<{class}>"),
+        Some((lang, class)) => format!("<{lang}:{class}>"),
+        None => format!("{text:?}"),
     }
 }
 
@@ -250,6 +263,10 @@ pub fn event(text: &str) -> Event {
         "answered" => Event::Answered {
             turn: turn(),
             result: failure(rest).map_or_else(|| Ok(answer(&quoted(rest, text))), Err),
+        },
+        "replying" => Event::Replying {
+            turn: turn(),
+            text: quoted(rest, text),
         },
         "spoken" => Event::Spoken {
             turn: turn(),

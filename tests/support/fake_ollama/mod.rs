@@ -1,8 +1,13 @@
 //! A fake Ollama server for tests: replays `shared/fixtures/ollama/` with their real status
 //! codes, content types and transfer encodings, scripted per request, and records what it got.
 //!
-//! It also misbehaves on demand: hang, reset, close, truncate, garbage, huge bodies.
+//! It also misbehaves on demand: hang, reset, close, truncate, garbage, huge bodies; and it can
+//! generate at a model's pace (`paced.rs`), noticing when the client hangs up.
+//!
+//! Model loads (an empty prompt, as the daemon sends when the button is pressed) can be answered
+//! apart from the questions (`answer_loads`), so a test's script is about questions only.
 
+pub mod paced;
 pub mod reply;
 
 use std::collections::VecDeque;
@@ -11,8 +16,9 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
+pub use paced::{Pace, Run};
 pub use reply::Reply;
 
 /// One request as the server received it.
@@ -22,6 +28,8 @@ pub struct Request {
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// When the whole request had been read.
+    pub received: SystemTime,
 }
 
 impl Request {
@@ -35,12 +43,23 @@ impl Request {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
     }
+
+    /// A model load: an empty prompt (`/api/generate`) or no messages (`/api/chat`).
+    pub fn is_load(&self) -> bool {
+        let json = self.json();
+        self.method == "POST"
+            && (json["prompt"] == "" || json["messages"].as_array().is_some_and(Vec::is_empty))
+    }
 }
 
 #[derive(Default)]
 struct State {
     script: Mutex<VecDeque<Reply>>,
     requests: Mutex<Vec<Request>>,
+    /// `Some` once loads are answered apart from the script.
+    loads: Mutex<Option<VecDeque<Reply>>>,
+    load_requests: Mutex<Vec<Request>>,
+    runs: paced::Runs,
     arrived: Condvar,
 }
 
@@ -101,6 +120,42 @@ impl FakeOllama {
         self.state.requests.lock().unwrap().clone()
     }
 
+    /// From now on, model loads are answered with `replies` in order (then at once with
+    /// `Reply::loaded()`), recorded in `loads()` and not in `requests()`.
+    pub fn answer_loads(self, replies: Vec<Reply>) -> FakeOllama {
+        *self.state.loads.lock().unwrap() = Some(replies.into());
+        self
+    }
+
+    /// The model loads received since `answer_loads`.
+    pub fn loads(&self) -> Vec<Request> {
+        self.state.load_requests.lock().unwrap().clone()
+    }
+
+    /// Every paced reply served so far, in order.
+    pub fn runs(&self) -> Vec<Run> {
+        self.state.runs.lock().unwrap().clone()
+    }
+
+    /// Waits (up to `PATIENCE`) until the latest paced reply satisfies `ready`; panics saying
+    /// `what` never happened.
+    pub fn wait_run(&self, what: &str, ready: impl Fn(&Run) -> bool) -> Run {
+        let found = super::poll(super::PATIENCE, Duration::from_millis(2), || {
+            self.runs().last().filter(|r| ready(r)).cloned()
+        });
+        found.unwrap_or_else(|| panic!("never {what}: {:?}", self.runs()))
+    }
+
+    /// How long after `since` the client hung up on the latest paced reply (waiting for it);
+    /// the server must not have finished that reply.
+    pub fn hang_up_after(&self, since: SystemTime) -> Duration {
+        let run = self.wait_run("a hang-up", |r| r.hung_up.is_some());
+        assert!(run.ended.is_none(), "the reply was complete: {run:?}");
+        run.hung_up
+            .and_then(|at| at.duration_since(since).ok())
+            .unwrap_or_default()
+    }
+
     /// Waits (bounded) until `n` requests have arrived; returns how many did.
     pub fn wait_requests(&self, n: usize, limit: Duration) -> usize {
         let end = Instant::now() + limit;
@@ -133,10 +188,26 @@ fn serve(mut conn: TcpStream, state: &State) {
     let Some(request) = read_request(&mut conn) else {
         return;
     };
-    let reply = state.script.lock().unwrap().pop_front();
+    let load = if request.is_load() {
+        state
+            .loads
+            .lock()
+            .unwrap()
+            .as_mut()
+            .map(VecDeque::pop_front)
+    } else {
+        None
+    };
+    let (reply, list) = match load {
+        Some(reply) => (
+            Some(reply.unwrap_or_else(Reply::loaded)),
+            &state.load_requests,
+        ),
+        None => (state.script.lock().unwrap().pop_front(), &state.requests),
+    };
     {
-        let mut got = state.requests.lock().unwrap();
-        got.push(request);
+        let mut got = list.lock().unwrap();
+        got.push(request.clone());
         state.arrived.notify_all();
     }
     let reply = reply.unwrap_or_else(|| {
@@ -146,7 +217,7 @@ fn serve(mut conn: TcpStream, state: &State) {
             "fake ollama: no scripted reply left for this request",
         )
     });
-    let _ = reply::respond(&mut conn, reply);
+    let _ = reply::respond(&mut conn, reply, &request, &state.runs);
 }
 
 /// Reads one HTTP/1.1 request (headers, then a Content-Length or chunked body).
@@ -202,6 +273,7 @@ fn read_request(conn: &mut TcpStream) -> Option<Request> {
         path,
         headers,
         body: String::from_utf8_lossy(&body).to_string(),
+        received: SystemTime::now(),
     })
 }
 

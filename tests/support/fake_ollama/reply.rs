@@ -56,6 +56,8 @@ pub enum Reply {
     Trickle(Duration),
     /// The reply, after a pause: a model that takes its time.
     Later(Duration, Box<Reply>),
+    /// Generated at a model's pace, streamed or whole as the request asks (`paced.rs`).
+    Paced(super::Pace),
 }
 
 const JSON: &str = "application/json; charset=utf-8";
@@ -107,6 +109,15 @@ impl Reply {
         Reply::send(200, JSON, body.to_string())
     }
 
+    /// The answer to a model load (an empty prompt): `done_reason` "load".
+    pub fn loaded() -> Reply {
+        Reply::send(
+            200,
+            JSON,
+            r#"{"model":"llama3.2","created_at":"2026-01-01T00:00:00Z","response":"","done":true,"done_reason":"load"}"#,
+        )
+    }
+
     /// `/api/chat` non-streaming success with this text.
     pub fn chat(text: &str) -> Reply {
         let body = serde_json::json!({
@@ -152,7 +163,13 @@ impl Reply {
     }
 }
 
-pub(super) fn respond(conn: &mut TcpStream, reply: Reply) -> std::io::Result<()> {
+/// Writes `reply` to the connection `request` came on; paced replies are recorded in `runs`.
+pub(super) fn respond(
+    conn: &mut TcpStream,
+    reply: Reply,
+    request: &super::Request,
+    runs: &super::paced::Runs,
+) -> std::io::Result<()> {
     match reply {
         Reply::Send {
             status,
@@ -256,8 +273,9 @@ pub(super) fn respond(conn: &mut TcpStream, reply: Reply) -> std::io::Result<()>
         }
         Reply::Later(pause, reply) => {
             std::thread::sleep(pause);
-            respond(conn, *reply)
+            respond(conn, *reply, request, runs)
         }
+        Reply::Paced(pace) => super::paced::respond(conn, &pace, request, runs),
     }
 }
 

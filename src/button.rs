@@ -16,15 +16,8 @@ use rppal::gpio::{Gpio, InputPin, Trigger};
 use crate::event::{Event, EventSender, VolumeChange};
 use crate::{config, gpio_cdev};
 
-/// What the LED shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Led {
-    Idle,
-    Listening,
-    Thinking,
-    Speaking,
-    Error,
-}
+/// What the LED shows: the machine's own type, so the app hands it on unmapped.
+pub use crate::machine::Led;
 
 /// How the LED shows a state: a level, or a blink with this half-period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

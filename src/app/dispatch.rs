@@ -205,13 +205,7 @@ impl Driver {
             }
             Action::Led(led) => {
                 if let Some(b) = &self.button {
-                    b.set_led(match led {
-                        machine::Led::Idle => button::Led::Idle,
-                        machine::Led::Listening => button::Led::Listening,
-                        machine::Led::Thinking => button::Led::Thinking,
-                        machine::Led::Speaking => button::Led::Speaking,
-                        machine::Led::Error => button::Led::Error,
-                    });
+                    b.set_led(led);
                 }
             }
             Action::LogTurn(s) => log_turn(&s),

@@ -17,7 +17,7 @@ pub enum Earcon {
     Volume,
 }
 
-/// The status LED; the app maps it onto `button::Led` of the same name.
+/// The status LED (the button drives it as it is).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Led {
     Idle,

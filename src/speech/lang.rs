@@ -27,6 +27,20 @@ pub struct Context {
 impl Languages {
     /// The language of one sentence, given the sentences before it.
     pub fn detect(&self, text: &str, context: &mut Context) -> String {
+        // Most sentences are plain ASCII: no script but Latin, no accent, so the tally would
+        // say `latin` (and remember it when there is a letter). Checked a word at a time, this
+        // makes detection of an English reply cost next to nothing.
+        if text.is_ascii() {
+            if text.bytes().any(|b| b.is_ascii_alphabetic()) {
+                context.latin = Some(self.latin.clone());
+            }
+            return self.latin.clone();
+        }
+        self.by_tally(text, context)
+    }
+
+    /// `detect` for text with any character beyond ASCII.
+    fn by_tally(&self, text: &str, context: &mut Context) -> String {
         let tally = Tally::of(text);
         let cjk = tally.weight[Script::Han as usize] + tally.weight[Script::Kana as usize];
         let mut best = (0, Script::Latin);
@@ -340,6 +354,20 @@ fn strongest(a: Accent, b: Accent) -> Accent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn the_ascii_shortcut_answers_as_the_tally_does(
+            text in "[ -~]{0,40}",
+            before in proptest::option::of("(en|de|vi)"),
+        ) {
+            let langs = Languages { latin: "en".into(), han: "zh".into() };
+            let mut quick = Context { latin: before.clone() };
+            let mut tallied = Context { latin: before };
+            proptest::prop_assert_eq!(langs.detect(&text, &mut quick), langs.by_tally(&text, &mut tallied));
+            proptest::prop_assert_eq!(quick.latin, tallied.latin);
+        }
+    }
 
     fn languages() -> Languages {
         Languages {

@@ -31,7 +31,8 @@ impl Languages {
         // say `latin` (and remember it when there is a letter). Checked a word at a time, this
         // makes detection of an English reply cost next to nothing.
         if text.is_ascii() {
-            if text.bytes().any(|b| b.is_ascii_alphabetic()) {
+            let letters = text.bytes().any(|b| b.is_ascii_alphabetic());
+            if letters && context.latin.as_deref() != Some(&self.latin) {
                 context.latin = Some(self.latin.clone());
             }
             return self.latin.clone();

@@ -81,8 +81,10 @@ impl Drop for Reap {
 #[test]
 fn a_socket_of_another_user_is_only_used_where_nobody_else_could_have_put_it() {
     use std::os::unix::fs::PermissionsExt;
-    // Outside /tmp (CARGO_TARGET_TMPDIR, root's all the way up), traversable by `nobody`.
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    // Outside /tmp, in a directory that is root's all the way up and that `nobody` can
+    // traverse: /run. Not the target directory: a checkout under `mktemp -d` (mode 0700)
+    // keeps `nobody` out of everything below it.
+    let dir = tempfile::tempdir_in("/run").unwrap();
     let mode = |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
     mode(dir.path(), 0o711).unwrap();
 

@@ -31,6 +31,7 @@
 //! - `url`      URLs with credentials kept apart: sent as HTTP Basic, shown as `user:***@`.
 //! - `printable` outside text made safe for the terminal and the log (control characters).
 //! - `state`    what is kept across restarts (the volume), in the state directory.
+//! - `tools`    the tools the model may call: typed, checked built-in calls and their `Executor`.
 //! - `cmd`      one file per subcommand.
 //! - (tests only) `testing`, helpers for tests that re-run their own binary. The stable
 //!   mutation fuzzer over every parser outside bytes reach is `tests/fuzz.rs`.
@@ -56,4 +57,5 @@ pub mod state;
 pub mod systemd;
 #[cfg(test)]
 mod testing;
+pub mod tools;
 pub mod url;

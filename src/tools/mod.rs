@@ -6,6 +6,8 @@
 //! ranges, types and lengths are enforced where the model's JSON is read, so an `Executor` never
 //! sees `seconds: -5` or a 1 MB label.
 
+use crate::event::VolumeChange;
+
 /// A built-in tool call with checked arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Call {
@@ -25,13 +27,6 @@ pub enum Call {
     CancelTimer { label: Option<String>, all: bool },
     /// `set_volume` {percent?: 0–100, change?: "up" | "down"}
     SetVolume(VolumeChange),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VolumeChange {
-    Percent(u8),
-    Up,
-    Down,
 }
 
 /// Runs checked calls where their state lives: in the daemon's loop, or in the daemon reached

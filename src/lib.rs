@@ -31,6 +31,8 @@
 //! - `url`      URLs with credentials kept apart: sent as HTTP Basic, shown as `user:***@`.
 //! - `printable` outside text made safe for the terminal and the log (control characters).
 //! - `state`    what is kept across restarts (the volume), in the state directory.
+//! - `mcp`      MCP servers' tools (`[[tools.mcp]]`): stdio children and streamable-HTTP
+//!   sessions kept connected, their tools offered beside the built-in ones, calls bounded.
 //! - `tools`    the tools the model may call: typed, checked built-in calls and their `Executor`.
 //! - `cmd`      one file per subcommand.
 //! - (tests only) `testing`, helpers for tests that re-run their own binary. The stable
@@ -49,6 +51,7 @@ pub mod gpio_cdev;
 pub mod hook;
 pub mod logging;
 pub mod machine;
+pub mod mcp;
 pub mod ollama;
 pub mod printable;
 pub mod shutdown;

@@ -285,7 +285,8 @@ impl Audio {
 /// One stretch of sound at the speaker.
 #[derive(Debug, Clone, Copy)]
 pub struct Sound {
-    /// First frame.
+    /// First frame (shown in a failing assertion's `{:?}`).
+    #[allow(dead_code)]
     pub start: usize,
     pub secs: f64,
     pub peak: f32,

@@ -91,6 +91,16 @@ impl Conn {
     }
 }
 
+impl Conn {
+    fn same(&self, other: &Conn) -> bool {
+        match (self, other) {
+            (Conn::Stdio(a), Conn::Stdio(b)) => Arc::ptr_eq(a, b),
+            (Conn::Http(a), Conn::Http(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
 impl Clone for Conn {
     fn clone(&self) -> Self {
         match self {
@@ -239,9 +249,16 @@ impl Mcp {
             Err(Error::Rpc(m)) => Err(format!("the {server} server refused the call: {m}")),
             Err(e) => {
                 if e.is_fatal() {
+                    // Its tools go at once (not when the supervisor notices), unless the
+                    // supervisor already has a new session.
                     let mut state = lock(&slot.state);
-                    state.broken = true;
-                    slot.wake.notify_all();
+                    if state.conn.as_ref().is_some_and(|c| c.same(&conn)) {
+                        state.broken = true;
+                        state.conn = None;
+                        state.tools = Arc::new(Vec::new());
+                        state.status = Status::Down(e.to_string());
+                        slot.wake.notify_all();
+                    }
                 }
                 Err(format!("the {server} server failed: {e}"))
             }
@@ -325,7 +342,7 @@ pub fn probe(server: &Server, timeout: Duration) -> Result<usize, String> {
 fn supervise(slot: &Slot, call_timeout: Duration) {
     let name = &slot.server.name;
     // Starting a server (a Python interpreter on a Pi) may take longer than one call.
-    let connect_timeout = call_timeout.max(Duration::from_secs(20));
+    let connect_timeout = call_timeout.max(Duration::from_secs(60));
     let mut backoff = BACKOFF.0;
     let mut last_error = String::new();
     loop {

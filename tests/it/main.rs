@@ -20,6 +20,7 @@ mod hostile_hooks;
 mod hostile_servers;
 mod journald_logging;
 mod listen;
+mod mcp_servers;
 mod nginx_proxy;
 mod ollama_client;
 mod ollama_latency;

@@ -1,0 +1,356 @@
+//! `voicebox::mcp` against real MCP servers built on the official Python SDK: a stdio child and a
+//! streamable-HTTP server behind a Bearer token. The call arrives with its arguments (the server
+//! records it), the result comes back as text; a wrong token, a server that dies mid-call, one
+//! that hangs and one that answers 100 MB are bounded and say what happened.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use voicebox::mcp::{Mcp, Server, Status, Transport, probe};
+use voicebox::url::Url;
+
+use crate::support::mcp_servers::{self, HttpServer};
+use crate::support::{PATIENCE, poll};
+
+const TOKEN: &str = "test-token-5f2c";
+
+fn stdio(name: &str, record: &Path) -> Server {
+    Server {
+        name: name.into(),
+        transport: Transport::Stdio(mcp_servers::stdio_argv(record)),
+    }
+}
+
+fn http(name: &str, server: &HttpServer, token: &str) -> Server {
+    Server {
+        name: name.into(),
+        transport: Transport::Http {
+            url: Url::parse(&server.url()).unwrap(),
+            token: Some(token.into()),
+        },
+    }
+}
+
+fn started(servers: &[Server], call_timeout: Duration) -> Mcp {
+    let mcp = Mcp::start(servers, call_timeout);
+    mcp.settle(PATIENCE);
+    mcp
+}
+
+fn names(mcp: &Mcp) -> Vec<String> {
+    let mut n: Vec<String> = mcp
+        .tools()
+        .iter()
+        .map(|t| t["function"]["name"].as_str().unwrap().to_string())
+        .collect();
+    n.sort();
+    n
+}
+
+#[test]
+fn a_stdio_server_is_called_with_the_arguments_and_its_answer_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("calls.jsonl");
+    let mcp = started(&[stdio("home", &record)], Duration::from_secs(10));
+    assert_eq!(mcp.status(), [("home".to_string(), Status::Connected(6))]);
+    // set_volume is a built-in's name: offered prefixed; the others under their own names.
+    assert_eq!(
+        names(&mcp),
+        ["die", "fail", "hang", "home_set_volume", "huge", "light_on"]
+    );
+    let light = mcp
+        .tools()
+        .into_iter()
+        .find(|t| t["function"]["name"] == "light_on")
+        .unwrap();
+    assert_eq!(light["type"], "function");
+    assert!(
+        light["function"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("客厅")
+    );
+    assert_eq!(
+        light["function"]["parameters"]["properties"]["room"]["type"],
+        "string"
+    );
+
+    assert_eq!(
+        mcp.call("light_on", &json!({"room": "客厅"})),
+        Some(Ok("the 客厅 light is on".into()))
+    );
+    assert_eq!(
+        mcp.call("home_set_volume", &json!({"level": 30})),
+        Some(Ok("stereo volume 30".into()))
+    );
+    assert_eq!(
+        mcp_servers::calls(&record),
+        [
+            json!({"tool": "light_on", "arguments": {"room": "客厅"}}),
+            json!({"tool": "set_volume", "arguments": {"level": 30}}),
+        ]
+    );
+    assert_eq!(
+        mcp.call("set_volume", &json!({"level": 1})),
+        None,
+        "the built-in's name is not the server's"
+    );
+    assert_eq!(mcp.call("nope", &json!({})), None);
+
+    let failed = mcp.call("fail", &json!({})).unwrap().unwrap_err();
+    assert!(
+        failed.contains("the kitchen light is unreachable"),
+        "{failed}"
+    );
+}
+
+#[test]
+fn an_http_server_behind_a_token_is_called_in_both_answer_shapes() {
+    let dir = tempfile::tempdir().unwrap();
+    for json_answers in [false, true] {
+        let server = HttpServer::start(dir.path(), TOKEN, json_answers);
+        let mcp = started(&[http("home", &server, TOKEN)], Duration::from_secs(10));
+        assert_eq!(mcp.status(), [("home".to_string(), Status::Connected(6))]);
+        assert_eq!(
+            mcp.call("light_on", &json!({"room": "kitchen"})),
+            Some(Ok("the kitchen light is on".into())),
+            "json answers: {json_answers}"
+        );
+        assert_eq!(
+            server.calls(),
+            [json!({"tool": "light_on", "arguments": {"room": "kitchen"}})]
+        );
+        // A second call in the same session.
+        assert_eq!(
+            mcp.call("light_on", &json!({"room": "hall"})),
+            Some(Ok("the hall light is on".into()))
+        );
+    }
+}
+
+#[test]
+fn tools_two_servers_share_are_offered_prefixed_with_the_server_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = HttpServer::start(dir.path(), TOKEN, false);
+    let desk = dir.path().join("desk.jsonl");
+    let mcp = started(
+        &[http("home", &server, TOKEN), stdio("desk", &desk)],
+        Duration::from_secs(10),
+    );
+    let n = names(&mcp);
+    assert!(
+        n.contains(&"home_light_on".to_string()) && n.contains(&"desk_light_on".to_string()),
+        "{n:?}"
+    );
+    assert!(!n.contains(&"light_on".to_string()), "{n:?}");
+    assert_eq!(
+        mcp.call("desk_light_on", &json!({"room": "study"})),
+        Some(Ok("the study light is on".into()))
+    );
+    assert_eq!(mcp_servers::calls(&desk).len(), 1);
+    assert!(server.calls().is_empty());
+}
+
+#[test]
+fn a_wrong_token_is_reported_as_such_and_its_tools_are_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = HttpServer::start(dir.path(), TOKEN, false);
+    let wrong = http("home", &server, "not-the-token");
+    assert_eq!(
+        probe(&wrong, Duration::from_secs(10)),
+        Err("401 Unauthorized: check the token".into())
+    );
+    let mcp = started(&[wrong], Duration::from_secs(10));
+    assert_eq!(
+        mcp.status(),
+        [(
+            "home".to_string(),
+            Status::Down("401 Unauthorized: check the token".into())
+        )]
+    );
+    assert!(mcp.tools().is_empty());
+    assert_eq!(mcp.call("light_on", &json!({"room": "x"})), None);
+    assert!(server.calls().is_empty());
+    assert_eq!(
+        probe(&http("home", &server, TOKEN), Duration::from_secs(10)),
+        Ok(6)
+    );
+}
+
+#[test]
+fn a_server_that_is_down_is_reported_and_one_that_is_not_mcp_too() {
+    // A port nobody listens on, and a server that answers HTML.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let down = Server {
+        name: "home".into(),
+        transport: Transport::Http {
+            url: Url::parse(&format!("http://127.0.0.1:{port}/api/mcp")).unwrap(),
+            token: Some(TOKEN.into()),
+        },
+    };
+    assert_eq!(
+        probe(&down, Duration::from_secs(5)),
+        Err("connection refused".into())
+    );
+    let missing = Server {
+        name: "home".into(),
+        transport: Transport::Stdio(vec!["/nonexistent/mcp-server".into()]),
+    };
+    let err = probe(&missing, Duration::from_secs(5)).unwrap_err();
+    assert!(
+        err.starts_with("cannot start /nonexistent/mcp-server"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_stdio_server_that_dies_mid_call_is_an_error_then_restarted() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("calls.jsonl");
+    let mcp = started(&[stdio("home", &record)], Duration::from_secs(10));
+    let first = child_pids(&record);
+    assert_eq!(first.len(), 1, "{first:?} {:?}", mcp.status());
+
+    let err = mcp.call("die", &json!({})).unwrap().unwrap_err();
+    assert_eq!(err, "the home server failed: the server exited");
+    // Restarted after the first backoff (1 s): a new child, the old one reaped.
+    let back = poll(PATIENCE, Duration::from_millis(50), || {
+        (mcp.status()[0].1 == Status::Connected(6)).then_some(())
+    });
+    assert!(back.is_some(), "{:?}", mcp.status());
+    let now = child_pids(&record);
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert_ne!(now, first);
+    // Reaped: no zombie left behind.
+    assert!(!Path::new(&format!("/proc/{}", first[0])).exists());
+    assert_eq!(
+        mcp.call("light_on", &json!({"room": "hall"})),
+        Some(Ok("the hall light is on".into()))
+    );
+
+    // Dropping the set kills and reaps the child.
+    drop(mcp);
+    let gone = poll(Duration::from_secs(10), Duration::from_millis(20), || {
+        child_pids(&record).is_empty().then_some(())
+    });
+    assert!(gone.is_some(), "{:?}", child_pids(&record));
+}
+
+#[test]
+fn an_http_server_that_dies_mid_call_is_an_error_and_its_tools_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = HttpServer::start(dir.path(), TOKEN, false);
+    let mcp = started(&[http("home", &server, TOKEN)], Duration::from_secs(10));
+    let err = mcp.call("die", &json!({})).unwrap().unwrap_err();
+    assert!(err.starts_with("the home server failed: "), "{err}");
+    let left_out = poll(PATIENCE, Duration::from_millis(50), || {
+        matches!(&mcp.status()[0].1, Status::Down(why) if why == "connection refused").then_some(())
+    });
+    assert!(left_out.is_some(), "{:?}", mcp.status());
+    assert!(mcp.tools().is_empty());
+}
+
+#[test]
+fn a_tool_that_hangs_times_out_and_the_server_still_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("calls.jsonl");
+    let server = HttpServer::start(dir.path(), TOKEN, false);
+    let mcp = started(
+        &[stdio("desk", &record), http("home", &server, TOKEN)],
+        Duration::from_secs(2),
+    );
+    for (tool, server) in [("desk_hang", "desk"), ("home_hang", "home")] {
+        let t = Instant::now();
+        let err = mcp.call(tool, &json!({})).unwrap().unwrap_err();
+        let took = t.elapsed();
+        assert_eq!(
+            err,
+            format!("the tool hang of the {server} server did not answer within 2 s")
+        );
+        assert!(
+            took >= Duration::from_secs(2) && took < Duration::from_secs(4),
+            "{took:?}"
+        );
+    }
+    assert_eq!(
+        mcp.call("desk_light_on", &json!({"room": "hall"})),
+        Some(Ok("the hall light is on".into()))
+    );
+    assert_eq!(
+        mcp.call("home_light_on", &json!({"room": "hall"})),
+        Some(Ok("the hall light is on".into()))
+    );
+}
+
+#[test]
+fn a_100_mb_result_is_cut_not_buffered() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("calls.jsonl");
+    let server = HttpServer::start(dir.path(), TOKEN, false);
+    let mcp = started(
+        &[stdio("desk", &record), http("home", &server, TOKEN)],
+        Duration::from_secs(120),
+    );
+    for tool in ["desk_huge", "home_huge"] {
+        let text = mcp.call(tool, &json!({"megabytes": 100})).unwrap().unwrap();
+        assert!(text.starts_with("lorem ipsum xxxx"), "{}", &text[..40]);
+        assert!(
+            text.ends_with("[the result was longer than 1 MiB and was cut]"),
+            "{tool}"
+        );
+        assert!(text.chars().count() < 8100, "{}", text.chars().count());
+    }
+    // Both servers still answer afterwards.
+    assert_eq!(
+        mcp.call("desk_light_on", &json!({"room": "a"})),
+        Some(Ok("the a light is on".into()))
+    );
+    assert_eq!(
+        mcp.call("home_light_on", &json!({"room": "b"})),
+        Some(Ok("the b light is on".into()))
+    );
+}
+
+/// This process's children that run the stdio server recording into `record` (zombies have
+/// no command line, so they count too, as their pid).
+fn child_pids(record: &Path) -> Vec<i32> {
+    let record = record.display().to_string();
+    children()
+        .into_iter()
+        .filter(|(_, cmdline, state)| {
+            cmdline.contains(&record) || (*state == 'Z' && cmdline.is_empty())
+        })
+        .map(|(pid, _, _)| pid)
+        .collect()
+}
+
+/// (pid, command line, state) of this process's children.
+fn children() -> Vec<(i32, String, char)> {
+    let me = std::process::id() as i32;
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+            continue;
+        };
+        let mut fields = rest.split(' ');
+        let state = fields.next().and_then(|s| s.chars().next()).unwrap_or('?');
+        let ppid: i32 = fields.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        if ppid != me {
+            continue;
+        }
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+            .unwrap_or_default();
+        out.push((pid, cmdline, state));
+    }
+    out
+}

@@ -109,19 +109,48 @@ impl Client {
 
     /// `GET path` → the JSON body, one attempt (for `voicebox check`).
     pub(super) fn get_json(&self, path: &str) -> Result<Vec<u8>, Problem> {
+        self.json_exchange(path, None)
+    }
+
+    /// `POST path` with a JSON body → the JSON body, one attempt (for `voicebox check`).
+    pub(super) fn post_json(&self, path: &str, body: &[u8]) -> Result<Vec<u8>, Problem> {
+        self.json_exchange(path, Some(body))
+    }
+
+    fn json_exchange(&self, path: &str, body: Option<&[u8]>) -> Result<Vec<u8>, Problem> {
         let cfg = self.config();
         let timeout = cfg.request_timeout.min(Duration::from_secs(10));
-        let mut request = self
-            .agent()
-            .get(cfg.url.join(path))
-            .config()
-            .timeout_global(Some(timeout))
-            .build()
-            .header("Accept", "application/json");
-        if let Some(auth) = self.authorization() {
-            request = request.header("Authorization", auth);
-        }
-        let response = request.call().map_err(|e| transport_problem(e, timeout))?;
+        let url = cfg.url.join(path);
+        let agent = self.agent();
+        let auth = self.authorization();
+        let sent = match body {
+            None => {
+                let mut request = agent
+                    .get(&url)
+                    .config()
+                    .timeout_global(Some(timeout))
+                    .build()
+                    .header("Accept", "application/json");
+                if let Some(auth) = auth {
+                    request = request.header("Authorization", auth);
+                }
+                request.call()
+            }
+            Some(body) => {
+                let mut request = agent
+                    .post(&url)
+                    .config()
+                    .timeout_global(Some(timeout))
+                    .build()
+                    .header("Accept", "application/json")
+                    .header("Content-Type", "application/json");
+                if let Some(auth) = auth {
+                    request = request.header("Authorization", auth);
+                }
+                request.send(body)
+            }
+        };
+        let response = sent.map_err(|e| transport_problem(e, timeout))?;
         let (parts, body) = response.into_parts();
         if !parts.status.is_success() {
             return Err(status_problem(parts.status.as_u16(), &parts.headers, body));

@@ -27,7 +27,7 @@ mod wire;
 pub use client::Client;
 /// Server text made safe for one log line; the speech servers' messages use it too.
 pub(crate) use error::one_line;
-pub use health::Health;
+pub use health::{Health, ToolSupport};
 pub use rounds::Question;
 
 use crate::machine::Exchange;

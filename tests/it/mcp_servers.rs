@@ -10,6 +10,8 @@ use serde_json::json;
 use voicebox::mcp::{Mcp, Server, Status, Transport, probe};
 use voicebox::url::Url;
 
+use crate::support::cli::{text, voicebox};
+use crate::support::config::Config;
 use crate::support::mcp_servers::{self, HttpServer};
 use crate::support::{PATIENCE, poll};
 
@@ -353,4 +355,56 @@ fn children() -> Vec<(i32, String, char)> {
         out.push((pid, cmdline, state));
     }
     out
+}
+
+#[test]
+fn check_prints_one_line_per_server_and_never_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = HttpServer::start(dir.path(), TOKEN, false);
+    let record = dir.path().join("desk.jsonl");
+    let argv: Vec<String> = mcp_servers::stdio_argv(&record);
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let mut config = Config::ollama("http://127.0.0.1:9");
+    config.set(
+        "tools",
+        "mcp",
+        &format!(
+            "[{{ name = \"desk\", command = {} }}, {{ name = \"home\", url = {}, token = \"wrong-{TOKEN}\" }}, \
+             {{ name = \"good\", url = {}, token = {} }}, {{ name = \"gone\", url = \"http://127.0.0.1:{port}/api/mcp\" }}]",
+            Config::argv(&argv),
+            Config::string(&server.url()),
+            Config::string(&server.url()),
+            Config::string(TOKEN),
+        ),
+    );
+    let out = voicebox(&config.write(dir.path()), "voicebox=debug", &["check"]);
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.contains(" mcp ")).collect();
+    assert_eq!(lines.len(), 4, "{stdout}");
+    assert!(
+        lines[0].starts_with("ok   mcp desk: connected, 6 tools ("),
+        "{stdout}"
+    );
+    assert_eq!(lines[1], "FAIL mcp home: 401 Unauthorized: check the token");
+    assert_eq!(
+        lines[2],
+        format!("ok   mcp good: connected, 6 tools ({})", server.url())
+    );
+    assert_eq!(lines[3], "FAIL mcp gone: connection refused");
+    assert!(!out.status.success());
+    assert!(
+        !stdout.contains(TOKEN) && !stderr.contains(TOKEN),
+        "{stdout}\n{stderr}"
+    );
+    // The stdio server's stderr is in the log at DEBUG, under its name.
+    assert!(
+        stderr.lines().any(|l| l.contains("DEBUG")
+            && l.contains("desk")
+            && l.contains("stderr line from the test server")),
+        "{stderr}"
+    );
 }

@@ -129,10 +129,15 @@ pub fn devices(config: &Config, events: &EventSender) -> anyhow::Result<Devices>
         microphone: Box::new(Capture::spawn(&config.audio, events.clone())),
         speaker: Box::new(Speaker::spawn(config, Some(events.clone()))?),
         stt: Box::new(Stt::new(&config.stt)),
-        // Until the daemon keeps timers, every tool call is answered with an error.
+        // Until the daemon keeps timers, every built-in tool call is answered with an error.
+        // The MCP servers connect in the background; a reload replaces them (the old set is
+        // stopped when the old client goes).
         ollama: Box::new(Client::with_tools(
             config,
-            std::sync::Arc::new(crate::tools::Unavailable),
+            std::sync::Arc::new(crate::mcp::WithMcp::new(
+                std::sync::Arc::new(crate::tools::Unavailable),
+                crate::mcp::Mcp::start(&config.tools.mcp, config.tools.call_timeout),
+            )),
         )),
     })
 }

@@ -7,9 +7,12 @@
 //! thread through `Mcp::call` (the `tools::Executor`'s `run_extra`). Everything a server sends
 //! is bounded (`wire`): tool count, descriptions, schemas, results.
 
+mod executor;
 mod http;
 mod stdio;
 pub mod wire;
+
+pub use executor::WithMcp;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -22,14 +25,6 @@ use wire::{Error, Reply, Tool};
 
 /// Servers in one config, at most.
 pub const MAX_SERVERS: usize = 8;
-/// Tool names the built-in tools take; a server's tool of the same name is offered prefixed.
-pub const BUILT_IN: [&str; 5] = [
-    "set_timer",
-    "set_alarm",
-    "list_timers",
-    "cancel_timer",
-    "set_volume",
-];
 /// Backoff between connection attempts: doubling from the first to the last.
 const BACKOFF: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(60));
 /// A server up this long has its backoff reset when it fails.
@@ -292,7 +287,8 @@ impl Mcp {
         let mut out = Vec::new();
         for (slot, tools) in &lists {
             for t in tools.iter() {
-                let clash = count[t.name.as_str()] > 1 || BUILT_IN.contains(&t.name.as_str());
+                let clash =
+                    count[t.name.as_str()] > 1 || crate::tools::NAMES.contains(&t.name.as_str());
                 let name = if clash {
                     format!("{}_{}", slot.server.name, t.name)
                 } else {

@@ -10,8 +10,9 @@ use serde_json::json;
 use voicebox::mcp::{Mcp, Server, Status, Transport, probe};
 use voicebox::url::Url;
 
-use crate::support::cli::{text, voicebox};
+use crate::support::cli::{text, voicebox, voicebox_with};
 use crate::support::config::Config;
+use crate::support::fake_ollama::{FakeOllama, Reply};
 use crate::support::mcp_servers::{self, HttpServer};
 use crate::support::{PATIENCE, poll};
 
@@ -329,6 +330,20 @@ fn child_pids(record: &Path) -> Vec<i32> {
         .collect()
 }
 
+/// Any process on the machine whose command line names `record`.
+fn anywhere(record: &Path) -> Vec<i32> {
+    let record = record.display().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|b| String::from_utf8_lossy(&b).contains(&record))
+        })
+        .collect()
+}
+
 /// (pid, command line, state) of this process's children.
 fn children() -> Vec<(i32, String, char)> {
     let me = std::process::id() as i32;
@@ -407,4 +422,117 @@ fn check_prints_one_line_per_server_and_never_the_token() {
             && l.contains("stderr line from the test server")),
         "{stderr}"
     );
+}
+
+/// The whole path through `voicebox ask`: the model (the fake Ollama) calls a tool of the HTTP
+/// server and one of the stdio server; each arrives with its arguments, the results go back to
+/// the model as `tool` messages, and the model's answer is printed and spoken.
+#[test]
+fn ask_calls_the_servers_tools_and_speaks_the_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = HttpServer::start(dir.path(), TOKEN, false);
+    let record = dir.path().join("desk.jsonl");
+    let argv: Vec<String> = mcp_servers::stdio_argv(&record);
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let fake = FakeOllama::start(vec![
+        Reply::chat_calls_ids(
+            "",
+            &[
+                ("home_light_on", json!({"room": "客厅"})),
+                ("desk_light_on", json!({"room": "书房"})),
+            ],
+        ),
+        Reply::chat("好的，客厅和书房的灯都打开了。"),
+    ]);
+    let mut config = Config::ollama(&fake.url());
+    config
+        .set("ollama", "endpoint", "\"chat\"")
+        .set("audio", "linger_ms", "100")
+        .set(
+            "tools",
+            "mcp",
+            &format!(
+                "[{{ name = \"home\", url = {}, token = {} }}, {{ name = \"desk\", command = {} }}]",
+                Config::string(&home.url()),
+                Config::string(TOKEN),
+                Config::argv(&argv),
+            ),
+        );
+    let out = voicebox_with(
+        &config.write(dir.path()),
+        "debug",
+        &["ask", "把客厅的灯打开"],
+        &[
+            (
+                "ALSA_CONFIG_PATH",
+                &crate::support::alsa_conf().display().to_string(),
+            ),
+            ("VOICEBOX_TEST_SPK", "/dev/null"),
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(text(&out.stdout), "好的，客厅和书房的灯都打开了。\n");
+    assert!(
+        stderr.lines().any(|l| l.contains("reply spoken")),
+        "nothing spoken: {stderr}"
+    );
+    assert!(!stderr.contains(TOKEN), "the token is in the log");
+
+    // The calls arrived with their arguments, each at its own server.
+    assert_eq!(
+        home.calls(),
+        [json!({"tool": "light_on", "arguments": {"room": "客厅"}})]
+    );
+    assert_eq!(
+        mcp_servers::calls(&record),
+        [json!({"tool": "light_on", "arguments": {"room": "书房"}})]
+    );
+    // The model was offered the servers' tools beside the built-in ones, and got the results.
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 2);
+    let offered: Vec<String> = requests[0].json()["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["function"]["name"].as_str().unwrap().to_string())
+        .collect();
+    for name in [
+        "set_timer",
+        "set_volume",
+        "home_light_on",
+        "desk_light_on",
+        "home_set_volume",
+    ] {
+        assert!(
+            offered.contains(&name.to_string()),
+            "{name} not in {offered:?}"
+        );
+    }
+    let messages = requests[1].json()["messages"].as_array().unwrap().clone();
+    let tool_messages: Vec<(String, String)> = messages
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| {
+            (
+                m["tool_name"].as_str().unwrap_or("?").to_string(),
+                m["content"].as_str().unwrap_or("?").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tool_messages,
+        [
+            (
+                "home_light_on".to_string(),
+                "the 客厅 light is on".to_string()
+            ),
+            (
+                "desk_light_on".to_string(),
+                "the 书房 light is on".to_string()
+            ),
+        ]
+    );
+    // ask's stdio server went with it (killed, not orphaned).
+    assert!(anywhere(&record).is_empty(), "{:?}", anywhere(&record));
 }

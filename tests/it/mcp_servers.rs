@@ -12,8 +12,11 @@ use voicebox::url::Url;
 
 use crate::support::cli::{text, voicebox, voicebox_with};
 use crate::support::config::Config;
+use crate::support::daemon::Daemon;
 use crate::support::fake_ollama::{FakeOllama, Reply};
 use crate::support::mcp_servers::{self, HttpServer};
+use crate::support::procfs;
+use crate::support::sound::{Audio, spoken_mic};
 use crate::support::{PATIENCE, poll};
 
 const TOKEN: &str = "test-token-5f2c";
@@ -535,4 +538,94 @@ fn ask_calls_the_servers_tools_and_speaks_the_answer() {
     );
     // ask's stdio server went with it (killed, not orphaned).
     assert!(anywhere(&record).is_empty(), "{:?}", anywhere(&record));
+}
+
+/// The daemon: the servers connect at start, a spoken question calls a tool and the answer is
+/// heard; a reload starts the stdio server anew (the old one killed and reaped); a daemon killed
+/// with SIGKILL takes its stdio server with it.
+#[test]
+fn the_daemon_calls_the_servers_tools_and_its_stdio_server_lives_and_dies_with_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let home = HttpServer::start(dir, TOKEN, false);
+    let record = dir.join("desk.jsonl");
+    let argv: Vec<String> = mcp_servers::stdio_argv(&record);
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let mic = spoken_mic(dir, "turn on the light");
+    let fake = FakeOllama::start(vec![
+        Reply::chat_calls(&[("desk_light_on", json!({"room": "客厅"}))]),
+        Reply::chat("The living room light is on."),
+    ]);
+    let mut config = Config::daemon(&fake.url());
+    config
+        .set("stt", "command", &Config::fixed_stt("把客厅的灯打开"))
+        .set(
+            "tools",
+            "mcp",
+            &format!(
+                "[{{ name = \"home\", url = {}, token = {} }}, {{ name = \"desk\", command = {} }}]",
+                Config::string(&home.url()),
+                Config::string(TOKEN),
+                Config::argv(&argv),
+            ),
+        );
+    let mut d = Daemon::start(dir, &config, &mic);
+    d.wait_log("MCP server connected", 2);
+    let first = anywhere(&record);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(
+        procfs::descendants(d.pid)
+            .iter()
+            .any(|p| p.pid as i32 == first[0]),
+        "the stdio server is not the daemon's"
+    );
+
+    d.talk(1);
+    d.wait_turn_end(1);
+    assert_eq!(
+        mcp_servers::calls(&record),
+        [json!({"tool": "light_on", "arguments": {"room": "客厅"}})]
+    );
+    let requests = fake.requests();
+    let tool = requests[1].json()["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "tool")
+        .cloned()
+        .unwrap();
+    assert_eq!(tool["tool_name"], "desk_light_on");
+    assert_eq!(tool["content"], "the 客厅 light is on");
+    assert!(
+        !Audio::read(dir).speech().is_empty(),
+        "the answer was not heard"
+    );
+
+    // A reload builds a new set: a new stdio server, the old one killed and reaped.
+    d.signal(libc::SIGHUP);
+    let renewed = poll(PATIENCE, Duration::from_millis(50), || {
+        let now = anywhere(&record);
+        (now.len() == 1 && now != first).then_some(now)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "no new stdio server after the reload: {:?}",
+            anywhere(&record)
+        )
+    });
+    let reaped = poll(Duration::from_secs(10), Duration::from_millis(20), || {
+        (!procfs::descendants(d.pid)
+            .iter()
+            .any(|p| p.pid as i32 == first[0]))
+        .then_some(())
+    });
+    assert!(reaped.is_some(), "the old server was not reaped");
+
+    // SIGKILL leaves the daemon no time to clean up: the kernel kills the server.
+    d.signal(libc::SIGKILL);
+    d.wait_exit(PATIENCE);
+    let gone = poll(Duration::from_secs(10), Duration::from_millis(20), || {
+        anywhere(&record).is_empty().then_some(())
+    });
+    assert!(gone.is_some(), "{renewed:?} outlived the daemon");
 }

@@ -252,6 +252,11 @@ impl Mcp {
                         state.conn = None;
                         state.tools = Arc::new(Vec::new());
                         state.status = Status::Down(e.to_string());
+                        // A stdio server that broke the protocol or stopped reading is killed,
+                        // so its supervisor starts it anew (it waits for the exit).
+                        if let (Conn::Stdio(_), Some(pid)) = (&conn, state.pid) {
+                            stdio::kill(pid);
+                        }
                         slot.wake.notify_all();
                     }
                 }

@@ -1,7 +1,8 @@
 //! A stdio MCP server: a child the daemon starts from an argv array (never a shell), owns and
 //! kills; one JSON-RPC message per line on its stdin and stdout, its stderr to the log at DEBUG.
 
-use std::io::{BufReader, Write};
+use std::io::BufReader;
+use std::os::fd::AsRawFd as _;
 use std::os::unix::process::CommandExt as _;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +17,8 @@ use super::wire::{self, Error, Message, Reply, Seen};
 
 /// Lines read ahead of the request waiting for them.
 const QUEUE: usize = 16;
+/// How long writing one message to the server may take.
+const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct Conn {
     stdin: Mutex<ChildStdin>,
@@ -70,6 +73,13 @@ pub fn spawn(name: &str, argv: &[String]) -> Result<Process, Error> {
         let _ = child.wait();
         return Err(Error::Down("no pipes to the server".into()));
     };
+    // Writes are bounded by poll (`Conn::send`), so the pipe must not block.
+    // SAFETY: fcntl on the stdin pipe we own.
+    unsafe {
+        let fd = stdin.as_raw_fd();
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
+    }
     let (tx, rx) = sync_channel(QUEUE);
     let reader = std::thread::Builder::new()
         .name(format!("mcp-{name}-out"))
@@ -180,11 +190,49 @@ impl Conn {
         self.send(&wire::notification(method, params))
     }
 
+    /// Writes one line within `SEND_TIMEOUT`: a server that stops reading its stdin fills the
+    /// pipe, and a plain write would then block the caller for ever.
     fn send(&self, line: &[u8]) -> Result<(), Error> {
-        let mut stdin = lock(&self.stdin);
-        stdin
-            .write_all(line)
-            .and_then(|()| stdin.flush())
-            .map_err(|e| Error::Down(format!("the server exited ({e})")))
+        let stdin = lock(&self.stdin);
+        let fd = stdin.as_raw_fd();
+        let deadline = Instant::now() + SEND_TIMEOUT;
+        let mut rest = line;
+        while !rest.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::Down("the server stopped reading its input".into()));
+            }
+            let mut pfd = libc::pollfd {
+                fd,
+                events: libc::POLLOUT,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd for the stdin pipe we own.
+            let ready = unsafe { libc::poll(&mut pfd, 1, left.as_millis().min(60_000) as i32) };
+            if ready < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(Error::Down(format!("the server exited ({e})")));
+            }
+            if ready == 0 {
+                continue;
+            }
+            // SAFETY: writes from a live slice to the fd we own; the pipe is non-blocking.
+            let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
+            if n < 0 {
+                let e = std::io::Error::last_os_error();
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock
+                ) {
+                    continue;
+                }
+                return Err(Error::Down(format!("the server exited ({e})")));
+            }
+            rest = &rest[n as usize..];
+        }
+        Ok(())
     }
 }

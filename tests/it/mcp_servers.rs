@@ -629,3 +629,50 @@ fn the_daemon_calls_the_servers_tools_and_its_stdio_server_lives_and_dies_with_i
     });
     assert!(gone.is_some(), "{renewed:?} outlived the daemon");
 }
+
+/// A stdio server that stops reading its input (hand-written: the SDK always reads): a call
+/// with large arguments fills the pipe, and the write gives up instead of blocking for ever.
+#[test]
+fn a_server_that_stops_reading_bounds_the_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("deaf.py");
+    std::fs::write(
+        &script,
+        r#"import json, sys, time
+def answer(i, result):
+    print(json.dumps({"jsonrpc": "2.0", "id": i, "result": result}), flush=True)
+init = json.loads(sys.stdin.readline())
+answer(init["id"], {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}},
+                    "serverInfo": {"name": "deaf", "version": "1"}})
+sys.stdin.readline()  # notifications/initialized
+listing = json.loads(sys.stdin.readline())
+answer(listing["id"], {"tools": [{"name": "light_on", "inputSchema": {"type": "object"}}]})
+time.sleep(3600)
+"#,
+    )
+    .unwrap();
+    let mcp = started(
+        &[Server {
+            name: "deaf".into(),
+            transport: Transport::Stdio(vec!["python3".into(), script.display().to_string()]),
+        }],
+        Duration::from_secs(60),
+    );
+    assert_eq!(names(&mcp), ["light_on"]);
+    let t = Instant::now();
+    let err = mcp
+        .call("light_on", &json!({"room": "x".repeat(1 << 20)}))
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(
+        err,
+        "the deaf server failed: the server stopped reading its input"
+    );
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    assert!(mcp.tools().is_empty(), "its tools stay offered");
+    // Killed and started anew.
+    let back = poll(PATIENCE, Duration::from_millis(50), || {
+        (mcp.status()[0].1 == Status::Connected(1)).then_some(())
+    });
+    assert!(back.is_some(), "{:?}", mcp.status());
+}

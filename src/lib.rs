@@ -16,7 +16,7 @@
 //! - `systemd`  sd_notify: READY, STATUS, WATCHDOG, STOPPING.
 //! - `hook`     runs TTS/STT helpers from argv arrays, with timeouts and process-group kills.
 //! - `ollama`   the blocking Ollama client: retries, backoff, error classes (ureq; the other
-//!   ureq users are `speech::stt_http` and `speech::openai_tts`, the OpenAI-compatible servers).
+//!   ureq users are `stt::http` and `tts::http`, the OpenAI-compatible servers).
 //! - `speech`   text cleanup and sentence splitting (streaming: `sentences::Splitter`), each
 //!   sentence's language (`lang`) and voice (`voice`), STT and TTS through hooks or remote servers
 //!   (`speech::wyoming`, the Wyoming client; OpenAI-compatible HTTP), the live transcription
@@ -52,10 +52,14 @@ pub mod machine;
 pub mod ollama;
 pub mod printable;
 pub mod shutdown;
-pub mod speech;
+pub mod speaker;
 pub mod state;
+pub mod stt;
 pub mod systemd;
 #[cfg(test)]
 mod testing;
+pub mod text;
 pub mod tools;
+pub mod tts;
 pub mod url;
+pub mod wyoming;

@@ -45,7 +45,6 @@ pub mod cmd;
 pub mod config;
 pub mod control;
 pub mod event;
-pub mod gpio_cdev;
 pub mod hook;
 pub mod logging;
 pub mod machine;

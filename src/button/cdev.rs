@@ -14,7 +14,7 @@ use std::thread::JoinHandle;
 use gpiocdev::line::{Bias, EdgeDetection, EdgeKind, Value};
 use gpiocdev::{Chip, Request};
 
-use crate::button::{EdgeFilter, Role};
+use super::{EdgeFilter, Role};
 use crate::config;
 use crate::event::EventSender;
 

@@ -1,11 +1,13 @@
 //! The GPIO push button, the optional volume buttons and the status LED: on a Raspberry Pi
 //! through rppal (the only rppal user), on other boards (`button.chip`) through the kernel's GPIO
-//! character device in gpio_cdev.rs, which shares the edge, role and LED logic here.
+//! character device in cdev.rs, which shares the edge, role and LED logic here.
 //!
 //! The kernel debounces edges (rppal passes `debounce` to the GPIO character device) and calls
 //! back on rppal's interrupt thread; the callback only maps the edge to a logical state and
 //! posts `Event::Button` (or, for a volume button's press, `Event::Volume`). Gesture logic
 //! (hold, toggle, glitch, long press) and volume steps are in `machine`.
+
+pub mod cdev;
 
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -13,8 +15,8 @@ use std::time::Duration;
 
 use rppal::gpio::{Gpio, InputPin, Trigger};
 
+use crate::config;
 use crate::event::{Event, EventSender, VolumeChange};
-use crate::{config, gpio_cdev};
 
 /// What the LED shows: the machine's own type, so the app hands it on unmapped.
 pub use crate::machine::Led;
@@ -112,7 +114,7 @@ impl Role {
 /// The buttons (and LED) handle. Dropping it releases the pins and stops the LED thread.
 pub struct Button {
     _pins: Vec<InputPin>,
-    _lines: Vec<gpio_cdev::Watch>,
+    _lines: Vec<cdev::Watch>,
     led: Option<mpsc::Sender<Led>>,
     led_thread: Option<JoinHandle<()>>,
 }
@@ -134,13 +136,11 @@ impl Button {
             let chip_err = ButtonError::Chip;
             let mut lines = Vec::new();
             for (n, role) in inputs {
-                lines.push(
-                    gpio_cdev::watch(chip, n, role, config, events.clone()).map_err(chip_err)?,
-                );
+                lines.push(cdev::watch(chip, n, role, config, events.clone()).map_err(chip_err)?);
             }
             let (led, led_thread) = match config.led_gpio {
                 Some(n) => {
-                    let (tx, t) = start_led(gpio_cdev::led(chip, n).map_err(chip_err)?)?;
+                    let (tx, t) = start_led(cdev::led(chip, n).map_err(chip_err)?)?;
                     (Some(tx), Some(t))
                 }
                 None => (None, None),

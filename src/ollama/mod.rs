@@ -25,7 +25,6 @@ mod wire;
 
 pub use client::Client;
 /// Server text made safe for one log line; the speech servers' messages use it too.
-pub(crate) use error::one_line;
 pub use health::Health;
 
 use crate::machine::Exchange;

@@ -119,17 +119,12 @@ impl Stt {
         let started = Instant::now();
         let raw = match &self.mode {
             Mode::Command(hook) => run_hook(hook, wav, cancel)?,
-            Mode::Http(endpoint) => {
-                if cancel.is_cancelled() {
-                    return Err(Failure::new(
-                        FailureClass::Cancelled,
-                        "transcription cancelled",
-                    ));
+            Mode::Http(endpoint) => endpoint.transcribe(wav, cancel).map_err(|e| match e {
+                crate::http::Error::Cancelled => {
+                    Failure::new(FailureClass::Cancelled, "transcription cancelled")
                 }
-                endpoint
-                    .transcribe(wav)
-                    .map_err(|e| Failure::new(FailureClass::SttFailed, e.to_string()))?
-            }
+                e => Failure::new(FailureClass::SttFailed, e.to_string()),
+            })?,
             // Only the tests come this way with Wyoming: a clip is sent as a clip.
             Mode::Wyoming { request, .. } => {
                 let clip = wav::decode(wav, Duration::from_secs(3600))

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::event::{FailureClass, Recording, TimerKind, TurnId};
 
-/// A short sound; the app maps it onto `audio::earcons::Earcon` of the same name.
+/// A short sound (`audio::earcons` makes each one; the thinking cue is its own action).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Earcon {
     /// The microphone is open: speak now.
@@ -52,12 +52,13 @@ pub enum Action {
     },
     /// Drop the recording in progress without posting anything.
     CancelCapture,
-    /// Run the STT hook on the recording; posts `Transcribed`.
+    /// Transcribe the recording (hook or server); posts `Transcribed`.
     Transcribe {
         turn: TurnId,
         recording: Recording,
     },
-    /// Kill the STT hook of `turn` if it still runs (its late result is ignored anyway).
+    /// Stop the transcription of `turn` if it still runs: kill the hook, hang up on the server
+    /// (its late result is ignored anyway).
     CancelTranscribe {
         turn: TurnId,
     },
@@ -129,7 +130,7 @@ pub enum Outcome {
     Answered,
     /// A stage failed; the class's message was spoken.
     Failed(FailureClass),
-    /// The reply or message could not be spoken (TTS hook or output device failed).
+    /// The reply or message could not be spoken (TTS, hook or server, or the output device failed).
     SpeechFailed,
     /// A press shorter than `button.min_press_ms`: ignored.
     Glitch,

@@ -334,8 +334,6 @@ impl Machine {
         out
     }
 
-    /// Speaks the class's message (the turn stays in Speaking until `Spoken`), or ends quietly
-    /// for a class that has no message.
     /// The class's message in the language of the question (`stt.language` when set, else the
     /// last transcript's, else `tts.language`).
     fn message(&self, class: FailureClass) -> Option<String> {
@@ -350,6 +348,8 @@ impl Machine {
             .map(str::to_string)
     }
 
+    /// Speaks the class's message (the turn stays in Speaking until `Spoken`), or ends quietly
+    /// for a class that has no message.
     fn say_failure(
         &mut self,
         turn: Turn,

@@ -194,10 +194,6 @@ impl Client {
         &self.inner.shown_url
     }
 
-    pub(super) fn shown_url(&self) -> &str {
-        &self.inner.shown_url
-    }
-
     /// The `Authorization` header: the bearer token, or the URL's user and password as HTTP
     /// Basic.
     pub(super) fn authorization(&self) -> Option<String> {

@@ -30,7 +30,7 @@ impl Client {
             return Err(Problem::TimedOut(cfg.deadline));
         }
         let url = cfg.url.join(path);
-        tracing::debug!(url = %format_args!("{}{path}", self.shown_url()), streaming, bytes = body.len(), "ollama request");
+        tracing::debug!(url = %format_args!("{}{path}", self.url()), streaming, bytes = body.len(), "ollama request");
         // Non-streaming: nothing arrives until the answer is complete, so one per-attempt cap.
         // Streaming: the cap is on the first byte and on each silence, the whole is the deadline.
         let per_attempt = cfg.request_timeout.min(remaining);

@@ -147,10 +147,8 @@ impl Driver {
                     feed,
                 };
                 d.microphone.start(turn, listen);
-                // A question is on its way: have the model loaded while the user speaks. The
-                // responder does it in the background, or not at all while a request runs.
-                d.ollama.load();
             }
+            Action::LoadModel => d.ollama.load(),
             Action::StopCapture { turn } => d.microphone.stop(turn),
             Action::CancelCapture => {
                 d.microphone.cancel();

@@ -92,6 +92,9 @@ pub enum Action {
     /// Silence now, drop the queue, kill in-flight TTS.
     StopSpeaking,
     Earcon(Earcon),
+    /// Have the model loaded while the user speaks (a question is on its way). The client
+    /// does it in the background, or not at all while a request of its own runs.
+    LoadModel,
     /// Repeat the soft thinking cue until the next sound of any kind (the reply's first audio,
     /// a failure message, an earcon) or `StopThinkingCue`.
     StartThinkingCue,

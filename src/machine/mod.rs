@@ -92,6 +92,8 @@ pub struct Settings {
     pub languages: Languages,
     /// `stt.language`: the language spoken to the box, when fixed.
     pub stt_language: Option<String>,
+    /// `ollama.warm_up`: have the model loaded while the user speaks.
+    pub warm_up: bool,
 }
 
 impl Settings {
@@ -113,6 +115,7 @@ impl Settings {
                 han: config.tts.han.clone(),
             },
             stt_language: config.stt.language.clone(),
+            warm_up: config.ollama.warm_up,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! reply's text handed on as it arrives; a cancelled question hung up at once.
 //!
 //! - `client`  the `Client`: request bodies, the retry loop, the reply log line.
+//! - `rounds`  a question as rounds of tool calls: run them, send the results back, ask again.
 //! - `http`    one HTTP exchange: the request, the reply or the `Problem` it came back as.
 //! - `load`    keeping the model loaded: at start and at each press, in the background.
 //! - `health`  `voicebox check`: is the server reachable, is the model there.

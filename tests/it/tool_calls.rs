@@ -638,3 +638,49 @@ fn check_says_whether_the_model_supports_tools() {
         "{unknown}"
     );
 }
+
+#[test]
+fn every_round_keeps_the_retry_and_hang_up_rules() {
+    // A 502 in the second round is retried like any question's.
+    let fake = FakeOllama::start(vec![
+        Reply::chat_calls(&[("list_timers", json!({}))]),
+        Reply::nginx_502(),
+        Reply::chat("No timers."),
+    ]);
+    let exec = Arc::new(Recorder::default());
+    let answer = ask(&client(&chat_config(&fake), &exec), "any timers?", "en");
+    assert_eq!(answer.text, "No timers.");
+    assert_eq!(answer.attempts, 3);
+    assert_eq!(fake.requests().len(), 3);
+
+    // A cancel while the second round waits hangs up at once.
+    let fake = FakeOllama::start(vec![
+        Reply::chat_calls(&[("list_timers", json!({}))]),
+        Reply::Hang,
+    ]);
+    let client = client(&chat_config(&fake), &exec);
+    let token = Token::new();
+    let canceller = {
+        let token = token.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            token.cancel();
+        })
+    };
+    let q = Question {
+        history: &[],
+        text: "any timers?",
+        lang: "en",
+        now: None,
+    };
+    let t0 = std::time::Instant::now();
+    let err = client.ask_question(&q, &token, None).unwrap_err();
+    canceller.join().unwrap();
+    assert_eq!(err.class, voicebox::event::FailureClass::Cancelled);
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        t0.elapsed()
+    );
+    assert_eq!(fake.requests().len(), 2);
+}

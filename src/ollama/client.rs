@@ -242,10 +242,15 @@ impl Client {
                 config::Endpoint::Generate => self.generate_body(q.text, &system, streaming),
                 config::Endpoint::Chat => self.chat_body(&convo, tools, streaming),
             };
-            // Each round hands its text on to the same sink.
+            // Each round hands its text on to the same sink; a round's words start on a new
+            // line after an earlier round's, as in the answer's text.
             let streams = on_text.is_some();
+            let mut apart = !done.text.is_empty();
             let mut sink = |text: &str| {
                 if let Some(f) = on_text.as_mut() {
+                    if std::mem::take(&mut apart) {
+                        f("\n");
+                    }
                     f(text);
                 }
             };

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::ollama::{Client, Question};
-use crate::speech::pipeline;
-use crate::speech::sentences::Rules;
+use crate::speaker::pipeline;
+use crate::text::sentences::Rules;
 use crate::{cancel, printable};
 
 pub fn ask(config: &Config, text: &str, speak: bool) -> anyhow::Result<()> {

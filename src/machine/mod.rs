@@ -71,7 +71,7 @@ use memory::Memory;
 use turn::Turn;
 
 use crate::config::{ButtonMode, Config, Messages};
-use crate::event::{ControlCommand, Event, FailureClass, TimerKind, TurnId};
+use crate::event::{ControlCommand, Event, FailureClass, TimerKind, ToolUse, TurnId};
 use crate::text::lang::Languages;
 
 /// The part of the config the machine decides with.
@@ -149,6 +149,8 @@ enum Speech {
         question: String,
         answer: String,
         end: ReplyEnd,
+        /// The tool calls the question led to (known once the request has ended).
+        tools: Vec<ToolUse>,
     },
     /// A failure message; the outcome is already decided.
     Notice(Outcome),
@@ -341,14 +343,19 @@ impl Machine {
     /// last transcript's, else `tts.language`).
     fn message(&self, class: FailureClass) -> Option<String> {
         let s = &self.settings;
-        let lang = s
-            .stt_language
+        class
+            .message(&s.messages, self.lang(), &s.languages.latin)
+            .map(str::to_string)
+    }
+
+    /// The language of the question: `stt.language` when set, else the last transcript's,
+    /// else `tts.language`.
+    fn lang(&self) -> &str {
+        let s = &self.settings;
+        s.stt_language
             .as_deref()
             .or(self.question_lang.as_deref())
-            .unwrap_or(&s.languages.latin);
-        class
-            .message(&s.messages, lang, &s.languages.latin)
-            .map(str::to_string)
+            .unwrap_or(&s.languages.latin)
     }
 
     /// Speaks the class's message (the turn stays in Speaking until `Spoken`), or ends quietly
@@ -404,12 +411,13 @@ impl Machine {
                             question,
                             answer,
                             end,
+                            tools,
                         } = speech
                         {
                             if end == ReplyEnd::Arriving {
                                 out.push(Action::CancelAsk { turn: turn.id });
                             }
-                            self.memory.remember(&question, &answer);
+                            self.memory.remember(&question, &answer, tools);
                         } else {
                             summary.announcement = true;
                             // Stopping one announcement silences the ones waiting too.

@@ -78,6 +78,7 @@ impl Client {
                 text: s.text,
                 done_reason: s.done_reason,
                 model: None,
+                tool_calls: s.tool_calls,
             });
         }
         if !content_type.starts_with("application/json") {
@@ -91,7 +92,7 @@ impl Client {
             .limit(cap as u64)
             .read_to_vec()
             .map_err(|e| body_io_problem(e, timed_out, cap))?;
-        let reply: Reply = serde_json::from_slice(&bytes)
+        let mut reply: Reply = serde_json::from_slice(&bytes)
             .map_err(|e| Problem::BadBody(format!("not Ollama JSON: {e}")))?;
         if let Some(err) = reply.error {
             return Err(Problem::StreamError(snippet(&err)));
@@ -101,6 +102,7 @@ impl Client {
         }
         Ok(Reply1 {
             text: reply.text().to_string(),
+            tool_calls: reply.tool_calls(),
             done_reason: reply.done_reason,
             model: reply.model,
         })
@@ -108,19 +110,48 @@ impl Client {
 
     /// `GET path` → the JSON body, one attempt (for `voicebox check`).
     pub(super) fn get_json(&self, path: &str) -> Result<Vec<u8>, Problem> {
+        self.json_exchange(path, None)
+    }
+
+    /// `POST path` with a JSON body → the JSON body, one attempt (for `voicebox check`).
+    pub(super) fn post_json(&self, path: &str, body: &[u8]) -> Result<Vec<u8>, Problem> {
+        self.json_exchange(path, Some(body))
+    }
+
+    fn json_exchange(&self, path: &str, body: Option<&[u8]>) -> Result<Vec<u8>, Problem> {
         let cfg = self.config();
         let timeout = cfg.request_timeout.min(Duration::from_secs(10));
-        let mut request = self
-            .agent()
-            .get(cfg.url.join(path))
-            .config()
-            .timeout_global(Some(timeout))
-            .build()
-            .header("Accept", "application/json");
-        if let Some(auth) = self.authorization() {
-            request = request.header("Authorization", auth);
-        }
-        let response = request.call().map_err(|e| transport_problem(e, timeout))?;
+        let url = cfg.url.join(path);
+        let agent = self.agent();
+        let auth = self.authorization();
+        let sent = match body {
+            None => {
+                let mut request = agent
+                    .get(&url)
+                    .config()
+                    .timeout_global(Some(timeout))
+                    .build()
+                    .header("Accept", "application/json");
+                if let Some(auth) = auth {
+                    request = request.header("Authorization", auth);
+                }
+                request.call()
+            }
+            Some(body) => {
+                let mut request = agent
+                    .post(&url)
+                    .config()
+                    .timeout_global(Some(timeout))
+                    .build()
+                    .header("Accept", "application/json")
+                    .header("Content-Type", "application/json");
+                if let Some(auth) = auth {
+                    request = request.header("Authorization", auth);
+                }
+                request.send(body)
+            }
+        };
+        let response = sent.map_err(|e| transport_problem(e, timeout))?;
         let (parts, body) = response.into_parts();
         if !parts.status.is_success() {
             return Err(status_problem(parts.status.as_u16(), &parts.headers, body));

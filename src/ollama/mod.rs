@@ -65,7 +65,7 @@ pub enum Role {
     Assistant,
 }
 
-/// Entry points for `tests/fuzz.rs` (not an API): the reply parsers are private to this
+/// Entry points for `tests/it/fuzz.rs` (not an API): the reply parsers are private to this
 /// module, and the fuzz target is its own crate. The binary never calls it.
 #[doc(hidden)]
 pub mod fuzz_api {

@@ -1,12 +1,12 @@
 //! The Ollama client against the fake server: retries, classification, limits, streaming.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 
-use support::config::Config;
-use support::fake_ollama::reply::fixture;
-use support::fake_ollama::{FakeOllama, Reply};
+use crate::support::config::Config;
+use crate::support::fake_ollama::reply::fixture;
+use crate::support::fake_ollama::{FakeOllama, Reply};
 use voicebox::cancel::Token;
 use voicebox::event::FailureClass;
 use voicebox::ollama::{Client, Message, Role};

@@ -2,15 +2,13 @@
 //! name (a FIFO, a sparse 1 GB file, a planted symlink), the daemon starts, answers its socket,
 //! obeys SIGTERM, keeps its memory small and writes nowhere but its own file.
 
-mod support;
-
 use std::path::Path;
 use std::time::Duration;
 
-use support::config::Config;
-use support::daemon::{Daemon, Launch};
-use support::procfs;
-use support::sound::tone_mic;
+use crate::support::config::Config;
+use crate::support::daemon::{Daemon, Launch};
+use crate::support::procfs;
+use crate::support::sound::tone_mic;
 
 /// The daemon, logging as text, its state directory prepared by `plant` before the start.
 fn daemon_with(dir: &Path, plant: impl FnOnce(&Path)) -> Daemon {
@@ -85,7 +83,7 @@ fn a_symlink_planted_at_the_temporary_name_leaves_its_target_untouched() {
     assert_eq!(d.status()["volume"], 30);
     d.send("volume 50");
     let state = d.state_file();
-    let kept = support::poll(Duration::from_secs(10), Duration::from_millis(20), || {
+    let kept = crate::support::poll(Duration::from_secs(10), Duration::from_millis(20), || {
         let text = std::fs::read_to_string(&state).ok()?;
         text.contains("50").then_some(text)
     });

@@ -3,17 +3,15 @@
 //! byte every 0.4 s. `timeout_ms` bounds the whole sentence or transcription, not each read:
 //! `say`, `listen` and a daemon turn give up at it, say so, and hang up.
 
-mod support;
-
 use std::path::Path;
 use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
-use support::config::Config;
-use support::daemon::Daemon;
-use support::fake_ollama::{FakeOllama, Reply};
-use support::sound::{speaker_files, spoken_mic};
-use support::speech_servers::Server;
+use crate::support::config::Config;
+use crate::support::daemon::Daemon;
+use crate::support::fake_ollama::{FakeOllama, Reply};
+use crate::support::sound::{speaker_files, spoken_mic};
+use crate::support::speech_servers::Server;
 
 /// Well under what a dripping answer takes (minutes), well over the timeouts used here plus a
 /// loaded machine's start-up.
@@ -31,7 +29,7 @@ fn voicebox(
     c.arg("--config")
         .arg(&config)
         .args(args)
-        .env("ALSA_CONFIG_PATH", support::alsa_conf())
+        .env("ALSA_CONFIG_PATH", crate::support::alsa_conf())
         .env("VOICEBOX_TEST_SPK", speaker_files(dir))
         .env("NO_COLOR", "1")
         .env_remove("JOURNAL_STREAM")
@@ -45,7 +43,7 @@ fn voicebox(
         .spawn()
         .unwrap();
     // A client that would wait for ever is killed (and fails the test), not waited on.
-    let status = support::poll(2 * BOUND, Duration::from_millis(20), || {
+    let status = crate::support::poll(2 * BOUND, Duration::from_millis(20), || {
         child.try_wait().unwrap()
     });
     let stderr = std::fs::read_to_string(dir.join("stderr")).unwrap_or_default();

@@ -10,6 +10,7 @@ mod support;
 mod alsa_messages;
 mod ask_cli;
 mod capture;
+mod config_anywhere;
 mod control;
 mod daemon_lifecycle;
 mod daemon_streaming;

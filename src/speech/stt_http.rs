@@ -28,6 +28,15 @@ pub enum Error {
     },
     #[error("STT server {url} unreachable: {source}; check stt.url and that the server runs")]
     Unreachable { url: String, source: ureq::Error },
+    #[error(
+        "STT server {url} answered too slowly: no complete reply within {} ms; the server may be overloaded, or raise stt.timeout_ms",
+        after.as_millis()
+    )]
+    Timeout { url: String, after: Duration },
+    #[error(
+        "STT server {url} sent response headers of over {limit} bytes; is stt.url a speech server?"
+    )]
+    HugeHeader { url: String, limit: usize },
     #[error("STT server {url} sent an unreadable reply: {source}")]
     Unreadable { url: String, source: std::io::Error },
     #[error("STT server {url} answered HTTP {status}: {snippet}")]
@@ -96,10 +105,7 @@ impl Endpoint {
         }
         let resp = request
             .send(&body[..])
-            .map_err(|source| Error::Unreachable {
-                url: url.clone(),
-                source,
-            })?;
+            .map_err(|e| transport(&url, e, self.timeout))?;
         read_reply(&url, resp)
     }
 
@@ -116,10 +122,8 @@ impl Endpoint {
         if let Some(auth) = self.url.authorization_with(self.api_key.as_deref()) {
             request = request.header("Authorization", auth);
         }
-        let resp = request.call().map_err(|source| Error::Unreachable {
-            url: url.clone(),
-            source,
-        })?;
+        let after = self.connect_timeout.max(Duration::from_secs(5));
+        let resp = request.call().map_err(|e| transport(&url, e, after))?;
         if let Some(location) = redirect(&resp) {
             return Err(Error::Redirected {
                 url,
@@ -140,6 +144,23 @@ impl Endpoint {
             }),
             s => Ok(format!("STT over HTTP: {url} answers (HTTP {s} to a GET)")),
         }
+    }
+}
+
+/// What went wrong before a status line arrived: no connection at all is "unreachable", a
+/// connection that answered too slowly or too much is said as such.
+fn transport(url: &str, e: ureq::Error, timeout: Duration) -> Error {
+    let url = url.to_string();
+    match e {
+        ureq::Error::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve) => {
+            Error::Unreachable { url, source: e }
+        }
+        ureq::Error::Timeout(_) => Error::Timeout {
+            url,
+            after: timeout,
+        },
+        ureq::Error::LargeResponseHeader(_, limit) => Error::HugeHeader { url, limit },
+        source => Error::Unreachable { url, source },
     }
 }
 

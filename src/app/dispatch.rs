@@ -11,8 +11,8 @@ use crate::button::{self, Button};
 use crate::cancel;
 use crate::event::{Event, EventSender, TurnId};
 use crate::machine::{self, Action, Outcome, TurnSummary};
-use crate::speech::live::Live;
 use crate::state;
+use crate::stt::live::Live;
 
 /// The devices, and the work in flight on them.
 pub(super) struct Driver {

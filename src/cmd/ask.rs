@@ -5,8 +5,8 @@ use std::io::Write;
 
 use crate::config::Config;
 use crate::ollama::Client;
-use crate::speech::pipeline;
-use crate::speech::sentences::Rules;
+use crate::speaker::pipeline;
+use crate::text::sentences::Rules;
 use crate::{cancel, printable};
 
 pub fn ask(config: &Config, text: &str, speak: bool) -> anyhow::Result<()> {

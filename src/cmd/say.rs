@@ -5,7 +5,7 @@ use anyhow::bail;
 use crate::audio::earcons::Earcon;
 use crate::config::Config;
 use crate::event::SpeechReport;
-use crate::speech::pipeline::Speaker;
+use crate::speaker::pipeline::Speaker;
 use crate::state::Store;
 
 pub fn say(config: &Config, text: &str) -> anyhow::Result<()> {

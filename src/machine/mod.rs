@@ -58,7 +58,6 @@ mod action;
 mod everyday;
 mod gesture;
 mod memory;
-mod question;
 mod results;
 #[cfg(test)]
 mod tests;
@@ -73,7 +72,7 @@ use turn::Turn;
 
 use crate::config::{ButtonMode, Config, Messages};
 use crate::event::{ControlCommand, Event, FailureClass, TimerKind, TurnId};
-use crate::speech::lang::Languages;
+use crate::text::lang::Languages;
 
 /// The part of the config the machine decides with.
 #[derive(Debug, Clone, PartialEq)]

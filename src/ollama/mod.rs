@@ -11,7 +11,7 @@
 //! - `backoff` the pure retry schedule.
 //! - `stream`  the NDJSON reader for `ollama.stream = true`.
 //!
-//! ureq is the HTTP client here and in `speech::stt_http` and `speech::openai_tts`; nothing
+//! ureq is the HTTP client here and in `stt::http` and `tts::http`; nothing
 //! else speaks HTTP.
 
 mod backoff;

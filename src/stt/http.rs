@@ -166,7 +166,7 @@ fn transport(url: &str, e: ureq::Error, timeout: Duration) -> Error {
 
 /// A blocking client for one request to a speech server: no proxy (a LAN server must never go
 /// through a stray `$HTTP_PROXY`), statuses as values.
-pub(super) fn agent(connect: Duration, overall: Duration) -> ureq::Agent {
+pub(crate) fn agent(connect: Duration, overall: Duration) -> ureq::Agent {
     ureq::Agent::config_builder()
         .timeout_connect(Some(connect))
         .timeout_global(Some(overall))
@@ -181,7 +181,7 @@ pub(super) fn agent(connect: Duration, overall: Duration) -> ureq::Agent {
 }
 
 /// Where a 3xx answer points (one line, its password as `***`); `None` for any other status.
-pub(super) fn redirect(resp: &ureq::http::Response<ureq::Body>) -> Option<String> {
+pub(crate) fn redirect(resp: &ureq::http::Response<ureq::Body>) -> Option<String> {
     if !resp.status().is_redirection() {
         return None;
     }

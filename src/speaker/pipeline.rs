@@ -15,14 +15,14 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::sentences;
 use super::synth::{self, Inbox, Writer};
-use super::tts::Tts;
 use crate::audio::earcons::{self, Earcon};
 use crate::audio::playback::{Playback, Remote};
 use crate::cancel;
 use crate::config::Config;
 use crate::event::{Event, EventSender, FailureClass, SpeechReport, TurnId, ms};
+use crate::text::sentences;
+use crate::tts::Tts;
 
 struct Job {
     turn: TurnId,

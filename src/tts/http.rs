@@ -10,12 +10,12 @@ use std::io::Read;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use super::stt_http::{agent, redirect};
-use super::tts::MAX_SENTENCE_AUDIO;
+use super::MAX_SENTENCE_AUDIO;
 use crate::audio::{Clip, wav};
 use crate::cancel;
 use crate::config::{SampleFormat, SpeechFormat};
 use crate::ollama::one_line;
+use crate::stt::http::{agent, redirect};
 use crate::url::Url;
 
 /// OpenAI's `pcm`: 24 kHz, 16-bit, mono, little-endian, no header.

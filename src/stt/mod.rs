@@ -1,23 +1,25 @@
 //! Speech to text: a recording in, a transcript out, through the `stt.command` hook, an
-//! OpenAI-compatible HTTP endpoint (`stt_http.rs`) or a Wyoming server (`wyoming/stt.rs`), as
+//! OpenAI-compatible HTTP endpoint (`http.rs`) or a Wyoming server (`wyoming.rs`), as
 //! the scheme of `stt.url` says.
 //!
 //! A Wyoming server can hear the recording while it is made: `live` starts that transcription
 //! at the press and hands the capture its feed; `finish` claims the transcript after the
 //! release. The other backends take the whole recording (`transcribe`).
 
+pub(crate) mod http;
+pub mod live;
+pub(crate) mod wyoming;
+
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use super::live::Live;
-use super::stt_http;
-use super::wyoming;
 use crate::audio::capture::{Fed, Feed};
 use crate::audio::{Clip, wav};
 use crate::cancel;
 use crate::config::{self, SpeechServer};
 use crate::event::{Failure, FailureClass, Transcript, ms};
 use crate::hook::{Hook, HookError};
+use live::Live;
 
 /// Transcripts are short; a hook that prints more is broken.
 const MAX_TRANSCRIPT_BYTES: usize = 64 * 1024;
@@ -32,9 +34,9 @@ pub struct Stt {
 #[derive(Debug, Clone)]
 enum Mode {
     Command(Hook),
-    Http(stt_http::Endpoint),
+    Http(http::Endpoint),
     Wyoming {
-        request: wyoming::stt::Request,
+        request: wyoming::Request,
         /// Send the audio while it is recorded (`stt.stream`).
         stream: bool,
     },
@@ -50,7 +52,7 @@ impl Stt {
     /// Wyoming `transcribe` event.
     pub fn new(config: &config::Stt) -> Stt {
         let mode = match &config.url {
-            Some(SpeechServer::Http(url)) => Mode::Http(stt_http::Endpoint {
+            Some(SpeechServer::Http(url)) => Mode::Http(http::Endpoint {
                 url: url.clone(),
                 model: config.model.clone(),
                 language: config.language.clone(),
@@ -60,7 +62,7 @@ impl Stt {
                 timeout: config.timeout,
             }),
             Some(SpeechServer::Wyoming(addr)) => Mode::Wyoming {
-                request: wyoming::stt::Request {
+                request: wyoming::Request {
                     addr: addr.clone(),
                     model: config.model.clone(),
                     language: config.language.clone(),
@@ -145,9 +147,9 @@ impl Stt {
         match &self.mode {
             Mode::Http(endpoint) => endpoint.check().map_err(|e| failed(e.to_string())),
             Mode::Wyoming { request, stream } => {
-                let offers = wyoming::info::describe(
+                let offers = crate::wyoming::info::describe(
                     &request.addr,
-                    wyoming::info::Kind::Asr,
+                    crate::wyoming::info::Kind::Asr,
                     request.connect_timeout,
                     Duration::from_secs(10),
                 )
@@ -185,12 +187,12 @@ impl Stt {
 }
 
 /// Starts a Wyoming transcription on its own thread, failures classified as the hooks' are.
-fn wyoming_live(request: wyoming::stt::Request) -> (Feed, Live) {
+fn wyoming_live(request: wyoming::Request) -> (Feed, Live) {
     Live::spawn(move |audio, hang_up| {
-        wyoming::stt::transcribe(&request, audio, hang_up)
+        wyoming::transcribe(&request, audio, hang_up)
             .map(|h| (h.text, h.after_end))
             .map_err(|e| match e {
-                wyoming::Error::Cancelled => {
+                crate::wyoming::Error::Cancelled => {
                     Failure::new(FailureClass::Cancelled, "transcription cancelled")
                 }
                 e => Failure::new(
@@ -203,7 +205,7 @@ fn wyoming_live(request: wyoming::stt::Request) -> (Feed, Live) {
 
 /// A whole recording through the live path: queued at once, then the end.
 fn wyoming_whole(
-    request: &wyoming::stt::Request,
+    request: &wyoming::Request,
     clip: &Clip,
     cancel: &cancel::Token,
 ) -> Result<Transcript, Failure> {

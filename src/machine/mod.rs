@@ -86,6 +86,7 @@ pub struct Settings {
     pub max_chars: usize,
     pub idle_forget: Duration,
     pub follow_up: Duration,
+    pub max_follow_ups: u32,
     pub thinking_cue: Duration,
     pub messages: Messages,
     /// How a transcript's language is read, and the default language.
@@ -108,6 +109,7 @@ impl Settings {
             max_chars: config.conversation.max_chars,
             idle_forget: config.conversation.idle_forget,
             follow_up: config.conversation.follow_up,
+            max_follow_ups: config.conversation.max_follow_ups,
             thinking_cue: config.audio.thinking_cue,
             messages: config.messages.clone(),
             languages: Languages {
@@ -222,6 +224,8 @@ pub struct Machine {
     volume: u8,
     /// `ctl say` texts waiting for the box to be idle, oldest first.
     announcements: VecDeque<String>,
+    /// Follow-up windows opened since the last turn a press (or tap) began.
+    follow_ups: u32,
 }
 
 impl Machine {
@@ -240,6 +244,7 @@ impl Machine {
             question_lang: None,
             volume: 100,
             announcements: VecDeque::new(),
+            follow_ups: 0,
         }
     }
 

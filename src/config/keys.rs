@@ -76,6 +76,9 @@ section! {
         /// After a reply that asks a question, how long to wait for speech without a press
         /// (zero: never listen without a press).
         #[key = "follow_up_s"] follow_up: Duration = Secs(0.0, 60.0),
+        /// Follow-ups in a row before the box goes back to idle and waits for a press (a
+        /// television that always talks, a model that always asks, must not keep it going).
+        max_follow_ups: u32 = Int(0, 100),
     }
 }
 
@@ -145,7 +148,7 @@ section! {
         #[key = "connect_timeout_ms"] connect_timeout: Duration = Ms(1, 600_000),
         #[key = "timeout_ms"] timeout: Duration = Ms(1, 600_000),
         lookahead: usize = Int(1, 16),
-        /// Speaking time: longer sentences are cut (see `speech::sentences`).
+        /// Speaking time: longer sentences are cut (see `text::sentences`).
         #[key = "max_sentence_s"] max_sentence: Duration = Secs(2.0, 120.0),
         /// Speaking time: shorter sentences run on into the next.
         #[key = "min_sentence_s"] min_sentence: Duration = Secs(0.0, 10.0),

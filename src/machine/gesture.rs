@@ -178,11 +178,17 @@ impl Machine {
     ) {
         self.last_turn += 1;
         let id = self.last_turn;
+        // A chain of follow-ups is counted from the press that began it.
+        self.follow_ups = if follow_up { self.follow_ups + 1 } else { 0 };
         out.push(Action::StartCapture {
             turn: id,
             detect_end,
             speech_within: follow_up.then_some(self.settings.follow_up),
         });
+        if self.settings.warm_up {
+            // A question is on its way: have the model loaded while the user speaks.
+            out.push(Action::LoadModel);
+        }
         out.push(Action::StartTimer {
             turn: id,
             kind: TimerKind::MaxRecord,

@@ -58,7 +58,6 @@ mod action;
 mod everyday;
 mod gesture;
 mod memory;
-mod question;
 mod results;
 #[cfg(test)]
 mod tests;
@@ -73,7 +72,7 @@ use turn::Turn;
 
 use crate::config::{ButtonMode, Config, Messages};
 use crate::event::{ControlCommand, Event, FailureClass, TimerKind, ToolUse, TurnId};
-use crate::speech::lang::Languages;
+use crate::text::lang::Languages;
 
 /// The part of the config the machine decides with.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,12 +86,15 @@ pub struct Settings {
     pub max_chars: usize,
     pub idle_forget: Duration,
     pub follow_up: Duration,
+    pub max_follow_ups: u32,
     pub thinking_cue: Duration,
     pub messages: Messages,
     /// How a transcript's language is read, and the default language.
     pub languages: Languages,
     /// `stt.language`: the language spoken to the box, when fixed.
     pub stt_language: Option<String>,
+    /// `ollama.warm_up`: have the model loaded while the user speaks.
+    pub warm_up: bool,
 }
 
 impl Settings {
@@ -107,6 +109,7 @@ impl Settings {
             max_chars: config.conversation.max_chars,
             idle_forget: config.conversation.idle_forget,
             follow_up: config.conversation.follow_up,
+            max_follow_ups: config.conversation.max_follow_ups,
             thinking_cue: config.audio.thinking_cue,
             messages: config.messages.clone(),
             languages: Languages {
@@ -114,6 +117,7 @@ impl Settings {
                 han: config.tts.han.clone(),
             },
             stt_language: config.stt.language.clone(),
+            warm_up: config.ollama.warm_up,
         }
     }
 }
@@ -220,6 +224,8 @@ pub struct Machine {
     volume: u8,
     /// `ctl say` texts waiting for the box to be idle, oldest first.
     announcements: VecDeque<String>,
+    /// Follow-up windows opened since the last turn a press (or tap) began.
+    follow_ups: u32,
 }
 
 impl Machine {
@@ -238,6 +244,7 @@ impl Machine {
             question_lang: None,
             volume: 100,
             announcements: VecDeque::new(),
+            follow_ups: 0,
         }
     }
 
@@ -337,8 +344,6 @@ impl Machine {
         out
     }
 
-    /// Speaks the class's message (the turn stays in Speaking until `Spoken`), or ends quietly
-    /// for a class that has no message.
     /// The class's message in the language of the question (`stt.language` when set, else the
     /// last transcript's, else `tts.language`).
     fn message(&self, class: FailureClass) -> Option<String> {
@@ -358,6 +363,8 @@ impl Machine {
             .unwrap_or(&s.languages.latin)
     }
 
+    /// Speaks the class's message (the turn stays in Speaking until `Spoken`), or ends quietly
+    /// for a class that has no message.
     fn say_failure(
         &mut self,
         turn: Turn,

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use super::backoff;
 use super::client::{Client, Reply1};
-use super::error::{Body, Problem, one_line};
+use super::error::{Body, Problem};
 use super::stream;
 use super::wire::Reply;
+use crate::http::snippet;
 
 /// Error bodies are read only this far: enough for Ollama's JSON or a proxy page's title.
 const ERROR_BODY_CAP: u64 = 64 * 1024;
@@ -29,7 +30,7 @@ impl Client {
             return Err(Problem::TimedOut(cfg.deadline));
         }
         let url = cfg.url.join(path);
-        tracing::debug!(url = %format_args!("{}{path}", self.shown_url()), streaming, bytes = body.len(), "ollama request");
+        tracing::debug!(url = %format_args!("{}{path}", self.url()), streaming, bytes = body.len(), "ollama request");
         // Non-streaming: nothing arrives until the answer is complete, so one per-attempt cap.
         // Streaming: the cap is on the first byte and on each silence, the whole is the deadline.
         let per_attempt = cfg.request_timeout.min(remaining);
@@ -56,10 +57,18 @@ impl Client {
         if let Some(auth) = self.authorization() {
             request = request.header("Authorization", auth);
         }
-        let timed_out = if streaming { remaining } else { per_attempt };
-        let response = request
-            .send(body)
-            .map_err(|e| transport_problem(e, timed_out))?;
+        // The limit a timeout reports is the one that fired: a stream that stalls is given up
+        // at request_timeout_s (per read), not at the deadline.
+        let timed_out = |e: &ureq::Error| match e {
+            _ if !streaming => per_attempt,
+            ureq::Error::Timeout(ureq::Timeout::PerRead) => cfg.request_timeout,
+            ureq::Error::Timeout(ureq::Timeout::RecvResponse) => per_attempt,
+            _ => remaining,
+        };
+        let response = request.send(body).map_err(|e| {
+            let after = timed_out(&e);
+            transport_problem(e, after)
+        })?;
         let (parts, body) = response.into_parts();
         let content_type = header(&parts.headers, "content-type");
         if !parts.status.is_success() {
@@ -70,7 +79,11 @@ impl Client {
             let s = stream::read(
                 body.into_with_config().reader(),
                 cap,
-                |e| body_io_problem(ureq::Error::from(e), timed_out, cap),
+                |e| {
+                    let e = ureq::Error::from(e);
+                    let after = timed_out(&e);
+                    body_io_problem(e, after, cap)
+                },
                 on_text,
             )?;
             return Ok(Reply1 {
@@ -83,18 +96,21 @@ impl Client {
         if !content_type.starts_with("application/json") {
             return Err(Problem::BadBody(format!(
                 "expected JSON, got Content-Type \"{}\"",
-                one_line(&content_type)
+                snippet(&content_type)
             )));
         }
         let bytes = body
             .into_with_config()
             .limit(cap as u64)
             .read_to_vec()
-            .map_err(|e| body_io_problem(e, timed_out, cap))?;
+            .map_err(|e| {
+                let after = timed_out(&e);
+                body_io_problem(e, after, cap)
+            })?;
         let mut reply: Reply = serde_json::from_slice(&bytes)
             .map_err(|e| Problem::BadBody(format!("not Ollama JSON: {e}")))?;
         if let Some(err) = reply.error {
-            return Err(Problem::StreamError(one_line(&err)));
+            return Err(Problem::StreamError(snippet(&err)));
         }
         if !reply.looks_like_answer() {
             return Err(Problem::BadBody("JSON without a response".into()));
@@ -174,7 +190,7 @@ fn status_problem(code: u16, headers: &ureq::http::HeaderMap, body: ureq::Body) 
     if (300..400).contains(&code) {
         let location = headers
             .get("location")
-            .map(|v| crate::url::redact(&one_line(&String::from_utf8_lossy(v.as_bytes()))));
+            .map(|v| crate::url::redact(&snippet(&String::from_utf8_lossy(v.as_bytes()))));
         return Problem::Redirected { code, location };
     }
     let content_type = header(headers, "content-type");
@@ -210,12 +226,16 @@ fn transport_problem(e: ureq::Error, timeout: Duration) -> Problem {
             K::ConnectionReset | K::ConnectionAborted | K::UnexpectedEof | K::BrokenPipe => {
                 Problem::Dropped(io.kind().to_string())
             }
-            _ => Problem::Unreachable(one_line(&io.to_string())),
+            _ => Problem::Unreachable(snippet(&io.to_string())),
         },
         ureq::Error::Protocol(p) => {
-            Problem::BadBody(format!("not an HTTP reply: {}", one_line(&p.to_string())))
+            Problem::BadBody(format!("not an HTTP reply: {}", snippet(&p.to_string())))
         }
-        other => Problem::Unreachable(one_line(&other.to_string())),
+        // It answered: whatever did is no Ollama (or a proxy misbehaves), but it is reachable.
+        ureq::Error::LargeResponseHeader(_, limit) => {
+            Problem::BadBody(format!("response headers of over {limit} bytes"))
+        }
+        other => Problem::Unreachable(snippet(&other.to_string())),
     }
 }
 
@@ -229,7 +249,7 @@ fn body_io_problem(e: ureq::Error, timeout: Duration, cap: usize) -> Problem {
         }
         other => Problem::BadBody(format!(
             "the body was cut off: {}",
-            one_line(&other.to_string())
+            snippet(&other.to_string())
         )),
     }
 }

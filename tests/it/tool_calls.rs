@@ -638,3 +638,93 @@ fn check_says_whether_the_model_supports_tools() {
         "{unknown}"
     );
 }
+
+#[test]
+fn every_round_keeps_the_retry_and_hang_up_rules() {
+    // A 502 in the second round is retried like any question's.
+    let fake = FakeOllama::start(vec![
+        Reply::chat_calls(&[("list_timers", json!({}))]),
+        Reply::nginx_502(),
+        Reply::chat("No timers."),
+    ]);
+    let exec = Arc::new(Recorder::default());
+    let answer = ask(&client(&chat_config(&fake), &exec), "any timers?", "en");
+    assert_eq!(answer.text, "No timers.");
+    assert_eq!(answer.attempts, 3);
+    assert_eq!(fake.requests().len(), 3);
+
+    // A cancel while the second round waits hangs up at once.
+    let fake = FakeOllama::start(vec![
+        Reply::chat_calls(&[("list_timers", json!({}))]),
+        Reply::Hang,
+    ]);
+    let client = client(&chat_config(&fake), &exec);
+    let token = Token::new();
+    let canceller = {
+        let token = token.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            token.cancel();
+        })
+    };
+    let q = Question {
+        history: &[],
+        text: "any timers?",
+        lang: "en",
+        now: None,
+    };
+    let t0 = std::time::Instant::now();
+    let err = client.ask_question(&q, &token, None).unwrap_err();
+    canceller.join().unwrap();
+    assert_eq!(err.class, voicebox::event::FailureClass::Cancelled);
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        t0.elapsed()
+    );
+    assert_eq!(fake.requests().len(), 2);
+}
+
+#[test]
+fn words_of_two_rounds_are_kept_apart_streamed_or_not() {
+    let line = |v: Value| format!("{v}\n");
+    let round1 = [
+        line(json!({"model": "qwen3:4b", "message": {"role": "assistant", "content": "Let me see."}, "done": false})),
+        line(json!({"model": "qwen3:4b", "message": {"role": "assistant", "content": "", "tool_calls": [{"id": "call_1", "function": {"index": 0, "name": "list_timers", "arguments": {}}}]}, "done": false})),
+        line(json!({"model": "qwen3:4b", "message": {"role": "assistant", "content": ""}, "done_reason": "stop", "done": true})),
+    ]
+    .concat();
+    let round2 = [
+        line(json!({"model": "qwen3:4b", "message": {"role": "assistant", "content": "No timers."}, "done": false})),
+        line(json!({"model": "qwen3:4b", "message": {"role": "assistant", "content": ""}, "done_reason": "stop", "done": true})),
+    ]
+    .concat();
+    let fake = FakeOllama::start(vec![Reply::ndjson(&round1, 7), Reply::ndjson(&round2, 7)]);
+    let mut c = chat_config(&fake);
+    c.set("ollama", "stream", "true");
+    let exec = Arc::new(Recorder::default());
+    let mut pieces = String::new();
+    let mut sink = |t: &str| pieces.push_str(t);
+    let q = Question {
+        history: &[],
+        text: "any timers?",
+        lang: "en",
+        now: None,
+    };
+    let answer = client(&c, &exec)
+        .ask_question(&q, &Token::new(), Some(&mut sink))
+        .unwrap();
+    assert_eq!(pieces, "Let me see.\nNo timers.");
+    assert_eq!(answer.text, "Let me see.\nNo timers.");
+    // The words went back with the calls.
+    let m = messages(&fake.requests()[1].json());
+    assert_eq!(m[2]["content"], "Let me see.");
+    assert_eq!(m[2]["tool_calls"][0]["id"], "call_1");
+
+    let fake = FakeOllama::start(vec![
+        Reply::chat_calls_ids("Let me see.", &[("list_timers", json!({}))]),
+        Reply::chat("No timers."),
+    ]);
+    let answer = ask(&client(&chat_config(&fake), &exec), "any timers?", "en");
+    assert_eq!(answer.text, "Let me see.\nNo timers.");
+}

@@ -9,9 +9,10 @@ use serde_json::json;
 
 use super::codec::{self, Event};
 use super::conn::Error;
-use super::{stt, tts};
 use crate::audio::capture::Fed;
 use crate::cancel;
+use crate::stt::wyoming as stt;
+use crate::tts::wyoming as tts;
 
 /// A one-connection server that reads one event, then writes `answer` and nothing more,
 /// and returns what it read until the client hung up.
@@ -116,7 +117,10 @@ fn audio_voicebox_cannot_play_is_refused_by_name() {
     let stop = || Event::new("audio-stop", json!({}));
     for (answer, needle) in [
         (vec![chunk(4, 22050), stop()], "4-byte samples"),
-        (vec![chunk(2, 0), stop()], "not a usable audio format"),
+        (
+            vec![chunk(2, 0), stop()],
+            "an audio-chunk with rate 0, channels 1: not a usable audio format",
+        ),
         (
             vec![chunk(2, 22050), chunk(2, 16000), stop()],
             "changing formats",

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use super::codec::Event;
-use super::conn::{Conn, Error};
 use crate::audio::{Clip, wav};
 use crate::cancel;
 use crate::config::SampleFormat;
+use crate::wyoming::codec::Event;
+use crate::wyoming::conn::{Conn, Error};
 
 /// What one sentence asks of which server.
 #[derive(Debug, Clone)]
@@ -72,7 +72,7 @@ pub fn synthesize(req: &Request, cancel: &cancel::Token) -> Result<Clip, Error> 
         }
     }
     let format = format.ok_or_else(|| conn.protocol("audio-stop without any audio".into()))?;
-    let max = crate::speech::tts::MAX_SENTENCE_AUDIO;
+    let max = super::MAX_SENTENCE_AUDIO;
     wav::decode_raw(&pcm, format.rate, format.channels, SampleFormat::S16Le, max)
         .map_err(|e| conn.protocol(format!("unusable audio: {e}")))
 }
@@ -95,10 +95,15 @@ impl Format {
             (_, Some(w), _) if w != 2 => Err(conn.protocol(format!(
                 "{w}-byte samples; voicebox plays 16-bit (width 2) audio"
             ))),
-            _ => Err(conn.protocol(format!(
-                "an {} with rate {rate:?}, channels {channels:?}: not a usable audio format",
-                e.kind
-            ))),
+            _ => {
+                let shown = |n: Option<u64>| n.map_or("missing".into(), |n| n.to_string());
+                Err(conn.protocol(format!(
+                    "an {} with rate {}, channels {}: not a usable audio format",
+                    e.kind,
+                    shown(rate),
+                    shown(channels)
+                )))
+            }
         }
     }
 }

@@ -29,14 +29,9 @@ pub struct Conn {
 impl Conn {
     /// A connection not yet initialized (`super::handshake` does that).
     pub fn new(url: &Url, token: Option<&str>, connect_timeout: Duration) -> Conn {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            // A redirected POST loses its body and may carry the token to another host.
-            .max_redirects(0)
-            .timeout_connect(Some(connect_timeout))
-            .user_agent(format!("voicebox/{}", env!("CARGO_PKG_VERSION")))
-            .build()
-            .new_agent();
+        // The one HTTP layer's agent: no proxy, no redirects (a redirected POST loses its body
+        // and could carry the token to another host), statuses as values.
+        let agent = crate::http::agent(connect_timeout, None, None);
         Conn {
             agent,
             url: url.base().to_string(),

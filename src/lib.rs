@@ -31,6 +31,7 @@
 //! - `url`      URLs with credentials kept apart: sent as HTTP Basic, shown as `user:***@`.
 //! - `printable` outside text made safe for the terminal and the log (control characters).
 //! - `state`    what is kept across restarts (the volume), in the state directory.
+//! - `timers`   the daemon's timers and alarms (pure: time is an argument) and their file.
 //! - `tools`    the tools the model may call: typed, checked built-in calls and their `Executor`.
 //! - `cmd`      one file per subcommand.
 //! - (tests only) `testing`, helpers for tests that re-run their own binary. The stable
@@ -57,5 +58,6 @@ pub mod state;
 pub mod systemd;
 #[cfg(test)]
 mod testing;
+pub mod timers;
 pub mod tools;
 pub mod url;

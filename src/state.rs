@@ -1,5 +1,5 @@
-//! What the daemon keeps across restarts (the everyday volume): one small JSON file in the state
-//! directory, `$STATE_DIRECTORY` (systemd's `StateDirectory=voicebox`), else
+//! What the daemon keeps across restarts (the everyday volume; the timers beside it): small
+//! JSON files in the state directory, `$STATE_DIRECTORY` (systemd's `StateDirectory=voicebox`), else
 //! `$XDG_STATE_HOME/voicebox`, else `~/.local/state/voicebox`.
 //!
 //! Written atomically (a synced temporary file renamed over the old one), so a power cut leaves
@@ -62,9 +62,9 @@ impl Store {
         let Some(file) = &self.file else {
             return Saved::default();
         };
-        let text = match std::fs::read(file) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Saved::default(),
+        let text = match read(file) {
+            Ok(Some(t)) => t,
+            Ok(None) => return Saved::default(),
             Err(e) => {
                 tracing::warn!(file = %file.display(), "cannot read the state file, starting from the defaults: {e}");
                 return Saved::default();
@@ -84,21 +84,45 @@ impl Store {
         let Some(file) = &self.file else {
             return Ok(());
         };
-        let dir = file.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
-        let tmp = file.with_extension("json.tmp");
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&serde_json::to_vec(saved)?)?;
-            f.write_all(b"\n")?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, file)?;
-            // The rename itself is durable once the directory is synced.
-            std::fs::File::open(dir)?.sync_all()
-        };
-        write().with_context(|| format!("cannot write the state file {}", file.display()))
+        let mut bytes = serde_json::to_vec(saved)?;
+        bytes.push(b'\n');
+        write(file, &bytes)
     }
+
+    /// Another file of the state directory (`timers.json`), read and written by the same rules
+    /// as the state file: `None` when there is no state directory.
+    pub fn beside(&self, name: &str) -> Option<PathBuf> {
+        self.file.as_deref().map(|f| f.with_file_name(name))
+    }
+}
+
+/// A state file's bytes; `None` when it does not exist.
+pub fn read(file: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    match std::fs::read(file) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Replaces a state file atomically (a synced temporary file renamed over it, the directory
+/// synced): a power cut leaves the old content or the new, never half of it.
+pub fn write(file: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = file.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
+    let mut tmp = file.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, file)?;
+        // The rename itself is durable once the directory is synced.
+        std::fs::File::open(dir)?.sync_all()
+    };
+    write().with_context(|| format!("cannot write the state file {}", file.display()))
 }
 
 #[cfg(test)]

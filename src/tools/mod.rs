@@ -6,6 +6,10 @@
 //! ranges, types and lengths are enforced where the model's JSON is read, so an `Executor` never
 //! sees `seconds: -5` or a 1 MB label.
 
+mod builtin;
+
+pub use builtin::{MAX_LABEL_CHARS, MAX_TIMER_SECONDS, NAMES, check, definitions};
+
 use crate::event::VolumeChange;
 
 /// A built-in tool call with checked arguments.

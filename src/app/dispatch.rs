@@ -182,6 +182,7 @@ impl Driver {
                 machine::Earcon::Stopped => earcons::Earcon::Stopped,
                 machine::Earcon::Error => earcons::Earcon::Error,
                 machine::Earcon::Volume => earcons::Earcon::Volume,
+                machine::Earcon::Alarm => earcons::Earcon::Alarm,
             }),
             Action::StartThinkingCue => d.speaker.thinking_cue(true),
             Action::StopThinkingCue => d.speaker.thinking_cue(false),
@@ -212,6 +213,7 @@ impl Driver {
             Action::ForgetConversation => tracing::info!("conversation forgotten"),
             Action::Ignored(why) => tracing::info!("{why}"),
             Action::Warn(why) => tracing::warn!("{why}"),
+            Action::RingEnded { how, rings } => tracing::info!(how, rings, "timer stopped ringing"),
             Action::AnnouncementDropped { chars } => tracing::warn!(
                 chars,
                 "announcement dropped: too many are waiting for the box to be idle"

@@ -44,7 +44,10 @@ impl Machine {
             out.push(Action::SetVolume(new));
         }
         let step = !matches!(change, VolumeChange::Set(_));
-        let quiet = matches!(self.phase, Phase::Listening { .. } | Phase::Speaking { .. });
+        let quiet = matches!(
+            self.phase,
+            Phase::Listening { .. } | Phase::Speaking { .. } | Phase::Ringing { .. }
+        );
         if step && !quiet {
             // Also at the limit: the beep says "this is as loud (or soft) as it goes".
             out.push(Action::Earcon(Earcon::Volume));
@@ -113,6 +116,7 @@ impl Machine {
     pub(super) fn follows_up(&self, answer: &str) -> bool {
         !self.settings.follow_up.is_zero()
             && self.announcements.is_empty()
+            && self.rings.is_empty()
             && question::asks(answer)
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! No IO, no tokio, no clock: time comes in as an argument, effects go out as `Action`s, so every
 //! rule below is a row in a table test. States: Idle → Listening → Transcribing → Thinking →
-//! Speaking → Idle.
+//! Speaking → Idle, and Idle → Ringing → Idle for a timer.
 //!
 //! # The rules (each is tested in `tests.rs`)
 //!
@@ -52,7 +52,8 @@
 //! the long-press gesture.
 //!
 //! Everyday use (volume, announcements, the follow-up window, the thinking cue): the rules are
-//! listed in `everyday.rs`.
+//! listed in `everyday.rs`. A user's timer that fell due (it rings, a press silences it, one
+//! due during a turn rings when the turn ends): `ringing.rs`.
 
 mod action;
 mod everyday;
@@ -60,6 +61,7 @@ mod gesture;
 mod memory;
 mod question;
 mod results;
+mod ringing;
 #[cfg(test)]
 mod tests;
 mod turn;
@@ -69,10 +71,11 @@ use std::time::{Duration, Instant};
 
 pub use action::{Action, Earcon, Exchange, Led, Outcome, TurnSummary};
 use memory::Memory;
+pub use ringing::RING_PAUSE;
 use turn::Turn;
 
 use crate::config::{ButtonMode, Config, Messages};
-use crate::event::{ControlCommand, Event, FailureClass, TimerKind, TurnId};
+use crate::event::{ControlCommand, Due, Event, FailureClass, TimerKind, TurnId};
 use crate::speech::lang::Languages;
 
 /// The part of the config the machine decides with.
@@ -93,6 +96,8 @@ pub struct Settings {
     pub languages: Languages,
     /// `stt.language`: the language spoken to the box, when fixed.
     pub stt_language: Option<String>,
+    /// `tools.ring_s`: how long a due timer rings unless a press stops it.
+    pub ring: Duration,
 }
 
 impl Settings {
@@ -114,6 +119,7 @@ impl Settings {
                 han: config.tts.han.clone(),
             },
             stt_language: config.stt.language.clone(),
+            ring: config.tools.ring,
         }
     }
 }
@@ -126,6 +132,8 @@ pub enum State {
     Transcribing,
     Thinking,
     Speaking,
+    /// A user's timer or alarm is ringing.
+    Ringing,
 }
 
 impl State {
@@ -136,6 +144,7 @@ impl State {
             Self::Transcribing => "transcribing",
             Self::Thinking => "thinking",
             Self::Speaking => "speaking",
+            Self::Ringing => "ringing",
         }
     }
 }
@@ -187,6 +196,11 @@ enum Phase {
         turn: Turn,
         speech: Speech,
     },
+    /// A due timer rings (`ringing.rs`); `turn` numbers its speech.
+    Ringing {
+        turn: Turn,
+        ringing: ringing::Ringing,
+    },
 }
 
 /// The button (or control-socket press) currently held down.
@@ -218,6 +232,8 @@ pub struct Machine {
     volume: u8,
     /// `ctl say` texts waiting for the box to be idle, oldest first.
     announcements: VecDeque<String>,
+    /// Timers that fell due while the box was busy, oldest first: they ring when it is idle.
+    rings: VecDeque<Due>,
 }
 
 impl Machine {
@@ -236,6 +252,7 @@ impl Machine {
             question_lang: None,
             volume: 100,
             announcements: VecDeque::new(),
+            rings: VecDeque::new(),
         }
     }
 
@@ -262,6 +279,7 @@ impl Machine {
             Phase::Transcribing { .. } => State::Transcribing,
             Phase::Thinking { .. } => State::Thinking,
             Phase::Speaking { .. } => State::Speaking,
+            Phase::Ringing { .. } => State::Ringing,
         }
     }
 
@@ -284,12 +302,18 @@ impl Machine {
     /// One JSON line for the control socket's `status`: `{"state":"idle","turn":3,
     /// "last_turn":3,"last_outcome":"answered","remembered":2,"volume":60}`.
     pub fn status_json(&self) -> String {
+        self.status().to_string()
+    }
+
+    /// The status as a JSON object, for the loop to add what it keeps (the timers).
+    pub fn status(&self) -> serde_json::Value {
         let turn = match &self.phase {
             Phase::Idle => None,
             Phase::Listening { turn, .. }
             | Phase::Transcribing { turn }
             | Phase::Thinking { turn, .. }
-            | Phase::Speaking { turn, .. } => Some(turn.id),
+            | Phase::Speaking { turn, .. }
+            | Phase::Ringing { turn, .. } => Some(turn.id),
         };
         serde_json::json!({
             "state": self.state().as_str(),
@@ -299,7 +323,6 @@ impl Machine {
             "remembered": self.memory.len(),
             "volume": self.volume,
         })
-        .to_string()
     }
 
     pub fn handle(&mut self, event: Event, now: Instant) -> Vec<Action> {
@@ -331,6 +354,9 @@ impl Machine {
             Event::Answered { turn, result } => self.answered(turn, result, now, &mut out),
             Event::Spoken { turn, report } => self.spoken(turn, &report, now, &mut out),
             Event::Timer { turn, kind } => self.timer(turn, kind, now, &mut out),
+            Event::TimerDue(due) => self.timer_due(due, now, &mut out),
+            // The loop answers tool calls itself (a volume change comes back as `Volume`).
+            Event::ToolCall { .. } => {}
         }
         out
     }
@@ -427,6 +453,14 @@ impl Machine {
                     }
                 }
             }
+            Phase::Ringing { ringing, .. } => {
+                out.push(Action::StopSpeaking);
+                out.push(Action::RingEnded {
+                    how: outcome.as_str(),
+                    rings: ringing.rings,
+                });
+                return;
+            }
         };
         if turn.cue {
             out.push(Action::StopThinkingCue);
@@ -455,9 +489,13 @@ impl Machine {
     }
 
     /// Idle, with the LED set and, if anything is remembered, a fresh idle-forget timer; or,
-    /// when an announcement is waiting, speaking it.
+    /// when a timer fell due meanwhile, ringing it; or, when an announcement is waiting,
+    /// speaking it.
     fn go_idle(&mut self, led: Led, now: Instant, out: &mut Vec<Action>) {
         self.phase = Phase::Idle;
+        if !self.rings.is_empty() {
+            return self.start_ringing(now, out);
+        }
         if let Some(text) = self.announcements.pop_front() {
             return self.start_announcement(text, now, out);
         }

@@ -134,6 +134,7 @@ impl Loop {
                 shutdown,
                 // The volume stays at its default; nothing is kept between runs.
                 store: voicebox::state::Store::none(),
+                clock: voicebox::app::Clock::system(),
             }
         };
         let thread = std::thread::spawn(move || {

@@ -81,6 +81,7 @@ async fn daemon(config: Config, config_path: PathBuf) -> anyhow::Result<()> {
         status: status_tx,
         shutdown: token.clone(),
         store,
+        clock: crate::app::Clock::system(),
     })?;
     let socket = config.control.socket.clone();
     let listener = control::bind(&socket)?;

@@ -35,7 +35,7 @@
 //! - `tools`    the tools the model may call: typed, checked built-in calls and their `Executor`.
 //! - `cmd`      one file per subcommand.
 //! - (tests only) `testing`, helpers for tests that re-run their own binary. The stable
-//!   mutation fuzzer over every parser outside bytes reach is `tests/fuzz.rs`.
+//!   mutation fuzzer over every parser outside bytes reach is `tests/it/fuzz.rs`.
 
 pub mod app;
 pub mod audio;

@@ -13,9 +13,9 @@ use super::language::Lang;
 use super::rules::{Rule, Text};
 use super::section::Reader;
 
-/// Every message: the failure classes' in the order of `FailureClass` (see `event.rs`), then
-/// what a ringing timer says (`{label}` and `{time}` are filled in).
-pub const KEYS: [&str; 14] = [
+/// Every message: one per `FailureClass` (see `event.rs`), in its order, then the others
+/// (what a ringing timer says: `{label}` and `{time}` are filled in).
+pub const KEYS: [&str; 15] = [
     "unreachable",
     "proxy_error",
     "too_slow",
@@ -27,6 +27,7 @@ pub const KEYS: [&str; 14] = [
     "stt_failed",
     "audio_failed",
     "cut_off",
+    "tool_unfinished",
     "timer_up",
     "timer_label",
     "timer_missed",

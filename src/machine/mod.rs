@@ -75,7 +75,7 @@ pub use ringing::RING_PAUSE;
 use turn::Turn;
 
 use crate::config::{ButtonMode, Config, Messages};
-use crate::event::{ControlCommand, Due, Event, FailureClass, TimerKind, TurnId};
+use crate::event::{ControlCommand, Due, Event, FailureClass, TimerKind, ToolUse, TurnId};
 use crate::speech::lang::Languages;
 
 /// The part of the config the machine decides with.
@@ -156,6 +156,8 @@ enum Speech {
         question: String,
         answer: String,
         end: ReplyEnd,
+        /// The tool calls the question led to (known once the request has ended).
+        tools: Vec<ToolUse>,
     },
     /// A failure message; the outcome is already decided.
     Notice(Outcome),
@@ -367,14 +369,19 @@ impl Machine {
     /// last transcript's, else `tts.language`).
     fn message(&self, class: FailureClass) -> Option<String> {
         let s = &self.settings;
-        let lang = s
-            .stt_language
+        class
+            .message(&s.messages, self.lang(), &s.languages.latin)
+            .map(str::to_string)
+    }
+
+    /// The language of the question: `stt.language` when set, else the last transcript's,
+    /// else `tts.language`.
+    fn lang(&self) -> &str {
+        let s = &self.settings;
+        s.stt_language
             .as_deref()
             .or(self.question_lang.as_deref())
-            .unwrap_or(&s.languages.latin);
-        class
-            .message(&s.messages, lang, &s.languages.latin)
-            .map(str::to_string)
+            .unwrap_or(&s.languages.latin)
     }
 
     fn say_failure(
@@ -428,12 +435,13 @@ impl Machine {
                             question,
                             answer,
                             end,
+                            tools,
                         } = speech
                         {
                             if end == ReplyEnd::Arriving {
                                 out.push(Action::CancelAsk { turn: turn.id });
                             }
-                            self.memory.remember(&question, &answer);
+                            self.memory.remember(&question, &answer, tools);
                         } else {
                             summary.announcement = true;
                             // Stopping one announcement silences the ones waiting too.

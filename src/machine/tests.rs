@@ -379,6 +379,7 @@ fn conversation_memory_feeds_ask_and_is_forgotten() {
         &[Exchange {
             question: "what is the capital of france".into(),
             answer: "Paris. It is lovely.".into(),
+            tools: Vec::new(),
         }]
     );
 

@@ -77,6 +77,7 @@ impl Client {
                 text: s.text,
                 done_reason: s.done_reason,
                 model: None,
+                tool_calls: s.tool_calls,
             });
         }
         if !content_type.starts_with("application/json") {
@@ -90,7 +91,7 @@ impl Client {
             .limit(cap as u64)
             .read_to_vec()
             .map_err(|e| body_io_problem(e, timed_out, cap))?;
-        let reply: Reply = serde_json::from_slice(&bytes)
+        let mut reply: Reply = serde_json::from_slice(&bytes)
             .map_err(|e| Problem::BadBody(format!("not Ollama JSON: {e}")))?;
         if let Some(err) = reply.error {
             return Err(Problem::StreamError(one_line(&err)));
@@ -100,6 +101,7 @@ impl Client {
         }
         Ok(Reply1 {
             text: reply.text().to_string(),
+            tool_calls: reply.tool_calls(),
             done_reason: reply.done_reason,
             model: reply.model,
         })

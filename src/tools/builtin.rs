@@ -190,6 +190,65 @@ pub fn check(name: &str, arguments: &Value) -> Result<Call, String> {
     }
 }
 
+impl Call {
+    /// The tool's name, as the model calls it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Call::SetTimer { .. } => "set_timer",
+            Call::SetAlarm { .. } => "set_alarm",
+            Call::ListTimers => "list_timers",
+            Call::CancelTimer { .. } => "cancel_timer",
+            Call::SetVolume(_) => "set_volume",
+        }
+    }
+
+    /// The checked arguments as the model would write them: `check(call.name(),
+    /// &call.arguments())` gives the call back (how `voicebox ask` hands a call to the daemon).
+    pub fn arguments(&self) -> Value {
+        let mut m = Map::new();
+        let mut label = |label: &Option<String>| {
+            if let Some(l) = label {
+                m.insert("label".into(), json!(l));
+            }
+        };
+        match self {
+            Call::SetTimer { seconds, label: l } => {
+                label(l);
+                m.insert("seconds".into(), json!(seconds));
+            }
+            Call::SetAlarm {
+                hour,
+                minute,
+                date,
+                label: l,
+            } => {
+                label(l);
+                m.insert("time".into(), json!(format!("{hour:02}:{minute:02}")));
+                if let Some(d) = date {
+                    m.insert("date".into(), json!(d.to_string()));
+                }
+            }
+            Call::ListTimers => {}
+            Call::CancelTimer { label: l, all } => {
+                label(l);
+                if *all {
+                    m.insert("all".into(), json!(true));
+                }
+            }
+            Call::SetVolume(VolumeChange::Set(p)) => {
+                m.insert("percent".into(), json!(p));
+            }
+            Call::SetVolume(VolumeChange::Up) => {
+                m.insert("change".into(), json!("up"));
+            }
+            Call::SetVolume(VolumeChange::Down) => {
+                m.insert("change".into(), json!("down"));
+            }
+        }
+        Value::Object(m)
+    }
+}
+
 /// One call's arguments, read strictly.
 struct Args<'a> {
     tool: &'a str,
@@ -361,6 +420,51 @@ mod tests {
 
     fn date(s: &str) -> jiff::civil::Date {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_call_written_back_checks_to_itself() {
+        let calls = [
+            Call::SetTimer {
+                seconds: 180,
+                label: Some("关火".into()),
+            },
+            Call::SetTimer {
+                seconds: 1,
+                label: None,
+            },
+            Call::SetAlarm {
+                hour: 7,
+                minute: 5,
+                date: Some(date("2026-12-24")),
+                label: Some("吃药".into()),
+            },
+            Call::SetAlarm {
+                hour: 0,
+                minute: 0,
+                date: None,
+                label: None,
+            },
+            Call::ListTimers,
+            Call::CancelTimer {
+                label: None,
+                all: true,
+            },
+            Call::CancelTimer {
+                label: Some("tea".into()),
+                all: false,
+            },
+            Call::SetVolume(VolumeChange::Set(0)),
+            Call::SetVolume(VolumeChange::Up),
+            Call::SetVolume(VolumeChange::Down),
+        ];
+        for call in calls {
+            assert_eq!(
+                check(call.name(), &call.arguments()),
+                Ok(call.clone()),
+                "{call:?}"
+            );
+        }
     }
 
     #[test]

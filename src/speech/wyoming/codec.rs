@@ -6,7 +6,7 @@
 //! unknown type, while the whole format is a line, two lengths and a merge.
 //!
 //! The reference is the official Python package (`wyoming.event`): what it writes, this reads
-//! (tests/wyoming.rs checks both directions against it). Every length a server sends is bounded
+//! (tests/it/wyoming_codec.rs checks both directions against it). Every length a server sends is bounded
 //! before anything is allocated for it.
 
 use std::io::{BufRead, Read};

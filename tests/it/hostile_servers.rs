@@ -2,11 +2,9 @@
 //! URL (sent as HTTP Basic, never printed), redirects (reported, never followed) and text with
 //! control characters (never reaching the terminal raw).
 
-mod support;
-
-use support::cli::{error_line, text, voicebox, voicebox_with};
-use support::config::Config;
-use support::fake_ollama::{FakeOllama, Reply};
+use crate::support::cli::{error_line, text, voicebox, voicebox_with};
+use crate::support::config::Config;
+use crate::support::fake_ollama::{FakeOllama, Reply};
 
 const PASSWORD: &str = "hunter2-never-print-me";
 const JSON: &str = "application/json; charset=utf-8";

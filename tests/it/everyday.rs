@@ -6,17 +6,17 @@
 //! file (`support::sound`); that the microphone opened is seen at the card itself, as opens of
 //! its raw input file.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use support::config::Config;
-use support::daemon::Daemon;
-use support::fake_ollama::{FakeOllama, Reply};
-use support::journald::{field, num};
-use support::sound::{Audio, Opens, Sound, silent_mic, spoken_mic, tone_mic};
+use crate::support::config::Config;
+use crate::support::daemon::Daemon;
+use crate::support::fake_ollama::{FakeOllama, Reply};
+use crate::support::journald::{field, num};
+use crate::support::sound::{Audio, Opens, Sound, silent_mic, spoken_mic, tone_mic};
 
 /// One sentence long enough for a clear level.
 const SENTENCE: &str = "The quick brown fox jumps over the lazy dog.";

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const UNIT: &str = include_str!("../systemd/voicebox.service");
+const UNIT: &str = include_str!("../../systemd/voicebox.service");
 
 /// The shipped unit, with its ExecStart rewritten to the built binary, in a fresh temp dir.
 fn unit_for_test() -> (tempfile::TempDir, PathBuf) {

@@ -3,13 +3,13 @@
 //! connects to one, and `ctl` does reach one in its owner's own directory (the service's socket
 //! under `sudo`).
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use support::config::Config;
+use crate::support::config::Config;
 
 /// `voicebox ctl CMD` with `control.socket = socket` (a config written into `dir`).
 fn ctl(dir: &Path, socket: &Path, cmd: &str) -> Output {

@@ -4,13 +4,13 @@
 //! the embedded defaults speak a Chinese reply correctly, and a mixed reply is routed sentence
 //! by sentence while synthesis still runs ahead of playback.
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 
-use support::config::Config;
-use support::say::{say, say_with};
-use support::{log_field, logging_espeak};
+use crate::support::config::Config;
+use crate::support::say::{say, say_with};
+use crate::support::{log_field, logging_espeak};
 use voicebox::speech::sentences::{Rules, split};
 use voicebox::speech::voice::voice_for;
 

@@ -2,16 +2,16 @@
 //! real journald: every failure is heard, logged once at WARN with its reason, no deadline
 //! stretches, and nothing crashes.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::Helpers;
-use support::config::Config;
-use support::daemon::Daemon;
-use support::fake_ollama::{FakeOllama, Reply};
-use support::sound::{glitch, tone_mic};
+use crate::support::Helpers;
+use crate::support::config::Config;
+use crate::support::daemon::Daemon;
+use crate::support::fake_ollama::{FakeOllama, Reply};
+use crate::support::sound::{glitch, tone_mic};
 
 /// A daemon whose STT hook is the script `body`, asking `fake`.
 fn daemon(dir: &Path, fake: &FakeOllama, stt: &str, timeout_ms: u64, mic: &Path) -> Daemon {

@@ -5,18 +5,16 @@
 //! Timestamps cross the process boundary as wall-clock time: the fake records when it sent each
 //! token and when the client hung up; the daemon logs when each sentence started playing.
 
-mod support;
-
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use support::config::Config;
-use support::daemon::Daemon;
-use support::fake_ollama::paced::tokens;
-use support::fake_ollama::{FakeOllama, Pace, Reply};
-use support::journald::{field, num};
-use support::sound::{Audio, tone_mic};
-use support::{poll, script};
+use crate::support::config::Config;
+use crate::support::daemon::Daemon;
+use crate::support::fake_ollama::paced::tokens;
+use crate::support::fake_ollama::{FakeOllama, Pace, Reply};
+use crate::support::journald::{field, num};
+use crate::support::sound::{Audio, tone_mic};
+use crate::support::{poll, script};
 
 const FIRST: &str = "Paris is the capital of France.";
 const SECOND: &str = "It lies on the river Seine.";

@@ -4,13 +4,13 @@
 //! Runs Debian's `/usr/sbin/nginx` (package nginx-light) unprivileged-capable: loopback port,
 //! temp prefix. As root (CI) the worker drops to `nobody`, which the 0755 prefix allows.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
-use support::config::Config;
-use support::fake_ollama::{FakeOllama, Reply};
-use support::nginx::Nginx;
+use crate::support::config::Config;
+use crate::support::fake_ollama::{FakeOllama, Reply};
+use crate::support::nginx::Nginx;
 use voicebox::cancel::Token;
 use voicebox::event::FailureClass;
 use voicebox::ollama::Client;

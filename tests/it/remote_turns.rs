@@ -3,16 +3,16 @@
 //! Ollama, the test sound card, journald. What the servers logged tells what reached them, and
 //! when.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, SystemTime};
 
-use support::config::Config;
-use support::daemon::{Daemon, long_story};
-use support::fake_ollama::{FakeOllama, Reply};
-use support::journald::{field, num};
-use support::sound::{Audio, PacedMic, spoken_mic};
-use support::speech_servers::Server;
+use crate::support::config::Config;
+use crate::support::daemon::{Daemon, long_story};
+use crate::support::fake_ollama::{FakeOllama, Reply};
+use crate::support::journald::{field, num};
+use crate::support::sound::{Audio, PacedMic, spoken_mic};
+use crate::support::speech_servers::Server;
 
 const QUESTION: &str = "what is the capital of france";
 const ANSWER: &str = "Paris is the capital of France. It lies on the river Seine. \

@@ -9,19 +9,19 @@
 //!
 //! Signals, reload and systemd's notifications are in `daemon_lifecycle.rs`.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::PATIENCE;
-use support::config::Config;
-use support::daemon::{Daemon, Launch, long_story};
-use support::fake_ollama::{FakeOllama, Reply};
-use support::journald::{field, num};
-use support::nginx::Nginx;
-use support::script;
-use support::sound::{Audio, spoken_mic};
+use crate::support::PATIENCE;
+use crate::support::config::Config;
+use crate::support::daemon::{Daemon, Launch, long_story};
+use crate::support::fake_ollama::{FakeOllama, Reply};
+use crate::support::journald::{field, num};
+use crate::support::nginx::Nginx;
+use crate::support::script;
+use crate::support::sound::{Audio, spoken_mic};
 
 const QUESTION: &str = "what is the capital of france";
 /// Three sentences, no commas (espeak-ng pauses at commas; only sentence gaps should split).

@@ -1,13 +1,13 @@
 //! `voicebox ask` and `voicebox check` as a user runs them: the real binary against the fake.
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::cli::{error_line, text, voicebox};
-use support::config::Config;
-use support::fake_ollama::{FakeOllama, Reply};
+use crate::support::cli::{error_line, text, voicebox};
+use crate::support::config::Config;
+use crate::support::fake_ollama::{FakeOllama, Reply};
 
 #[test]
 fn ask_survives_two_502s_and_logs_chars_and_attempts() {

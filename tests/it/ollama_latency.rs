@@ -2,13 +2,13 @@
 //! on as it arrives, a cancelled question hangs up at once, one question at a time, and the
 //! background model load.
 
-mod support;
+use crate::support;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use support::config::Config;
-use support::fake_ollama::{FakeOllama, Pace, Reply};
+use crate::support::config::Config;
+use crate::support::fake_ollama::{FakeOllama, Pace, Reply};
 use voicebox::cancel::Token;
 use voicebox::event::FailureClass;
 use voicebox::ollama::Client;

@@ -3,13 +3,11 @@
 //!
 //! ALSA_CONFIG_PATH is per process, so this binary holds exactly one test and sets it first.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use support::config::Config;
-use support::sound::{Audio, output_file, speaker_files};
-use support::{alsa_conf, script};
+use crate::support::config::Config;
+use crate::support::sound::{Audio, output_file, speaker_files};
+use crate::support::{alsa_conf, script};
 use voicebox::audio::earcons::Earcon;
 use voicebox::event::Event;
 use voicebox::speech::pipeline::Speaker;

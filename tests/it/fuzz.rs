@@ -17,11 +17,10 @@
 //! two that need a valid structure around the fault (a `[v6]` URL without a port in the config;
 //! a 32-bit integer WAV) — its dictionary tokens and splices build those from the corpus.
 //!
-//! `cargo test --test fuzz -- --nocapture` prints the executions per target. Longer runs:
+//! `cargo test --test it fuzz:: -- --nocapture` prints the executions per target. Longer runs:
 //! `VOICEBOX_FUZZ_SECS=60` (per target, time-bounded) or `VOICEBOX_FUZZ_EXECS=N`;
 //! `VOICEBOX_FUZZ_SEED=N` picks another sequence.
 
-#[path = "fuzz/audio.rs"]
 mod audio;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -5,14 +5,14 @@
 //!
 //! The daemon with both directions remote is in `remote_turns.rs`.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Command, Output};
 
-use support::config::Config;
-use support::sound::{Audio, speaker_files, spoken_mic};
-use support::speech_servers::Server;
+use crate::support::config::Config;
+use crate::support::sound::{Audio, speaker_files, spoken_mic};
+use crate::support::speech_servers::Server;
 
 const QUESTION: &str = "what is the capital of france";
 const THREE: &str =

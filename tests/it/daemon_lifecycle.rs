@@ -4,19 +4,17 @@
 //!
 //! What a press does is in `daemon_turns.rs`.
 
-mod support;
-
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::PATIENCE;
-use support::config::Config;
-use support::daemon::{Daemon, Launch, long_story};
-use support::fake_ollama::{FakeOllama, Reply};
-use support::journald::field;
-use support::script;
-use support::sound::{Audio, spoken_mic};
+use crate::support::PATIENCE;
+use crate::support::config::Config;
+use crate::support::daemon::{Daemon, Launch, long_story};
+use crate::support::fake_ollama::{FakeOllama, Reply};
+use crate::support::journald::field;
+use crate::support::script;
+use crate::support::sound::{Audio, spoken_mic};
 
 #[test]
 fn sigterm_while_speaking_exits_0_within_2_s_and_leaves_nothing_behind() {

@@ -2,7 +2,7 @@
 //! ALSA `file` plugin. ALSA's config is per process, so each test re-runs this test binary as a
 //! child with its own environment and does the work there.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;
@@ -16,8 +16,16 @@ const CHILD: &str = "VOICEBOX_CAPTURE_TEST_CHILD";
 
 /// Runs `name` again in a child process with the test ALSA config and `mic` as the input.
 fn in_child(name: &str, mic: &Path) {
+    // The test's full name in this binary: its module path without the crate (`capture::…`).
+    let module = module_path!().split_once("::").map_or("", |(_, m)| m);
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", name, "--nocapture", "--test-threads", "1"])
+        .args([
+            "--exact",
+            &format!("{module}::{name}"),
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
         .env(CHILD, "1")
         .env("ALSA_CONFIG_PATH", support::alsa_conf())
         .env("VOICEBOX_TEST_MIC", mic)

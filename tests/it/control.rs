@@ -2,7 +2,7 @@
 //! and by raw socket clients (bad input, long lines, many clients at once, silent clients).
 //! Sockets of another local user: `tests/socket_owner.rs`.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use support::config::Config;
-use support::daemon::Daemon;
-use support::fake_ollama::{FakeOllama, Reply};
+use crate::support::config::Config;
+use crate::support::daemon::Daemon;
+use crate::support::fake_ollama::{FakeOllama, Reply};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use voicebox::control;

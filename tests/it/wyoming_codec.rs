@@ -3,7 +3,7 @@
 //! `wyoming.event.read_event` reads back the same. Unicode text (data lengths in bytes, not
 //! characters), payloads holding newlines, inline header data merged under the data section.
 
-mod support;
+use crate::support;
 
 use std::io::Write;
 use std::process::{Command, Stdio};

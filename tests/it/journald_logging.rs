@@ -1,11 +1,9 @@
 //! Logs reach a real systemd-journald with unprefixed field names under `JOURNAL_STREAM`.
 
-mod support;
-
 use std::process::Command;
 use std::time::Duration;
 
-use support::journald;
+use crate::support::journald;
 
 #[test]
 fn config_error_reaches_journald_with_plain_field_names() {

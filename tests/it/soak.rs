@@ -15,19 +15,19 @@
 //! (zombie or not) is left, and that the output device is closed when idle.
 //!
 //! `VOICEBOX_SOAK_TURNS=N` (default 100) sets the length; `VOICEBOX_SOAK_SEED` the sequence.
-//! Run alone: `cargo test --test soak -- --nocapture` prints the summary line.
+//! Run alone: `cargo test --test it soak:: -- --nocapture` prints the summary line.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use support::Helpers;
-use support::config::Config;
-use support::daemon::{Daemon, Launch};
-use support::fake_ollama::{FakeOllama, Reply};
-use support::nginx::Nginx;
-use support::procfs::{self, Proc};
+use crate::support::Helpers;
+use crate::support::config::Config;
+use crate::support::daemon::{Daemon, Launch};
+use crate::support::fake_ollama::{FakeOllama, Reply};
+use crate::support::nginx::Nginx;
+use crate::support::procfs::{self, Proc};
 
 /// Turns before the baseline sample: long answers and every fault kind once, so the heap has
 /// seen its largest turn before RSS is compared.

@@ -1,13 +1,13 @@
 //! `voicebox say` end to end on real components: espeak-ng as the TTS hook and alsa-lib's
 //! `file` plugin as the speaker. Tests count samples, never wall time (the device is unpaced).
 
-mod support;
+use crate::support;
 
-use support::config::Config;
-use support::fake_ollama::{FakeOllama, Reply};
-use support::say::say;
-use support::sound::Audio;
-use support::{Helpers, log_field, script};
+use crate::support::config::Config;
+use crate::support::fake_ollama::{FakeOllama, Reply};
+use crate::support::say::say;
+use crate::support::sound::Audio;
+use crate::support::{Helpers, log_field, script};
 
 const ESPEAK: &[&str] = &["espeak-ng", "--stdout", "--stdin"];
 

@@ -5,13 +5,13 @@
 //! config is per process). The `file` device is unpaced, so inputs are padded with a minute of
 //! silence and every length is counted in samples by the app.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Command, Output};
 
-use support::config::Config;
-use support::sound::{MIC_FORMAT, spoken_mic};
+use crate::support::config::Config;
+use crate::support::sound::{MIC_FORMAT, spoken_mic};
 
 fn voicebox(dir: &Path, mic: Option<&Path>, args: &[&str]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_voicebox"));

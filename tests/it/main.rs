@@ -31,4 +31,5 @@ mod speaker_stop;
 mod speech_languages;
 mod speech_out;
 mod systemd_unit;
+mod timers;
 mod wyoming_codec;

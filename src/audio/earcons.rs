@@ -12,21 +12,8 @@ const SOFT: f32 = 0.1;
 /// The thinking cue repeats this often (a tick, then silence).
 pub const THINKING_PERIOD: Duration = Duration::from_millis(1000);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Earcon {
-    /// Rising chirp: the box is listening.
-    Listening,
-    /// Falling chirp: listening ended, the question is on its way.
-    Stopped,
-    /// Two low beeps: something failed.
-    Error,
-    /// A short beep: the volume changed (played at the new level).
-    Volume,
-    /// A soft, short tick, repeated every `THINKING_PERIOD` while the answer is awaited.
-    Thinking,
-    /// Two bright rising triplets: a timer or alarm is ringing (before its label is said).
-    Alarm,
-}
+/// Which earcon: the machine's own type, so the app hands it on unmapped (as `Led`).
+pub use crate::machine::Earcon;
 
 impl Earcon {
     /// The sound, as mono 22.05 kHz.
@@ -41,7 +28,6 @@ impl Earcon {
                 chirp(&mut samples, 262.0, 262.0, 0.18, LEVEL);
             }
             Self::Volume => chirp(&mut samples, 880.0, 880.0, 0.08, LEVEL),
-            Self::Thinking => chirp(&mut samples, 440.0, 523.0, 0.08, SOFT),
             Self::Alarm => {
                 // C6 E6 G6, twice: higher and busier than any other sound the box makes.
                 for _ in 0..2 {
@@ -53,11 +39,23 @@ impl Earcon {
                 }
             }
         }
-        Clip {
-            samples,
-            rate: RATE,
-            channels: 1,
-        }
+        mono(samples)
+    }
+}
+
+/// The thinking cue: a soft, short tick, repeated every `THINKING_PERIOD` while the answer is
+/// awaited.
+pub fn thinking_cue() -> Clip {
+    let mut samples = Vec::new();
+    chirp(&mut samples, 440.0, 523.0, 0.08, SOFT);
+    mono(samples)
+}
+
+fn mono(samples: Vec<f32>) -> Clip {
+    Clip {
+        samples,
+        rate: RATE,
+        channels: 1,
     }
 }
 
@@ -119,7 +117,7 @@ mod tests {
         let beep = Earcon::Volume.clip();
         assert!(beep.duration() < Duration::from_millis(100));
         assert!(beep.rms() > 0.1 && beep.samples[0].abs() < 0.01);
-        let cue = Earcon::Thinking.clip();
+        let cue = thinking_cue();
         assert!(
             cue.duration() < THINKING_PERIOD / 5,
             "short within its period"

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::ollama::{Client, Question};
-use crate::speech::pipeline;
-use crate::speech::sentences::Rules;
+use crate::speaker::pipeline;
+use crate::text::sentences::Rules;
 use crate::{cancel, printable};
 
 pub fn ask(config: &Config, text: &str, speak: bool) -> anyhow::Result<()> {
@@ -78,9 +78,8 @@ pub fn ask(config: &Config, text: &str, speak: bool) -> anyhow::Result<()> {
         anyhow::bail!("could not play the reply: {e}; use --no-speak to print only");
     }
     if report.every_sentence_failed() {
-        anyhow::bail!(
-            "the TTS hook failed for every sentence; check tts.command with `voicebox check`"
-        );
+        let (what, key) = super::say::tts_names(config);
+        anyhow::bail!("{what} failed for every sentence; check {key} with `voicebox check`");
     }
     Ok(())
 }

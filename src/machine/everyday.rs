@@ -22,8 +22,9 @@
 
 use std::time::Instant;
 
-use super::{Action, Earcon, Led, Machine, Phase, Speech, Turn, question};
+use super::{Action, Earcon, Led, Machine, Phase, Speech, Turn};
 use crate::event::{TimerKind, TurnId, VolumeChange};
+use crate::text::question;
 
 /// Percent per volume step: ten steps from silent to full.
 pub const VOLUME_STEP: u8 = 10;

@@ -59,7 +59,6 @@ mod action;
 mod everyday;
 mod gesture;
 mod memory;
-mod question;
 mod results;
 mod ringing;
 #[cfg(test)]
@@ -76,7 +75,7 @@ use turn::Turn;
 
 use crate::config::{ButtonMode, Config, Messages};
 use crate::event::{ControlCommand, Due, Event, FailureClass, TimerKind, ToolUse, TurnId};
-use crate::speech::lang::Languages;
+use crate::text::lang::Languages;
 
 /// The part of the config the machine decides with.
 #[derive(Debug, Clone, PartialEq)]
@@ -96,6 +95,8 @@ pub struct Settings {
     pub languages: Languages,
     /// `stt.language`: the language spoken to the box, when fixed.
     pub stt_language: Option<String>,
+    /// `ollama.warm_up`: have the model loaded while the user speaks.
+    pub warm_up: bool,
     /// `tools.ring_s`: how long a due timer rings unless a press stops it.
     pub ring: Duration,
 }
@@ -119,6 +120,7 @@ impl Settings {
                 han: config.tts.han.clone(),
             },
             stt_language: config.stt.language.clone(),
+            warm_up: config.ollama.warm_up,
             ring: config.tools.ring,
         }
     }
@@ -363,8 +365,6 @@ impl Machine {
         out
     }
 
-    /// Speaks the class's message (the turn stays in Speaking until `Spoken`), or ends quietly
-    /// for a class that has no message.
     /// The class's message in the language of the question (`stt.language` when set, else the
     /// last transcript's, else `tts.language`).
     fn message(&self, class: FailureClass) -> Option<String> {
@@ -384,6 +384,8 @@ impl Machine {
             .unwrap_or(&s.languages.latin)
     }
 
+    /// Speaks the class's message (the turn stays in Speaking until `Spoken`), or ends quietly
+    /// for a class that has no message.
     fn say_failure(
         &mut self,
         turn: Turn,

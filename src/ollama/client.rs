@@ -242,10 +242,15 @@ impl Client {
                 config::Endpoint::Generate => self.generate_body(q.text, &system, streaming),
                 config::Endpoint::Chat => self.chat_body(&convo, tools, streaming),
             };
-            // Each round hands its text on to the same sink.
+            // Each round hands its text on to the same sink; a round's words start on a new
+            // line after an earlier round's, as in the answer's text.
             let streams = on_text.is_some();
+            let mut apart = !done.text.is_empty();
             let mut sink = |text: &str| {
                 if let Some(f) = on_text.as_mut() {
+                    if std::mem::take(&mut apart) {
+                        f("\n");
+                    }
                     f(text);
                 }
             };
@@ -392,10 +397,6 @@ impl Client {
 
     /// The server URL as safe to show: any password as `***`.
     pub fn url(&self) -> &str {
-        &self.inner.shown_url
-    }
-
-    pub(super) fn shown_url(&self) -> &str {
         &self.inner.shown_url
     }
 
@@ -591,16 +592,8 @@ fn new_agent(cfg: &config::Ollama) -> ureq::Agent {
     } else {
         None
     };
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        // A redirected POST arrives as a GET without its body, possibly at another host whose
-        // answer would be taken for Ollama's: a redirect is reported, not followed.
-        .max_redirects(0)
-        .proxy(proxy)
-        .timeout_connect(Some(cfg.connect_timeout))
-        .user_agent(format!("voicebox/{}", env!("CARGO_PKG_VERSION")))
-        .build()
-        .new_agent()
+    // Timeouts are set per request (http.rs: per attempt, or per read when streaming).
+    crate::http::agent(cfg.connect_timeout, None, proxy)
 }
 
 /// What the rounds of a question came to.

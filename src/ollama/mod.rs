@@ -3,6 +3,7 @@
 //! reply's text handed on as it arrives; a cancelled question hung up at once.
 //!
 //! - `client`  the `Client`: request bodies, the retry loop, the reply log line.
+//! - `rounds`  a question as rounds of tool calls: run them, send the results back, ask again.
 //! - `http`    one HTTP exchange: the request, the reply or the `Problem` it came back as.
 //! - `load`    keeping the model loaded: at start and at each press, in the background.
 //! - `health`  `voicebox check`: is the server reachable, is the model there.
@@ -11,7 +12,7 @@
 //! - `backoff` the pure retry schedule.
 //! - `stream`  the NDJSON reader for `ollama.stream = true`.
 //!
-//! ureq is the HTTP client here and in `speech::stt_http` and `speech::openai_tts`; nothing
+//! ureq is the HTTP client here and in `stt::http` and `tts::http`; nothing
 //! else speaks HTTP.
 
 mod backoff;
@@ -25,9 +26,7 @@ mod stream;
 mod wire;
 
 pub use client::Client;
-/// Server text made safe for one log line; the speech servers' messages use it too.
-pub(crate) use error::one_line;
-pub use health::Health;
+pub use health::{Health, ToolSupport};
 pub use rounds::Question;
 
 use crate::machine::Exchange;

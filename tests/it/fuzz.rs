@@ -185,8 +185,8 @@ impl std::io::Read for Trickle<'_> {
 }
 
 fn speech_text(b: &[u8]) {
-    use voicebox::speech::lang::Languages;
-    use voicebox::speech::sentences::{Limits, Rules, Splitter, split};
+    use voicebox::text::lang::Languages;
+    use voicebox::text::sentences::{Limits, Rules, Splitter, split};
     let text = text(b);
     // Vary the bounds from the input so unusual pairs are covered too.
     let min = b.first().map_or(16, |&x| u32::from(x % 40));
@@ -248,7 +248,7 @@ fn ollama_ndjson(b: &[u8]) {
 
 /// A Wyoming server's byte stream, in small reads, read event by event to its end or first error.
 fn wyoming_events(b: &[u8]) {
-    use voicebox::speech::wyoming::codec;
+    use voicebox::wyoming::codec;
     let step = b.len() % 13 + 1;
     let mut r = std::io::BufReader::new(Trickle { data: b, step });
     while let Ok(Some(e)) = codec::read(&mut r) {

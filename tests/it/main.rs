@@ -32,4 +32,5 @@ mod speech_languages;
 mod speech_out;
 mod systemd_unit;
 mod timers;
+mod tool_calls;
 mod wyoming_codec;

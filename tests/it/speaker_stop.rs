@@ -10,7 +10,7 @@ use crate::support::sound::{Audio, output_file, speaker_files};
 use crate::support::{alsa_conf, script};
 use voicebox::audio::earcons::Earcon;
 use voicebox::event::Event;
-use voicebox::speech::pipeline::Speaker;
+use voicebox::speaker::pipeline::Speaker;
 
 #[test]
 fn stop_kills_synthesis_drops_the_reply_then_idles_closed_and_plays_earcons() {

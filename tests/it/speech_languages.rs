@@ -11,8 +11,8 @@ use std::process::Command;
 use crate::support::config::Config;
 use crate::support::say::{say, say_with};
 use crate::support::{log_field, logging_espeak};
-use voicebox::speech::sentences::{Rules, split};
-use voicebox::speech::voice::voice_for;
+use voicebox::text::sentences::{Rules, split};
+use voicebox::tts::voice::voice_for;
 
 /// espeak-ng's phonemes for `text` in `voice`.
 fn phonemes(voice: &str, text: &str) -> String {

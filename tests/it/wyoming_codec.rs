@@ -9,7 +9,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use serde_json::json;
-use voicebox::speech::wyoming::codec::{self, Event};
+use voicebox::wyoming::codec::{self, Event};
 
 /// Runs `script` in the venv's python with `input` on stdin; returns stdout.
 fn python(script: &str, input: &[u8]) -> Vec<u8> {

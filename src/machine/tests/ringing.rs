@@ -17,7 +17,7 @@ const RINGING: &[Row] = &[
     ("a press silences it and starts nothing (hold)", HOLD, "due(en)@0 press@1000", "stop_speaking; ring_end pressed 1; led Idle", Idle),
     ("its release does nothing", HOLD, "due(en)@0 press@1000 release@1500", "", Idle),
     ("a press silences it and starts nothing (toggle: no long press)", TOGGLE, "due(en)@0 press@1000", "stop_speaking; ring_end pressed 1; led Idle", Idle),
-    ("the next press talks again", HOLD, "due(en)@0 press@1000 release@1500 press@3000", "start 2; timer MaxRecord 2 30000; led Listening", Listening),
+    ("the next press talks again", HOLD, "due(en)@0 press@1000 release@1500 press@3000", "start 2; load; timer MaxRecord 2 30000; led Listening", Listening),
     ("ctl press silences it", HOLD, "due(en)@0 ctl-press@1000", "stop_speaking; ring_end pressed 1; led Idle", Idle),
     ("a tap silences it", HOLD, "due(en)@0 tap@1000", "stop_speaking; ring_end pressed 1; led Idle", Idle),
     ("cancel silences it", HOLD, "due(en)@0 cancel@1000", "stop_speaking; ring_end cancelled 1; led Idle", Idle),
@@ -36,7 +36,7 @@ const RINGING: &[Row] = &[
     ("rings before a waiting announcement", HOLD, r#"hold:speaking say("Hi.")@4900 due(en)@5000 spoken(1)@6000"#, r#"log 1 answered; earcon Alarm; speak 2 "Time's up."; led Speaking"#, Ringing),
     ("a tap that abandons the turn does not drop it", HOLD, "hold:thinking due(en)@3000 tap@3200", r#"cancel_ask 1; log 1 abandoned; earcon Stopped; earcon Alarm; speak 2 "Time's up."; led Speaking"#, Ringing),
     ("a cancel of the turn does not drop it", HOLD, "hold:thinking due(en)@3000 cancel@3200", r#"cancel_ask 1; log 1 cancelled; earcon Alarm; speak 2 "Time's up."; led Speaking"#, Ringing),
-    ("a barge-in press: the new turn first, then it rings", HOLD, "hold:speaking due(en)@5000 press@5100", "stop_speaking; start 2; timer MaxRecord 2 30000; led Listening", Listening),
+    ("a barge-in press: the new turn first, then it rings", HOLD, "hold:speaking due(en)@5000 press@5100", "stop_speaking; start 2; load; timer MaxRecord 2 30000; led Listening", Listening),
     ("after an announcement", HOLD, r#"say("Hi.")@0 due(en)@100 spoken(1)@900"#, r#"announce 1 announced; earcon Alarm; speak 2 "Time's up."; led Speaking"#, Ringing),
 ];
 

@@ -1,20 +1,21 @@
 //! The GPIO push button, the optional volume buttons and the status LED: on a Raspberry Pi
-//! through rppal (the only rppal user), on other boards (`button.chip`) through the kernel's GPIO
-//! character device in gpio_cdev.rs, which shares the edge, role and LED logic here.
+//! through rppal (`rppal.rs`), on other boards (`button.chip`) through the kernel's GPIO
+//! character device (`cdev.rs`); the edge, role and LED logic both use is here.
 //!
 //! The kernel debounces edges (rppal passes `debounce` to the GPIO character device) and calls
 //! back on rppal's interrupt thread; the callback only maps the edge to a logical state and
 //! posts `Event::Button` (or, for a volume button's press, `Event::Volume`). Gesture logic
 //! (hold, toggle, glitch, long press) and volume steps are in `machine`.
 
+pub mod cdev;
+pub mod rppal;
+
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rppal::gpio::{Gpio, InputPin, Trigger};
-
+use crate::config;
 use crate::event::{Event, EventSender, VolumeChange};
-use crate::{config, gpio_cdev};
 
 /// What the LED shows: the machine's own type, so the app hands it on unmapped.
 pub use crate::machine::Led;
@@ -109,10 +110,25 @@ impl Role {
     }
 }
 
+/// The watched input pins, by backend. Dropping them releases the pins.
+enum Inputs {
+    /// Nothing configured: a button that never fires.
+    None,
+    /// Held only to be dropped: that releases the pins.
+    Rppal {
+        _pins: Vec<::rppal::gpio::InputPin>,
+    },
+    Cdev {
+        _lines: Vec<cdev::Watch>,
+    },
+}
+
+/// What drives the LED pin (true: lit), whichever backend owns it.
+type SetLed = Box<dyn FnMut(bool) + Send>;
+
 /// The buttons (and LED) handle. Dropping it releases the pins and stops the LED thread.
 pub struct Button {
-    _pins: Vec<InputPin>,
-    _lines: Vec<gpio_cdev::Watch>,
+    _inputs: Inputs,
     led: Option<mpsc::Sender<Led>>,
     led_thread: Option<JoinHandle<()>>,
 }
@@ -121,54 +137,37 @@ impl Button {
     /// Watches `button.gpio` and the volume buttons (and drives `button.led_gpio`). With none
     /// configured this is a button that never fires (and cannot fail).
     pub fn spawn(config: &config::Button, events: EventSender) -> Result<Button, ButtonError> {
-        let inputs = Role::pins(config);
-        if inputs.is_empty() && config.led_gpio.is_none() {
-            return Ok(Button {
-                _pins: Vec::new(),
-                _lines: Vec::new(),
-                led: None,
-                led_thread: None,
-            });
-        }
-        if let Some(chip) = &config.chip {
-            let chip_err = ButtonError::Chip;
-            let mut lines = Vec::new();
-            for (n, role) in inputs {
-                lines.push(
-                    gpio_cdev::watch(chip, n, role, config, events.clone()).map_err(chip_err)?,
-                );
-            }
-            let (led, led_thread) = match config.led_gpio {
-                Some(n) => {
-                    let (tx, t) = start_led(gpio_cdev::led(chip, n).map_err(chip_err)?)?;
-                    (Some(tx), Some(t))
-                }
-                None => (None, None),
+        let pins = Role::pins(config);
+        let (inputs, set_led): (Inputs, Option<SetLed>) =
+            if pins.is_empty() && config.led_gpio.is_none() {
+                (Inputs::None, None)
+            } else if let Some(chip) = &config.chip {
+                let watch = |(n, role)| cdev::watch(chip, n, role, config, events.clone());
+                let lines = pins.into_iter().map(watch).collect::<Result<_, _>>()?;
+                let led = match config.led_gpio {
+                    Some(n) => Some(Box::new(cdev::led(chip, n)?) as SetLed),
+                    None => None,
+                };
+                (Inputs::Cdev { _lines: lines }, led)
+            } else {
+                let gpio = rppal::gpio(pins.first().map(|(n, _)| *n))?;
+                let watch = |(n, role)| rppal::watch(&gpio, n, role, config, events.clone());
+                let inputs = pins.into_iter().map(watch).collect::<Result<_, _>>()?;
+                let led = match config.led_gpio {
+                    Some(n) => Some(Box::new(rppal::led(&gpio, n)?) as SetLed),
+                    None => None,
+                };
+                (Inputs::Rppal { _pins: inputs }, led)
             };
-            return Ok(Button {
-                _pins: Vec::new(),
-                _lines: lines,
-                led,
-                led_thread,
-            });
-        }
-        let on = |pin| move |source| ButtonError::Gpio { pin, source };
-        let gpio = Gpio::new().map_err(on(inputs.first().map(|(n, _)| *n)))?;
-        let mut pins = Vec::new();
-        for (n, role) in inputs {
-            pins.push(watch(&gpio, n, role, config, events.clone()).map_err(on(Some(n)))?);
-        }
-        let (led, led_thread) = match config.led_gpio {
-            Some(n) => {
-                let mut out = gpio.get(n).map_err(on(Some(n)))?.into_output_low();
-                let (tx, t) = start_led(move |on| out.write(on.into()))?;
+        let (led, led_thread) = match set_led {
+            Some(set) => {
+                let (tx, t) = start_led(set)?;
                 (Some(tx), Some(t))
             }
             None => (None, None),
         };
         Ok(Button {
-            _pins: pins,
-            _lines: Vec::new(),
+            _inputs: inputs,
             led,
             led_thread,
         })
@@ -189,41 +188,6 @@ impl Drop for Button {
             let _ = t.join();
         }
     }
-}
-
-fn watch(
-    gpio: &Gpio,
-    n: u8,
-    role: Role,
-    config: &config::Button,
-    events: EventSender,
-) -> rppal::gpio::Result<InputPin> {
-    let pin = gpio.get(n)?;
-    let mut input = if config.pull_up {
-        pin.into_input_pullup()
-    } else {
-        pin.into_input_pulldown()
-    };
-    let mut filter = EdgeFilter::new(config.active_low, input.is_high());
-    input.set_async_interrupt(Trigger::Both, Some(config.debounce), move |ev| {
-        let rising = match ev.trigger {
-            Trigger::RisingEdge => true,
-            Trigger::FallingEdge => false,
-            _ => return,
-        };
-        if let Some(event) = filter.edge(rising).and_then(|pressed| role.event(pressed)) {
-            let _ = events.send(event);
-        }
-    })?;
-    tracing::info!(
-        gpio = n,
-        role = role.name(),
-        active_low = config.active_low,
-        pull_up = config.pull_up,
-        debounce_ms = config.debounce.as_millis() as u64,
-        "GPIO button ready"
-    );
-    Ok(input)
 }
 
 type LedThread = (mpsc::Sender<Led>, JoinHandle<()>);
@@ -268,53 +232,17 @@ fn led_actor(mut set: impl FnMut(bool), rx: &mpsc::Receiver<Led>) {
 }
 
 /// Why the GPIO button (or its LED) cannot be used; it displays as one line with the fix.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum ButtonError {
-    /// rppal refused the board or a pin (`pin: None`: the GPIO chip itself).
-    Gpio {
-        pin: Option<u8>,
-        source: rppal::gpio::Error,
-    },
-    /// The kernel GPIO chip (`button.chip`) refused; the text is the one-line reason and fix.
-    Chip(String),
+    /// rppal refused the board or a pin.
+    #[error(transparent)]
+    Rppal(#[from] rppal::Error),
+    /// The kernel GPIO chip (`button.chip`) refused.
+    #[error(transparent)]
+    Chip(#[from] cdev::Error),
     /// The thread that drives the LED could not start.
+    #[error("GPIO button disabled: cannot start the LED thread: {0}; restart voicebox")]
     LedThread(std::io::Error),
-}
-
-impl std::fmt::Display for ButtonError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ButtonError::Gpio { pin, source } => f.write_str(&describe(source, *pin)),
-            ButtonError::Chip(why) => f.write_str(why),
-            ButtonError::LedThread(e) => write!(
-                f,
-                "GPIO button disabled: cannot start the LED thread: {e}; restart voicebox"
-            ),
-        }
-    }
-}
-
-/// No `source`: the message already says what the cause said, and a chain would repeat it.
-impl std::error::Error for ButtonError {}
-
-/// One line: what failed and what to do about it.
-fn describe(e: &rppal::gpio::Error, pin: Option<u8>) -> String {
-    use rppal::gpio::Error as E;
-    let which = pin.map_or_else(|| "GPIO".to_string(), |p| format!("GPIO {p}"));
-    match e {
-        E::UnknownModel => "GPIO button disabled: this is not a Raspberry Pi (rppal cannot identify the board); remove button.gpio, and use the control socket (`voicebox ctl tap`)".to_string(),
-        E::PermissionDenied(path) => format!(
-            "GPIO button disabled: permission denied on {path}; add the service user to the gpio group (`sudo usermod -aG gpio voicebox`) and restart"
-        ),
-        E::PinUsed(p) => format!(
-            "GPIO button disabled: GPIO {p} is already in use (another program, driver or overlay); free it or choose another button.gpio / button.led_gpio"
-        ),
-        E::PinNotAvailable(p) => format!(
-            "GPIO button disabled: GPIO {p} does not exist on this board; write a BCM number such as 17 in button.gpio"
-        ),
-        E::Io(io) => format!("GPIO button disabled: {which}: I/O error: {io}; check that /dev/gpiochip0 exists and the kernel has GPIO support"),
-        E::ThreadPanic => format!("GPIO button disabled: {which}: the interrupt thread failed; restart voicebox"),
-    }
 }
 
 #[cfg(test)]
@@ -378,26 +306,6 @@ mod tests {
         assert_eq!(pattern(Led::Listening), Pattern::On);
         assert!(matches!(pattern(Led::Thinking), Pattern::Blink(_)));
         assert!(matches!(pattern(Led::Error), Pattern::Blink(_)));
-    }
-
-    #[test]
-    fn errors_are_one_line_with_a_fix() {
-        use rppal::gpio::Error as E;
-        for (e, needle) in [
-            (E::UnknownModel, "not a Raspberry Pi"),
-            (E::PermissionDenied("/dev/gpiomem".into()), "gpio group"),
-            (E::PinUsed(17), "GPIO 17 is already in use"),
-            (E::PinNotAvailable(99), "does not exist"),
-            (E::Io(std::io::Error::other("boom")), "boom"),
-        ] {
-            let m = ButtonError::Gpio {
-                pin: Some(17),
-                source: e,
-            }
-            .to_string();
-            assert!(m.contains(needle), "{m}");
-            assert!(!m.contains('\n'), "{m}");
-        }
     }
 
     fn on_a_pi() -> bool {

@@ -15,14 +15,14 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::sentences;
 use super::synth::{self, Inbox, Writer};
-use super::tts::Tts;
 use crate::audio::earcons::{self, Earcon};
 use crate::audio::playback::{Playback, Remote};
 use crate::cancel;
 use crate::config::Config;
 use crate::event::{Event, EventSender, FailureClass, SpeechReport, TurnId, ms};
+use crate::text::sentences;
+use crate::tts::Tts;
 
 struct Job {
     turn: TurnId,
@@ -160,7 +160,7 @@ impl Speaker {
     pub fn thinking_cue(&self, on: bool) {
         if on {
             self.remote
-                .repeat(Earcon::Thinking.clip(), earcons::THINKING_PERIOD);
+                .repeat(earcons::thinking_cue(), earcons::THINKING_PERIOD);
         } else {
             self.remote.end_repeat();
         }

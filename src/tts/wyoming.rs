@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use super::codec::Event;
-use super::conn::{Conn, Error};
 use crate::audio::{Clip, wav};
 use crate::cancel;
 use crate::config::SampleFormat;
+use crate::wyoming::codec::Event;
+use crate::wyoming::conn::{Conn, Error};
 
 /// What one sentence asks of which server.
 #[derive(Debug, Clone)]
@@ -72,7 +72,7 @@ pub fn synthesize(req: &Request, cancel: &cancel::Token) -> Result<Clip, Error> 
         }
     }
     let format = format.ok_or_else(|| conn.protocol("audio-stop without any audio".into()))?;
-    let max = crate::speech::tts::MAX_SENTENCE_AUDIO;
+    let max = super::MAX_SENTENCE_AUDIO;
     wav::decode_raw(&pcm, format.rate, format.channels, SampleFormat::S16Le, max)
         .map_err(|e| conn.protocol(format!("unusable audio: {e}")))
 }

@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::codec::Event;
-use super::conn::{Conn, Error};
 use crate::audio::capture::{Fed, STT_RATE};
 use crate::audio::wav;
 use crate::cancel;
+use crate::wyoming::codec::Event;
+use crate::wyoming::conn::{Conn, Error};
 
 /// A transcript and how long it took after the end of the recording.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,11 +3,12 @@
 //! `{lang}` filled in; WAV read to EOF, or raw PCM as configured; never a shell), a Wyoming
 //! server or an OpenAI-compatible endpoint, as the scheme of `tts.url` says.
 
+mod http;
+pub mod voice;
+pub(crate) mod wyoming;
+
 use std::time::{Duration, Instant};
 
-use super::openai_tts;
-use super::voice;
-use super::wyoming;
 use crate::audio::{Clip, wav};
 use crate::cancel;
 use crate::config::{self, SpeechServer, TtsFormat};
@@ -44,7 +45,7 @@ enum Backend {
         connect_timeout: Duration,
         timeout: Duration,
     },
-    Http(openai_tts::Endpoint),
+    Http(http::Endpoint),
 }
 
 impl Tts {
@@ -63,7 +64,7 @@ impl Tts {
                 connect_timeout: cfg.connect_timeout,
                 timeout: cfg.timeout,
             },
-            Some(SpeechServer::Http(url)) => Backend::Http(openai_tts::Endpoint {
+            Some(SpeechServer::Http(url)) => Backend::Http(http::Endpoint {
                 url: url.clone(),
                 model: cfg.model.clone(),
                 format: cfg.response_format,
@@ -99,7 +100,7 @@ impl Tts {
                 connect_timeout,
                 timeout,
             } => {
-                let request = wyoming::tts::Request {
+                let request = wyoming::Request {
                     addr,
                     text,
                     voice: server_voice,
@@ -108,9 +109,9 @@ impl Tts {
                     timeout: *timeout,
                     max_bytes: MAX_AUDIO_BYTES,
                 };
-                wyoming::tts::synthesize(&request, cancel).map_err(|e| match e {
-                    wyoming::Error::Cancelled => cancelled(),
-                    e @ wyoming::Error::Timeout { .. } => {
+                wyoming::synthesize(&request, cancel).map_err(|e| match e {
+                    crate::wyoming::Error::Cancelled => cancelled(),
+                    e @ crate::wyoming::Error::Timeout { .. } => {
                         Failure::new(FailureClass::TooSlow, format!("TTS: {e}"))
                     }
                     e => Failure::new(FailureClass::AudioFailed, format!("TTS: {e}")),
@@ -120,8 +121,8 @@ impl Tts {
                 endpoint
                     .synthesize(text, server_voice, cancel)
                     .map_err(|e| match e {
-                        openai_tts::Error::Cancelled => cancelled(),
-                        e @ openai_tts::Error::Timeout { .. } => {
+                        crate::http::Error::Cancelled => cancelled(),
+                        e @ crate::http::Error::Timeout { .. } => {
                             Failure::new(FailureClass::TooSlow, format!("TTS: {e}"))
                         }
                         e => Failure::new(FailureClass::AudioFailed, format!("TTS: {e}")),
@@ -152,9 +153,9 @@ impl Tts {
                 connect_timeout,
                 ..
             } => {
-                let offers = wyoming::info::describe(
+                let offers = crate::wyoming::info::describe(
                     addr,
-                    wyoming::info::Kind::Tts,
+                    crate::wyoming::info::Kind::Tts,
                     *connect_timeout,
                     Duration::from_secs(10),
                 )

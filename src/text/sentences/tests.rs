@@ -406,7 +406,7 @@ proptest! {
             let mut word = 0;
             let units: u32 = s
                 .chars()
-                .map(|c| ends::units(c, crate::speech::lang::is_letter(c), &mut word))
+                .map(|c| ends::units(c, crate::text::lang::is_letter(c), &mut word))
                 .sum();
             prop_assert!(units <= limits.max, "{:?}: {} units", s, units);
             prop_assert!(s.chars().count() <= limits.max_chars, "{:?}", s);

@@ -6,12 +6,12 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, mpsc};
 use std::time::{Instant, SystemTime};
 
-use super::sentences::{Rules, Sentence, Splitter};
-use super::tts::Tts;
 use crate::audio::Clip;
 use crate::audio::playback::Remote;
 use crate::cancel;
 use crate::event::Failure;
+use crate::text::sentences::{Rules, Sentence, Splitter};
+use crate::tts::Tts;
 
 /// The text of one reply, handed from the speaker's handle to its TTS worker piece by piece.
 #[derive(Default)]

@@ -9,9 +9,10 @@ use serde_json::json;
 
 use super::codec::{self, Event};
 use super::conn::Error;
-use super::{stt, tts};
 use crate::audio::capture::Fed;
 use crate::cancel;
+use crate::stt::wyoming as stt;
+use crate::tts::wyoming as tts;
 
 /// A one-connection server that reads one event, then writes `answer` and nothing more,
 /// and returns what it read until the client hung up.

@@ -11,7 +11,7 @@
 //! input was cut into pushes.
 
 use super::ends::{CLOSERS, is_cjk, is_clause_mark, is_end, is_terminal, units};
-use crate::speech::lang::is_letter;
+use crate::text::lang::is_letter;
 
 /// Bounds on a sentence's speaking time, in `ends::UNITS_PER_SECOND` units, and on its
 /// characters (punctuation takes no time to say, but an engine still reads it).

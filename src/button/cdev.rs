@@ -1,5 +1,5 @@
 //! The button and LED on the kernel's GPIO character device, `/dev/gpiochipN` (the only gpiocdev
-//! user): any Linux board, selected by `button.chip`. rppal (button.rs) stays the Raspberry Pi's.
+//! user): any Linux board, selected by `button.chip`. rppal (rppal.rs) stays the Raspberry Pi's.
 //!
 //! The kernel debounces (in the chip when it can, else in gpiolib's software debouncer) and
 //! queues the edges; a watcher thread sleeps in poll(2) on the line request and on a stop socket,
@@ -8,15 +8,56 @@
 use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
 use gpiocdev::line::{Bias, EdgeDetection, EdgeKind, Value};
 use gpiocdev::{Chip, Request};
 
-use crate::button::{EdgeFilter, Role};
+use super::{EdgeFilter, Role};
 use crate::config;
 use crate::event::EventSender;
+
+/// Why a line of the kernel GPIO chip cannot be used; it displays as one line with the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The chip or the kernel refused (`describe` says what to do for each errno).
+    #[error("{}", describe(cause, chip, *line))]
+    Chip {
+        chip: PathBuf,
+        line: u8,
+        cause: gpiocdev::Error,
+    },
+    /// An offset the chip does not have (the kernel only says EINVAL).
+    #[error(
+        "GPIO button disabled: line {line} does not exist on {} ({label}, lines 0 to {last}); set button.gpio / button.led_gpio to a line offset that `gpioinfo {name}` lists",
+        chip.display()
+    )]
+    NoSuchLine {
+        chip: PathBuf,
+        line: u8,
+        label: String,
+        last: u32,
+        name: String,
+    },
+    /// The watcher's stop socket or thread could not be made.
+    #[error("GPIO button disabled: cannot start the button {what}: {cause}")]
+    Start {
+        what: &'static str,
+        cause: std::io::Error,
+    },
+}
+// No `source` on any of them: the message already says what the cause said, and a chain would
+// repeat it.
+
+/// The error for a refusal of `line` on `chip`.
+fn refused(chip: &Path, line: u8) -> impl FnOnce(gpiocdev::Error) -> Error {
+    move |cause| Error::Chip {
+        chip: chip.to_path_buf(),
+        line,
+        cause,
+    }
+}
 
 /// Who holds the lines, as `gpioinfo` shows it.
 const CONSUMER: &str = "voicebox";
@@ -45,7 +86,7 @@ pub fn watch(
     role: Role,
     config: &config::Button,
     events: EventSender,
-) -> Result<Watch, String> {
+) -> Result<Watch, Error> {
     check_line(chip, line)?;
     let mut builder = Request::builder();
     builder
@@ -62,18 +103,23 @@ pub fn watch(
     if !config.debounce.is_zero() {
         builder.with_debounce_period(config.debounce);
     }
-    let request = builder.request().map_err(|e| describe(&e, chip, line))?;
+    let request = builder.request().map_err(refused(chip, line))?;
     let high = request
         .value(u32::from(line))
-        .map_err(|e| describe(&e, chip, line))?
+        .map_err(refused(chip, line))?
         == Value::Active;
     let filter = EdgeFilter::new(config.active_low, high);
-    let (stop, stop_rx) = UnixStream::pair()
-        .map_err(|e| format!("GPIO button disabled: cannot create the stop socket: {e}"))?;
+    let (stop, stop_rx) = UnixStream::pair().map_err(|cause| Error::Start {
+        what: "stop socket",
+        cause,
+    })?;
     let thread = std::thread::Builder::new()
         .name("button".into())
         .spawn(move || watcher(&request, role, filter, &stop_rx, &events))
-        .map_err(|e| format!("GPIO button disabled: cannot start the button thread: {e}"))?;
+        .map_err(|cause| Error::Start {
+            what: "thread",
+            cause,
+        })?;
     tracing::info!(
         chip = %chip.display(),
         line,
@@ -90,7 +136,7 @@ pub fn watch(
 }
 
 /// Requests `line` on `chip` as an output, low, and returns the setter the LED actor drives.
-pub fn led(chip: &Path, line: u8) -> Result<impl FnMut(bool) + Send + 'static, String> {
+pub fn led(chip: &Path, line: u8) -> Result<impl FnMut(bool) + Send + 'static, Error> {
     check_line(chip, line)?;
     let request = Request::builder()
         .on_chip(chip)
@@ -98,7 +144,7 @@ pub fn led(chip: &Path, line: u8) -> Result<impl FnMut(bool) + Send + 'static, S
         .with_line(u32::from(line))
         .as_output(Value::Inactive)
         .request()
-        .map_err(|e| describe(&e, chip, line))?;
+        .map_err(refused(chip, line))?;
     let offset = u32::from(line);
     Ok(move |on: bool| {
         let value = if on { Value::Active } else { Value::Inactive };
@@ -165,18 +211,18 @@ fn watcher(
 }
 
 /// A precise message for an offset the chip does not have (the kernel only says EINVAL).
-fn check_line(chip: &Path, line: u8) -> Result<(), String> {
+fn check_line(chip: &Path, line: u8) -> Result<(), Error> {
     let info = Chip::from_path(chip)
         .and_then(|c| c.info())
-        .map_err(|e| describe(&e, chip, line))?;
+        .map_err(refused(chip, line))?;
     if u32::from(line) >= info.num_lines {
-        return Err(format!(
-            "GPIO button disabled: line {line} does not exist on {} ({}, lines 0 to {}); set button.gpio / button.led_gpio to a line offset that `gpioinfo {}` lists",
-            chip.display(),
-            info.label,
-            info.num_lines.saturating_sub(1),
-            info.name,
-        ));
+        return Err(Error::NoSuchLine {
+            chip: chip.to_path_buf(),
+            line,
+            label: info.label,
+            last: info.num_lines.saturating_sub(1),
+            name: info.name,
+        });
     }
     Ok(())
 }

@@ -1,23 +1,25 @@
 //! Speech to text: a recording in, a transcript out, through the `stt.command` hook, an
-//! OpenAI-compatible HTTP endpoint (`stt_http.rs`) or a Wyoming server (`wyoming/stt.rs`), as
+//! OpenAI-compatible HTTP endpoint (`http.rs`) or a Wyoming server (`wyoming.rs`), as
 //! the scheme of `stt.url` says.
 //!
 //! A Wyoming server can hear the recording while it is made: `live` starts that transcription
 //! at the press and hands the capture its feed; `finish` claims the transcript after the
 //! release. The other backends take the whole recording (`transcribe`).
 
+pub(crate) mod http;
+pub mod live;
+pub(crate) mod wyoming;
+
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use super::live::Live;
-use super::stt_http;
-use super::wyoming;
 use crate::audio::capture::{Fed, Feed};
 use crate::audio::{Clip, wav};
 use crate::cancel;
 use crate::config::{self, SpeechServer};
 use crate::event::{Failure, FailureClass, Transcript, ms};
 use crate::hook::{Hook, HookError};
+use live::Live;
 
 /// Transcripts are short; a hook that prints more is broken.
 const MAX_TRANSCRIPT_BYTES: usize = 64 * 1024;
@@ -32,9 +34,9 @@ pub struct Stt {
 #[derive(Debug, Clone)]
 enum Mode {
     Command(Hook),
-    Http(stt_http::Endpoint),
+    Http(http::Endpoint),
     Wyoming {
-        request: wyoming::stt::Request,
+        request: wyoming::Request,
         /// Send the audio while it is recorded (`stt.stream`).
         stream: bool,
     },
@@ -50,7 +52,7 @@ impl Stt {
     /// Wyoming `transcribe` event.
     pub fn new(config: &config::Stt) -> Stt {
         let mode = match &config.url {
-            Some(SpeechServer::Http(url)) => Mode::Http(stt_http::Endpoint {
+            Some(SpeechServer::Http(url)) => Mode::Http(http::Endpoint {
                 url: url.clone(),
                 model: config.model.clone(),
                 language: config.language.clone(),
@@ -60,7 +62,7 @@ impl Stt {
                 timeout: config.timeout,
             }),
             Some(SpeechServer::Wyoming(addr)) => Mode::Wyoming {
-                request: wyoming::stt::Request {
+                request: wyoming::Request {
                     addr: addr.clone(),
                     model: config.model.clone(),
                     language: config.language.clone(),
@@ -108,34 +110,11 @@ impl Stt {
     /// is `Cancelled`.
     pub fn transcribe(&self, clip: &Clip, cancel: &cancel::Token) -> Result<Transcript, Failure> {
         match &self.mode {
+            // A Wyoming server is sent the clip itself, as audio chunks.
             Mode::Wyoming { request, .. } => wyoming_whole(request, clip, cancel),
-            _ => self.transcribe_wav(&wav::encode_i16(clip), cancel),
+            Mode::Command(hook) => timed(|| run_hook(hook, &wav::encode_i16(clip), cancel)),
+            Mode::Http(endpoint) => timed(|| upload(endpoint, &wav::encode_i16(clip), cancel)),
         }
-    }
-
-    fn transcribe_wav(&self, wav: &[u8], cancel: &cancel::Token) -> Result<Transcript, Failure> {
-        let started = Instant::now();
-        let raw = match &self.mode {
-            Mode::Command(hook) => run_hook(hook, wav, cancel)?,
-            Mode::Http(endpoint) => {
-                if cancel.is_cancelled() {
-                    return Err(Failure::new(
-                        FailureClass::Cancelled,
-                        "transcription cancelled",
-                    ));
-                }
-                endpoint
-                    .transcribe(wav)
-                    .map_err(|e| Failure::new(FailureClass::SttFailed, e.to_string()))?
-            }
-            // Only the tests come this way with Wyoming: a clip is sent as a clip.
-            Mode::Wyoming { request, .. } => {
-                let clip = wav::decode(wav, Duration::from_secs(3600))
-                    .map_err(|e| Failure::new(FailureClass::SttFailed, e.to_string()))?;
-                return wyoming_whole(request, &clip, cancel);
-            }
-        };
-        words(&raw, started.elapsed())
     }
 
     /// For `voicebox check`: the hook's program exists and starts, the HTTP endpoint answers,
@@ -145,9 +124,9 @@ impl Stt {
         match &self.mode {
             Mode::Http(endpoint) => endpoint.check().map_err(|e| failed(e.to_string())),
             Mode::Wyoming { request, stream } => {
-                let offers = wyoming::info::describe(
+                let offers = crate::wyoming::info::describe(
                     &request.addr,
-                    wyoming::info::Kind::Asr,
+                    crate::wyoming::info::Kind::Asr,
                     request.connect_timeout,
                     Duration::from_secs(10),
                 )
@@ -185,12 +164,33 @@ impl Stt {
 }
 
 /// Starts a Wyoming transcription on its own thread, failures classified as the hooks' are.
-fn wyoming_live(request: wyoming::stt::Request) -> (Feed, Live) {
+/// The words of what `transcribe` heard, timed from the start of the call.
+fn timed(transcribe: impl FnOnce() -> Result<String, Failure>) -> Result<Transcript, Failure> {
+    let started = Instant::now();
+    let raw = transcribe()?;
+    words(&raw, started.elapsed())
+}
+
+/// One upload of the WAV to an OpenAI-compatible server; a cancel hangs it up.
+fn upload(
+    endpoint: &http::Endpoint,
+    wav: &[u8],
+    cancel: &cancel::Token,
+) -> Result<String, Failure> {
+    endpoint.transcribe(wav, cancel).map_err(|e| match e {
+        crate::http::Error::Cancelled => {
+            Failure::new(FailureClass::Cancelled, "transcription cancelled")
+        }
+        e => Failure::new(FailureClass::SttFailed, e.to_string()),
+    })
+}
+
+fn wyoming_live(request: wyoming::Request) -> (Feed, Live) {
     Live::spawn(move |audio, hang_up| {
-        wyoming::stt::transcribe(&request, audio, hang_up)
+        wyoming::transcribe(&request, audio, hang_up)
             .map(|h| (h.text, h.after_end))
             .map_err(|e| match e {
-                wyoming::Error::Cancelled => {
+                crate::wyoming::Error::Cancelled => {
                     Failure::new(FailureClass::Cancelled, "transcription cancelled")
                 }
                 e => Failure::new(
@@ -203,7 +203,7 @@ fn wyoming_live(request: wyoming::stt::Request) -> (Feed, Live) {
 
 /// A whole recording through the live path: queued at once, then the end.
 fn wyoming_whole(
-    request: &wyoming::stt::Request,
+    request: &wyoming::Request,
     clip: &Clip,
     cancel: &cancel::Token,
 ) -> Result<Transcript, Failure> {
@@ -305,6 +305,20 @@ impl Drop for TempWav {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Stt {
+        /// The hook run on `wav` as given (the tests' bytes need not be a real WAV).
+        fn transcribe_wav(
+            &self,
+            wav: &[u8],
+            cancel: &cancel::Token,
+        ) -> Result<Transcript, Failure> {
+            let Mode::Command(hook) = &self.mode else {
+                panic!("a hook config");
+            };
+            timed(|| run_hook(hook, wav, cancel))
+        }
+    }
 
     fn stt(argv: &[&str], timeout_ms: u64) -> Stt {
         let mut config = crate::config::parse("", None, &|_| None).unwrap().stt;

@@ -39,6 +39,7 @@
 //! - `state`    what is kept across restarts (the volume), in the state directory.
 //! - `mcp`      MCP servers' tools (`[[tools.mcp]]`): stdio children and streamable-HTTP
 //!   sessions kept connected, their tools offered beside the built-in ones, calls bounded.
+//! - `timers`   the daemon's timers and alarms (pure: time is an argument) and their file.
 //! - `tools`    the tools the model may call: their definitions, `check` (a model's call → a
 //!   typed `Call` or the error it is told), the `Executor` that runs calls, and `clock`, the
 //!   time context of each question's prompt.
@@ -71,6 +72,7 @@ pub mod systemd;
 #[cfg(test)]
 mod testing;
 pub mod text;
+pub mod timers;
 pub mod tools;
 pub mod tts;
 pub mod url;

@@ -553,7 +553,10 @@ fn the_daemon_calls_the_servers_tools_and_its_stdio_server_lives_and_dies_with_i
     let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
     let mic = spoken_mic(dir, "turn on the light");
     let fake = FakeOllama::start(vec![
-        Reply::chat_calls(&[("desk_light_on", json!({"room": "客厅"}))]),
+        Reply::chat_calls(&[
+            ("desk_light_on", json!({"room": "客厅"})),
+            ("set_timer", json!({"seconds": 600, "label": "tea"})),
+        ]),
         Reply::chat("The living room light is on."),
     ]);
     let mut config = Config::daemon(&fake.url());
@@ -587,15 +590,19 @@ fn the_daemon_calls_the_servers_tools_and_its_stdio_server_lives_and_dies_with_i
         [json!({"tool": "light_on", "arguments": {"room": "客厅"}})]
     );
     let requests = fake.requests();
-    let tool = requests[1].json()["messages"]
+    let tools: Vec<serde_json::Value> = requests[1].json()["messages"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|m| m["role"] == "tool")
+        .filter(|m| m["role"] == "tool")
         .cloned()
-        .unwrap();
-    assert_eq!(tool["tool_name"], "desk_light_on");
-    assert_eq!(tool["content"], "the 客厅 light is on");
+        .collect();
+    assert_eq!(tools[0]["tool_name"], "desk_light_on");
+    assert_eq!(tools[0]["content"], "the 客厅 light is on");
+    // The built-in tool beside it still goes to the daemon's loop, which keeps the timer.
+    assert_eq!(tools[1]["tool_name"], "set_timer");
+    let timers = d.ctl("timers").unwrap();
+    assert!(timers.contains("tea"), "{timers} / {}", tools[1]);
     assert!(
         !Audio::read(dir).speech().is_empty(),
         "the answer was not heard"

@@ -683,3 +683,31 @@ time.sleep(3600)
     });
     assert!(back.is_some(), "{:?}", mcp.status());
 }
+
+/// With the tools turned off, no server is started and none is offered.
+#[test]
+fn no_server_starts_when_the_tools_are_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("desk.jsonl");
+    let argv: Vec<String> = mcp_servers::stdio_argv(&record);
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let fake = FakeOllama::start(vec![Reply::chat("Hello.")]);
+    let mut config = Config::ollama(&fake.url());
+    config
+        .set("ollama", "endpoint", "\"chat\"")
+        .set("tools", "enabled", "false")
+        .set(
+            "tools",
+            "mcp",
+            &format!("[{{ name = \"desk\", command = {} }}]", Config::argv(&argv)),
+        );
+    let out = voicebox(
+        &config.write(dir.path()),
+        "debug",
+        &["ask", "hi", "--no-speak"],
+    );
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("MCP server"), "{stderr}");
+    assert!(fake.requests()[0].json().get("tools").is_none());
+}

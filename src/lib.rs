@@ -37,6 +37,7 @@
 //! - `url`      URLs with credentials kept apart: sent as HTTP Basic, shown as `user:***@`.
 //! - `printable` outside text made safe for the terminal and the log (control characters).
 //! - `state`    what is kept across restarts (the volume), in the state directory.
+//! - `timers`   the daemon's timers and alarms (pure: time is an argument) and their file.
 //! - `tools`    the tools the model may call: their definitions, `check` (a model's call → a
 //!   typed `Call` or the error it is told), the `Executor` that runs calls, and `clock`, the
 //!   time context of each question's prompt.
@@ -68,6 +69,7 @@ pub mod systemd;
 #[cfg(test)]
 mod testing;
 pub mod text;
+pub mod timers;
 pub mod tools;
 pub mod tts;
 pub mod url;

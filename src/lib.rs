@@ -2,7 +2,8 @@
 //!
 //! # Layout
 //!
-//! The pure core decides, actors do the IO, `main` wires them together (see `shared/design.md`).
+//! The pure core decides, actors do the IO, `main` wires them together; `ARCHITECTURE.md` in the
+//! repository is the long form of this map (invariants, cancellation, errors, time, tests).
 //!
 //! - `config`   TOML → validated `Config`; `config/voicebox.toml` is compiled in as the defaults.
 //! - `cli`      the command line (clap).

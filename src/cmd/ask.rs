@@ -69,17 +69,30 @@ pub fn ask(config: &Config, text: &str, speak: bool) -> anyhow::Result<()> {
         Err(_) => None,
     };
     let (Some(speaker), Some(report)) = (speaker, report) else {
-        return Ok(result.map(drop)?);
+        return nothing_said(&result?.text);
     };
     speaker.end_speech(0, tail);
     let report = super::say::heard(&speaker, pipeline::wait(&report));
-    result?;
+    let answer = result?;
+    nothing_said(&answer.text)?;
+    if report.sentences == 0 && report.device_error.is_none() {
+        // As the daemon counts it: a failure, with the reason it gives.
+        anyhow::bail!("nothing in the model's reply could be spoken (only code, emoji or markup)");
+    }
     if let Some(e) = report.device_error {
         anyhow::bail!("could not play the reply: {e}; use --no-speak to print only");
     }
     if report.every_sentence_failed() {
         let (what, key) = super::say::tts_names(config);
         anyhow::bail!("{what} failed for every sentence; check {key} with `voicebox check`");
+    }
+    Ok(())
+}
+
+/// An empty reply is a failure, as the daemon counts it: the exit status says so to a script.
+fn nothing_said(reply: &str) -> anyhow::Result<()> {
+    if reply.trim().is_empty() {
+        anyhow::bail!("the model's reply was empty: there was nothing to say; ask again");
     }
     Ok(())
 }

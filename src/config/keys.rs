@@ -75,6 +75,9 @@ section! {
         /// After a reply that asks a question, how long to wait for speech without a press
         /// (zero: never listen without a press).
         #[key = "follow_up_s"] follow_up: Duration = Secs(0.0, 60.0),
+        /// Follow-ups in a row before the box goes back to idle and waits for a press (a
+        /// television that always talks, a model that always asks, must not keep it going).
+        max_follow_ups: u32 = Int(0, 100),
     }
 }
 

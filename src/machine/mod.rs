@@ -89,6 +89,7 @@ pub struct Settings {
     pub max_chars: usize,
     pub idle_forget: Duration,
     pub follow_up: Duration,
+    pub max_follow_ups: u32,
     pub thinking_cue: Duration,
     pub messages: Messages,
     /// How a transcript's language is read, and the default language.
@@ -113,6 +114,7 @@ impl Settings {
             max_chars: config.conversation.max_chars,
             idle_forget: config.conversation.idle_forget,
             follow_up: config.conversation.follow_up,
+            max_follow_ups: config.conversation.max_follow_ups,
             thinking_cue: config.audio.thinking_cue,
             messages: config.messages.clone(),
             languages: Languages {
@@ -236,6 +238,8 @@ pub struct Machine {
     volume: u8,
     /// `ctl say` texts waiting for the box to be idle, oldest first.
     announcements: VecDeque<String>,
+    /// Follow-up windows opened since the last turn a press (or tap) began.
+    follow_ups: u32,
     /// Timers that fell due while the box was busy, oldest first: they ring when it is idle.
     rings: VecDeque<Due>,
 }
@@ -256,6 +260,7 @@ impl Machine {
             question_lang: None,
             volume: 100,
             announcements: VecDeque::new(),
+            follow_ups: 0,
             rings: VecDeque::new(),
         }
     }

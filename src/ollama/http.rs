@@ -57,10 +57,18 @@ impl Client {
         if let Some(auth) = self.authorization() {
             request = request.header("Authorization", auth);
         }
-        let timed_out = if streaming { remaining } else { per_attempt };
-        let response = request
-            .send(body)
-            .map_err(|e| transport_problem(e, timed_out))?;
+        // The limit a timeout reports is the one that fired: a stream that stalls is given up
+        // at request_timeout_s (per read), not at the deadline.
+        let timed_out = |e: &ureq::Error| match e {
+            _ if !streaming => per_attempt,
+            ureq::Error::Timeout(ureq::Timeout::PerRead) => cfg.request_timeout,
+            ureq::Error::Timeout(ureq::Timeout::RecvResponse) => per_attempt,
+            _ => remaining,
+        };
+        let response = request.send(body).map_err(|e| {
+            let after = timed_out(&e);
+            transport_problem(e, after)
+        })?;
         let (parts, body) = response.into_parts();
         let content_type = header(&parts.headers, "content-type");
         if !parts.status.is_success() {
@@ -71,7 +79,11 @@ impl Client {
             let s = stream::read(
                 body.into_with_config().reader(),
                 cap,
-                |e| body_io_problem(ureq::Error::from(e), timed_out, cap),
+                |e| {
+                    let e = ureq::Error::from(e);
+                    let after = timed_out(&e);
+                    body_io_problem(e, after, cap)
+                },
                 on_text,
             )?;
             return Ok(Reply1 {
@@ -91,7 +103,10 @@ impl Client {
             .into_with_config()
             .limit(cap as u64)
             .read_to_vec()
-            .map_err(|e| body_io_problem(e, timed_out, cap))?;
+            .map_err(|e| {
+                let after = timed_out(&e);
+                body_io_problem(e, after, cap)
+            })?;
         let mut reply: Reply = serde_json::from_slice(&bytes)
             .map_err(|e| Problem::BadBody(format!("not Ollama JSON: {e}")))?;
         if let Some(err) = reply.error {
@@ -215,6 +230,10 @@ fn transport_problem(e: ureq::Error, timeout: Duration) -> Problem {
         },
         ureq::Error::Protocol(p) => {
             Problem::BadBody(format!("not an HTTP reply: {}", snippet(&p.to_string())))
+        }
+        // It answered: whatever did is no Ollama (or a proxy misbehaves), but it is reachable.
+        ureq::Error::LargeResponseHeader(_, limit) => {
+            Problem::BadBody(format!("response headers of over {limit} bytes"))
         }
         other => Problem::Unreachable(snippet(&other.to_string())),
     }

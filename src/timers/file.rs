@@ -1,5 +1,5 @@
 //! The timers kept across restarts: `timers.json` beside the state file, written atomically by
-//! `state::write` on every change. What a damaged or hand-edited file holds is checked like a
+//! `state::write_atomic` on every change. What a damaged or hand-edited file holds is checked like a
 //! model's call: a bad entry is dropped with a warning, never rung.
 
 use std::path::{Path, PathBuf};
@@ -60,14 +60,8 @@ impl TimerFile {
         let Some(path) = &self.path else {
             return Vec::new();
         };
-        match std::fs::metadata(path) {
-            Ok(m) if m.len() > MAX_BYTES => {
-                tracing::warn!(file = %path.display(), bytes = m.len(), "ignoring a timers file too large to be ours");
-                return Vec::new();
-            }
-            _ => {}
-        }
-        let bytes = match state::read(path) {
+        // Read by the state file's rules: no symlink followed, no FIFO waited on, no big read.
+        let bytes = match state::read_capped(path, MAX_BYTES) {
             Ok(Some(b)) => b,
             Ok(None) => return Vec::new(),
             Err(e) => {
@@ -114,7 +108,7 @@ impl TimerFile {
         };
         let mut bytes = serde_json::to_vec(&raw)?;
         bytes.push(b'\n');
-        state::write(path, &bytes)
+        state::write_atomic(path, &bytes)
     }
 }
 

@@ -1,5 +1,6 @@
-//! The last stages of the cleanup: markdown symbols and emoji, runs of punctuation, and words
-//! (one space between words, one line break between lines, no word starting with `-`).
+//! The last stages of the cleanup: markdown symbols (a stray `#` too) and emoji, runs of
+//! punctuation, and words (one space between words, one line break between lines, no word
+//! starting with `-`).
 
 use super::Item;
 
@@ -49,6 +50,10 @@ impl Symbols {
                     self.space = true;
                 }
             }
+            // A `#` standing alone ("One. # Two.", a heading marker not at a line start) is
+            // read "hash"; one at a word ("#1", "C#", "#tag") is meant.
+            '#' if !prev.is_some_and(char::is_alphanumeric)
+                && !next.is_some_and(char::is_alphanumeric) => {}
             // espeak-ng reads `[[...]]` as phonemes; brackets add nothing to speech.
             '[' | ']' | '{' | '}' => {}
             // Table cells and pipes become a pause.

@@ -1,6 +1,7 @@
 //! Text for the ear: strips what LLMs emit and TTS engines read badly (markdown, code, URLs,
-//! emoji, repeated punctuation, control characters) and neutralises what espeak-ng would
-//! misparse.
+//! emoji, repeated punctuation, control characters, escape sequences, invisible characters),
+//! normalises what engines read only in one form (NFC, fullwidth digits) and neutralises what
+//! espeak-ng would misparse.
 //!
 //! Streaming: a reply can be pushed in chunks as it arrives (`Cleaner`), and the output does not
 //! depend on where the chunks were cut, because every stage below is a small state machine fed
@@ -12,10 +13,12 @@
 //!
 //! Line breaks survive (collapsed to one) because the sentence splitter treats them as
 //! boundaries between list items. The stages, in order:
+//! `chars.rs`  escape sequences, invisible characters, Unicode normalisation;
 //! `lines.rs`  control characters, code fences, table and horizontal rules, list/quote markers;
 //! `inline.rs` inline code, links, bare URLs;
 //! `marks.rs`  symbols and emoji, runs of punctuation, whitespace and leading dashes.
 
+mod chars;
 mod inline;
 mod lines;
 mod marks;
@@ -35,6 +38,7 @@ enum Item {
 /// Cleans a reply pushed in chunks; `for_speech` is the one-call form.
 #[derive(Debug, Default)]
 pub struct Cleaner {
+    chars: chars::Chars,
     lines: lines::Lines,
     code: inline::Code,
     links: inline::Links,
@@ -60,6 +64,7 @@ impl Cleaner {
 
     fn feed(&mut self, c: Option<char>, out: &mut impl FnMut(char)) {
         let Cleaner {
+            chars,
             lines,
             code,
             links,
@@ -68,11 +73,13 @@ impl Cleaner {
             runs,
             words,
         } = self;
-        lines.put(c, &mut |i| {
-            code.put(i, &mut |i| {
-                links.put(i, &mut |i| {
-                    urls.put(i, &mut |i| {
-                        symbols.put(i, &mut |i| runs.put(i, &mut |i| words.put(i, out)))
+        chars.put(c, &mut |c| {
+            lines.put(c, &mut |i| {
+                code.put(i, &mut |i| {
+                    links.put(i, &mut |i| {
+                        urls.put(i, &mut |i| {
+                            symbols.put(i, &mut |i| runs.put(i, &mut |i| words.put(i, out)))
+                        })
                     })
                 })
             })

@@ -96,6 +96,19 @@ pub fn is_letter(c: char) -> bool {
     }
 }
 
+/// The scripts a voice reads, grouped as a voice would be chosen for them: Han and kana are
+/// one group (Japanese mixes them), every other script is its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Group(Script);
+
+/// The group of a letter; `None` for anything else (and for scripts without a voice).
+pub fn group(c: char) -> Option<Group> {
+    if !is_letter(c) {
+        return None;
+    }
+    Script::of(c).map(|s| Group(if s == Script::Kana { Script::Han } else { s }))
+}
+
 /// Scripts in tie-break order (see `detect`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Script {

@@ -190,6 +190,54 @@ fn short_fragments_run_on_into_the_next_sentence() {
 }
 
 #[test]
+fn a_short_sentence_never_runs_on_into_another_script() {
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "你呢？Tôi thích Hà Nội lắm.",
+            &["你呢？", "Tôi thích Hà Nội lắm."],
+        ),
+        (
+            "好。I will go to the market.",
+            &["好。", "I will go to the market."],
+        ),
+        (
+            "好。对。I will go to the market.",
+            &["好。对。", "I will go to the market."],
+        ),
+        (
+            "Yes. 好的，我们现在就走吧。",
+            &["Yes.", "好的，我们现在就走吧。"],
+        ),
+        (
+            "好\nI will go to the market.",
+            &["好", "I will go to the market."],
+        ),
+        (
+            "はい。(Yes, I will come with you.)",
+            &["はい。", "(Yes, I will come with you.)"],
+        ),
+        // Han and kana are one script here (Japanese mixes them); Latin is Latin.
+        ("東京。はい、行きます。", &["東京。はい、行きます。"]),
+        ("Ok. Tôi thích Hà Nội lắm.", &["Ok. Tôi thích Hà Nội lắm."]),
+    ];
+    for (input, want) in cases {
+        assert_eq!(cut(input, DEFAULT), *want, "input: {input:?}");
+    }
+    let rules = Rules {
+        limits: DEFAULT,
+        languages: Languages {
+            latin: "en".into(),
+            han: "zh".into(),
+        },
+    };
+    let langs: Vec<String> = split("你呢？Tôi thích Hà Nội lắm.", &rules)
+        .into_iter()
+        .map(|s| s.lang)
+        .collect();
+    assert_eq!(langs, ["zh", "vi"]);
+}
+
+#[test]
 fn long_sentences_cut_at_clause_then_space_then_hard() {
     let units = |max| Limits {
         min: 0,

@@ -7,6 +7,7 @@ pub mod lang;
 pub mod live;
 mod openai_tts;
 pub mod pipeline;
+pub mod runs;
 pub mod sentences;
 pub mod stt;
 mod stt_http;

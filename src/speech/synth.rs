@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, mpsc};
 use std::time::{Instant, SystemTime};
 
+use super::runs::runs;
 use super::sentences::{Rules, Sentence, Splitter};
 use super::tts::Tts;
 use crate::audio::Clip;
@@ -89,6 +90,8 @@ pub(super) struct Synth {
     pub lang: String,
     /// Known to be the reply's last sentence (no pause after it).
     pub last: bool,
+    /// A run of the sentence that goes on in the next clip (no pause after it either).
+    pub joined: bool,
     pub result: Result<Clip, Failure>,
     pub took: std::time::Duration,
     pub started_at: SystemTime,
@@ -136,32 +139,85 @@ pub(super) fn synthesize(
         let Some(Sentence { text, lang }) = ready.pop_front() else {
             return count;
         };
-        if cancel.is_cancelled() {
-            return count;
+        // A word of another script gets its own voice, spoken with no pause before the rest.
+        let parts = runs(&text, &lang, &rules.languages);
+        let n = parts.len();
+        for (k, run) in parts.into_iter().enumerate() {
+            if cancel.is_cancelled() {
+                return count;
+            }
+            if index == 0 && k == 0 {
+                output.open();
+            }
+            let started = Instant::now();
+            let started_at = SystemTime::now();
+            let mut result = tts.synthesize(run.text, &run.lang, cancel);
+            if k + 1 < n
+                && let Ok(clip) = &mut result
+            {
+                trim_silence(clip, JOIN_GAP);
+            }
+            let synth = Synth {
+                index,
+                lang: run.lang,
+                joined: k + 1 < n,
+                last: k + 1 == n && splitter.is_none() && ready.is_empty(),
+                result,
+                took: started.elapsed(),
+                started_at,
+                ended_at: SystemTime::now(),
+            };
+            if out.send(synth).is_err() {
+                return count;
+            }
         }
-        if index == 0 {
-            output.open();
-        }
-        let started = Instant::now();
-        let started_at = SystemTime::now();
-        let result = tts.synthesize(&text, &lang, cancel);
-        let synth = Synth {
-            index,
-            lang,
-            last: splitter.is_none() && ready.is_empty(),
-            result,
-            took: started.elapsed(),
-            started_at,
-            ended_at: SystemTime::now(),
-        };
         index += 1;
-        if out.send(synth).is_err() {
-            return count;
-        }
     }
+}
+
+/// The silence kept at the end of a run that the next run of the sentence follows: engines
+/// end each clip with a pause (espeak-ng: 0.3 s) that would cut the sentence into pieces.
+const JOIN_GAP: std::time::Duration = std::time::Duration::from_millis(60);
+
+/// Cuts the silence at the end of `clip` down to `keep`.
+fn trim_silence(clip: &mut crate::audio::Clip, keep: std::time::Duration) {
+    let channels = usize::from(clip.channels.max(1));
+    let Some(last) = clip.samples.iter().rposition(|s| s.abs() > 1e-3) else {
+        return;
+    };
+    let keep = (keep.as_secs_f64() * f64::from(clip.rate)) as usize * channels;
+    let end = (last / channels + 1) * channels + keep;
+    clip.samples.truncate(end);
 }
 
 fn has_mail(inbox: &Inbox) -> bool {
     let letters = inbox.lock();
     !letters.pieces.is_empty() || letters.closed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::Clip;
+
+    #[test]
+    fn a_joined_run_keeps_a_short_gap_of_its_silence() {
+        let mut samples = vec![0.0; 100];
+        samples.extend([0.5, -0.5]);
+        samples.extend(vec![0.0; 3000]);
+        let mut clip = Clip {
+            samples,
+            rate: 1000,
+            channels: 2,
+        };
+        trim_silence(&mut clip, std::time::Duration::from_millis(60));
+        assert_eq!(clip.samples.len(), 102 + 120, "a frame is two samples");
+        let mut quiet = Clip {
+            samples: vec![0.0; 10],
+            rate: 1000,
+            channels: 1,
+        };
+        trim_silence(&mut quiet, std::time::Duration::ZERO);
+        assert_eq!(quiet.samples.len(), 10, "all silence is left alone");
+    }
 }

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use voicebox::audio::playback::Playback;
 use voicebox::cancel;
-use voicebox::speech::pipeline::Speaker;
-use voicebox::speech::tts::Tts;
-use voicebox::speech::{cleanup, sentences};
+use voicebox::speaker::pipeline::Speaker;
+use voicebox::text::{cleanup, sentences};
+use voicebox::tts::Tts;
 
 const REPLY: &str = "Sure, here is how to keep basil healthy indoors. \
 Place the pot on a sunny windowsill where it gets at least six hours of light every day. \

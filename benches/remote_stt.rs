@@ -8,8 +8,9 @@
 //! interleaved per repetition. `cargo bench --bench remote_stt` runs 10 each (`BENCH_RUNS=N`);
 //! `cargo test --benches` runs one each, as a smoke test.
 
+// A bench uses a few of the shared test helpers; the rest is dead code here.
 #[path = "../tests/support/mod.rs"]
-#[allow(unused_imports)]
+#[allow(unused_imports, dead_code)]
 mod support;
 
 use std::process::Command;

@@ -6,9 +6,9 @@
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 
-use voicebox::speech::cleanup;
-use voicebox::speech::lang::{Context, Languages};
-use voicebox::speech::sentences::{self, Limits, Rules, Splitter};
+use voicebox::text::cleanup;
+use voicebox::text::lang::{Context, Languages};
+use voicebox::text::sentences::{self, Limits, Rules, Splitter};
 
 /// A reply paragraph with the things cleanup and the splitter work on: markdown, numbers,
 /// abbreviations, a URL, dashes, a list and a long clause-heavy sentence.

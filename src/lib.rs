@@ -16,17 +16,22 @@
 //! - `systemd`  sd_notify: READY, STATUS, WATCHDOG, STOPPING.
 //! - `hook`     runs TTS/STT helpers from argv arrays, with timeouts and process-group kills.
 //! - `ollama`   the blocking Ollama client: retries, backoff, error classes (ureq; the other
-//!   ureq users are `speech::stt_http` and `speech::openai_tts`, the OpenAI-compatible servers).
-//! - `speech`   text cleanup and sentence splitting (streaming: `sentences::Splitter`), each
-//!   sentence's language (`lang`) and voice (`voice`), STT and TTS through hooks or remote servers
-//!   (`speech::wyoming`, the Wyoming client; OpenAI-compatible HTTP), the live transcription
-//!   that hears a recording while it is made, the speaking pipeline.
+//!   ureq users are `stt::http` and `tts::http`, the OpenAI-compatible servers).
+//! - `text`     pure text work: cleanup, sentence splitting (streaming: `sentences::Splitter`),
+//!   each sentence's language (`lang`), whether a reply ends with a question (`question`).
+//! - `stt`      speech to text: the hook, an OpenAI-compatible server (`http`), a Wyoming
+//!   server (`wyoming`), and the live transcription that hears a recording while it is made.
+//! - `tts`      text to speech: the hook, an OpenAI-compatible server (`http`), a Wyoming
+//!   server (`wyoming`), and the voice for each sentence's language (`voice`).
+//! - `speaker`  the speaking pipeline: a reply, whole or arriving, sentence by sentence through
+//!   TTS a bounded lookahead ahead of playback.
+//! - `wyoming`  what both directions share of the Wyoming protocol: codec, connection, `info`.
 //! - `audio`    `Clip`, WAV, resampling, energy (speech detection), earcons, the volume curve,
 //!   finding devices by name (`devices`, which also keeps alsa-lib's messages off stderr), and
 //!   the capture (cpal) and playback (rodio) actors.
-//! - `button`   the GPIO button, volume buttons and LED (the only rppal user).
-//! - `gpio_cdev` the same on the kernel's GPIO character device, `button.chip` (the only
-//!   gpiocdev user).
+//! - `button`   the GPIO button, volume buttons and LED: `button::rppal` on a Raspberry Pi (the
+//!   only rppal user), `button::cdev` on the kernel's GPIO character device, `button.chip` (the
+//!   only gpiocdev user).
 //! - `control`  the control socket (`voicebox ctl`).
 //! - `url`      URLs with credentials kept apart: sent as HTTP Basic, shown as `user:***@`.
 //! - `printable` outside text made safe for the terminal and the log (control characters).
@@ -34,7 +39,8 @@
 //! - `tools`    the tools the model may call: typed, checked built-in calls and their `Executor`.
 //! - `cmd`      one file per subcommand.
 //! - (tests only) `testing`, helpers for tests that re-run their own binary. The stable
-//!   mutation fuzzer over every parser outside bytes reach is `tests/fuzz.rs`.
+//!   mutation fuzzer over every parser outside bytes reach is `tests/it/fuzz.rs`; the
+//!   integration tests are one binary, `tests/it`, a module per subject.
 
 pub mod app;
 pub mod audio;
@@ -45,17 +51,21 @@ pub mod cmd;
 pub mod config;
 pub mod control;
 pub mod event;
-pub mod gpio_cdev;
 pub mod hook;
+pub mod http;
 pub mod logging;
 pub mod machine;
 pub mod ollama;
 pub mod printable;
 pub mod shutdown;
-pub mod speech;
+pub mod speaker;
 pub mod state;
+pub mod stt;
 pub mod systemd;
 #[cfg(test)]
 mod testing;
+pub mod text;
 pub mod tools;
+pub mod tts;
 pub mod url;
+pub mod wyoming;

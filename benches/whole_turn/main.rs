@@ -17,7 +17,9 @@
 //! `cargo test --bench whole_turn` runs one turn of each as a smoke check.
 
 mod record;
+// A bench uses a few of the shared test helpers; the rest is dead code here.
 #[path = "../../tests/support/mod.rs"]
+#[allow(dead_code)]
 mod support;
 mod timed;
 

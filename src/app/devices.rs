@@ -14,9 +14,9 @@ use crate::cancel;
 use crate::event::{Event, EventSender, TurnId};
 use crate::machine::Exchange;
 use crate::ollama::{self, Message};
-use crate::speech::live::Live;
-use crate::speech::pipeline::Speaker;
-use crate::speech::stt::Stt;
+use crate::speaker::pipeline::Speaker;
+use crate::stt::Stt;
+use crate::stt::live::Live;
 
 /// The devices rebuilt from the config at start-up and on reload. Dropping them stops their
 /// actors.

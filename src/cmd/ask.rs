@@ -5,8 +5,8 @@ use std::io::Write;
 
 use crate::config::Config;
 use crate::ollama::Client;
-use crate::speech::pipeline;
-use crate::speech::sentences::Rules;
+use crate::speaker::pipeline;
+use crate::text::sentences::Rules;
 use crate::{cancel, printable};
 
 pub fn ask(config: &Config, text: &str, speak: bool) -> anyhow::Result<()> {
@@ -59,9 +59,8 @@ pub fn ask(config: &Config, text: &str, speak: bool) -> anyhow::Result<()> {
         anyhow::bail!("could not play the reply: {e}; use --no-speak to print only");
     }
     if report.every_sentence_failed() {
-        anyhow::bail!(
-            "the TTS hook failed for every sentence; check tts.command with `voicebox check`"
-        );
+        let (what, key) = super::say::tts_names(config);
+        anyhow::bail!("{what} failed for every sentence; check {key} with `voicebox check`");
     }
     Ok(())
 }

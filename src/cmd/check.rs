@@ -7,9 +7,9 @@ use crate::audio::devices::{self, Direction};
 use crate::button::{Button, Role};
 use crate::config::Config;
 use crate::ollama::Client;
-use crate::speech::stt::Stt;
-use crate::speech::tts::Tts;
-use crate::speech::voice;
+use crate::stt::Stt;
+use crate::tts::Tts;
+use crate::tts::voice;
 
 /// One check's outcome as printed.
 #[derive(Debug, Clone, PartialEq, Eq)]

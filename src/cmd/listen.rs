@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use crate::audio::capture::{self, StopWhen};
 use crate::cancel;
 use crate::config::Config;
-use crate::speech::stt::Stt;
+use crate::stt::Stt;
 
 pub fn listen(config: &Config, seconds: Option<f64>) -> anyhow::Result<()> {
     let audio = &config.audio;

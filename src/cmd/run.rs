@@ -14,8 +14,8 @@ use crate::button::Button;
 use crate::config::{self, Config};
 use crate::event::EventSender;
 use crate::ollama::Client;
-use crate::speech::pipeline::Speaker;
-use crate::speech::stt::Stt;
+use crate::speaker::pipeline::Speaker;
+use crate::stt::Stt;
 use crate::{control, shutdown, state, systemd};
 
 pub fn run(config: Config, config_path: PathBuf) -> anyhow::Result<()> {

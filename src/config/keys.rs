@@ -125,7 +125,7 @@ section! {
         #[key = "connect_timeout_ms"] connect_timeout: Duration = Ms(1, 600_000),
         #[key = "timeout_ms"] timeout: Duration = Ms(1, 600_000),
         lookahead: usize = Int(1, 16),
-        /// Speaking time: longer sentences are cut (see `speech::sentences`).
+        /// Speaking time: longer sentences are cut (see `text::sentences`).
         #[key = "max_sentence_s"] max_sentence: Duration = Secs(2.0, 120.0),
         /// Speaking time: shorter sentences run on into the next.
         #[key = "min_sentence_s"] min_sentence: Duration = Secs(0.0, 10.0),

@@ -1,5 +1,5 @@
 //! The everyday side of the machine: volume, announcements, the thinking cue and when a reply
-//! opens a follow-up. The rules (each is a row in `tests/everyday.rs`):
+//! opens a follow-up. The rules (each is a row in `tests/it/everyday.rs`):
 //!
 //! - Follow-up: a reply heard to the end that ends with a question (`question.rs`) opens the
 //!   microphone again without a press, with the listening earcon and LED, ending on a pause as in
@@ -22,8 +22,9 @@
 
 use std::time::Instant;
 
-use super::{Action, Earcon, Led, Machine, Phase, Speech, Turn, question};
+use super::{Action, Earcon, Led, Machine, Phase, Speech, Turn};
 use crate::event::{TimerKind, TurnId, VolumeChange};
+use crate::text::question;
 
 /// Percent per volume step: ten steps from silent to full.
 pub const VOLUME_STEP: u8 = 10;

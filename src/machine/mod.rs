@@ -58,7 +58,6 @@ mod action;
 mod everyday;
 mod gesture;
 mod memory;
-mod question;
 mod results;
 #[cfg(test)]
 mod tests;
@@ -73,7 +72,7 @@ use turn::Turn;
 
 use crate::config::{ButtonMode, Config, Messages};
 use crate::event::{ControlCommand, Event, FailureClass, TimerKind, TurnId};
-use crate::speech::lang::Languages;
+use crate::text::lang::Languages;
 
 /// The part of the config the machine decides with.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,6 +92,8 @@ pub struct Settings {
     pub languages: Languages,
     /// `stt.language`: the language spoken to the box, when fixed.
     pub stt_language: Option<String>,
+    /// `ollama.warm_up`: have the model loaded while the user speaks.
+    pub warm_up: bool,
 }
 
 impl Settings {
@@ -114,6 +115,7 @@ impl Settings {
                 han: config.tts.han.clone(),
             },
             stt_language: config.stt.language.clone(),
+            warm_up: config.ollama.warm_up,
         }
     }
 }
@@ -335,8 +337,6 @@ impl Machine {
         out
     }
 
-    /// Speaks the class's message (the turn stays in Speaking until `Spoken`), or ends quietly
-    /// for a class that has no message.
     /// The class's message in the language of the question (`stt.language` when set, else the
     /// last transcript's, else `tts.language`).
     fn message(&self, class: FailureClass) -> Option<String> {
@@ -351,6 +351,8 @@ impl Machine {
             .map(str::to_string)
     }
 
+    /// Speaks the class's message (the turn stays in Speaking until `Spoken`), or ends quietly
+    /// for a class that has no message.
     fn say_failure(
         &mut self,
         turn: Turn,

@@ -20,7 +20,7 @@ impl Client {
     pub fn check(&self) -> Health {
         let cfg = self.config();
         let cx = |path| Context {
-            url: self.shown_url(),
+            url: self.url(),
             path,
             model: &cfg.model,
         };
@@ -35,7 +35,7 @@ impl Client {
                             FailureClass::BadReply,
                             format!(
                                 "{}/api/version did not answer like Ollama ({e}); check ollama.url",
-                                self.shown_url()
+                                self.url()
                             ),
                         )
                     })
@@ -53,10 +53,7 @@ impl Client {
                 serde_json::from_slice::<Tags>(&b).map_err(|e| {
                     Failure::new(
                         FailureClass::BadReply,
-                        format!(
-                            "{}/api/tags did not answer like Ollama ({e})",
-                            self.shown_url()
-                        ),
+                        format!("{}/api/tags did not answer like Ollama ({e})", self.url()),
                     )
                 })
             })

@@ -11,7 +11,7 @@
 //! - `backoff` the pure retry schedule.
 //! - `stream`  the NDJSON reader for `ollama.stream = true`.
 //!
-//! ureq is the HTTP client here and in `speech::stt_http` and `speech::openai_tts`; nothing
+//! ureq is the HTTP client here and in `stt::http` and `tts::http`; nothing
 //! else speaks HTTP.
 
 mod backoff;
@@ -25,7 +25,6 @@ mod wire;
 
 pub use client::Client;
 /// Server text made safe for one log line; the speech servers' messages use it too.
-pub(crate) use error::one_line;
 pub use health::Health;
 
 use crate::machine::Exchange;
@@ -65,7 +64,7 @@ pub enum Role {
     Assistant,
 }
 
-/// Entry points for `tests/fuzz.rs` (not an API): the reply parsers are private to this
+/// Entry points for `tests/it/fuzz.rs` (not an API): the reply parsers are private to this
 /// module, and the fuzz target is its own crate. The binary never calls it.
 #[doc(hidden)]
 pub mod fuzz_api {

@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests: the one place for configs, the test sound card,
 //! hook scripts, the daemon as a child process and the real or fake servers around it.
-//! Each test binary uses a different subset, hence the dead-code allowance.
+//! One test binary (`tests/it`) uses them all; the benches include a subset.
 //!
 //! - `cli`         the binary run once as a user runs it (`ask`, `check`, `listen`).
 //! - `config`      test configs built key by key (`Config::ollama`, `::daemon`, `::speaker`).
@@ -13,7 +13,6 @@
 //! - `journald`    a real systemd-journald, read back with `journalctl`.
 //! - `speech_servers` Wyoming STT/TTS (official Python package, pocketsphinx, espeak-ng) and an
 //!   OpenAI-compatible speech endpoint, as children that log what they received.
-#![allow(dead_code)]
 
 pub mod cli;
 pub mod config;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The raw format the app's capture negotiates on the test card, which every microphone input
-/// here is written in: (ALSA format, rate, channels). `tests/listen.rs` checks it.
+/// here is written in: (ALSA format, rate, channels). `tests/it/listen.rs` checks it.
 pub const MIC_FORMAT: (&str, u32, u16) = ("FLOAT_LE", 48000, 2);
 
 /// espeak-ng says `text` (en-us+klatt, which pocketsphinx recognises), with 0.5 s of silence
@@ -285,7 +285,8 @@ impl Audio {
 /// One stretch of sound at the speaker.
 #[derive(Debug, Clone, Copy)]
 pub struct Sound {
-    /// First frame.
+    /// First frame (shown in a failing assertion's `{:?}`).
+    #[allow(dead_code)]
     pub start: usize,
     pub secs: f64,
     pub peak: f32,

@@ -58,7 +58,7 @@ struct Log {
     /// arrives here once its thread runs.
     live: Option<std::sync::mpsc::Sender<cancel::Token>>,
     /// The live transcriptions `transcribe` claimed, kept as a worker thread would keep them.
-    claimed: Vec<crate::speech::live::Live>,
+    claimed: Vec<crate::stt::live::Live>,
     /// The volume last given to the speaker (kept apart from `calls`: every build sets it).
     volume: Option<u8>,
     /// The follow-up window of each capture started, in order.
@@ -122,9 +122,9 @@ impl Loudspeaker for Fake {
 }
 
 impl Transcriber for Fake {
-    fn live(&self) -> Option<(crate::audio::capture::Feed, crate::speech::live::Live)> {
+    fn live(&self) -> Option<(crate::audio::capture::Feed, crate::stt::live::Live)> {
         let tokens = self.0.borrow().live.clone()?;
-        Some(crate::speech::live::Live::spawn(move |_, hang_up| {
+        Some(crate::stt::live::Live::spawn(move |_, hang_up| {
             let _ = tokens.send(hang_up.clone());
             hang_up.wait_timeout(Duration::from_secs(600));
             Err(failure(FailureClass::Cancelled))
@@ -135,7 +135,7 @@ impl Transcriber for Fake {
         &self,
         turn: TurnId,
         _: Clip,
-        live: Option<crate::speech::live::Live>,
+        live: Option<crate::stt::live::Live>,
         cancel: cancel::Token,
         _: &EventSender,
     ) {

@@ -41,9 +41,12 @@ impl Pace {
 /// What happened to one paced reply.
 #[derive(Debug, Clone)]
 pub struct Run {
+    // Shown in a failing assertion's `{:?}`; `received` is read by benches/whole_turn.
+    #[allow(dead_code)]
     pub path: String,
     pub streamed: bool,
     /// When the request had been read.
+    #[allow(dead_code)]
     pub received: SystemTime,
     /// The tokens, in order.
     pub tokens: Vec<String>,

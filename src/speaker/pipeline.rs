@@ -126,8 +126,7 @@ impl Speaker {
             return;
         }
         if let Some((_, text_in)) = current.open.take() {
-            // A line break ends the reply's own last words before the tail.
-            text_in.finish(tail.map(|t| format!("\n{t}")));
+            text_in.finish_with(tail);
         }
     }
 

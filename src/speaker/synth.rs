@@ -26,6 +26,8 @@ struct Letters {
     pieces: Vec<String>,
     /// No more pieces will come.
     closed: bool,
+    /// Said after the text, in sentences of its own (the cut-off message).
+    notice: Option<String>,
 }
 
 impl Inbox {
@@ -35,8 +37,8 @@ impl Inbox {
     }
 
     /// Waits until text has come, the text has ended, or `cancel` fires; returns the pieces
-    /// and whether the text has ended.
-    fn take(&self, cancel: &cancel::Token) -> (Vec<String>, bool) {
+    /// and, once the text has ended, `Some` notice to say after it.
+    fn take(&self, cancel: &cancel::Token) -> (Vec<String>, Option<Option<String>>) {
         let mut letters = self.lock();
         while letters.pieces.is_empty() && !letters.closed && !cancel.is_cancelled() {
             letters = self
@@ -44,7 +46,8 @@ impl Inbox {
                 .wait(letters)
                 .unwrap_or_else(|e| e.into_inner());
         }
-        (std::mem::take(&mut letters.pieces), letters.closed)
+        let ended = letters.closed.then(|| letters.notice.take());
+        (std::mem::take(&mut letters.pieces), ended)
     }
 
     fn wake(&self) {
@@ -74,6 +77,14 @@ impl Writer {
         letters.pieces.extend(last);
         letters.closed = true;
         // `drop(self)` notifies the worker.
+    }
+
+    /// Ends the text; `notice` is said after it, never run on from its last words ("Then The
+    /// answer was cut off." when the reply was cut after "Then").
+    pub(super) fn finish_with(self, notice: Option<String>) {
+        let mut letters = self.0.lock();
+        letters.notice = notice;
+        letters.closed = true;
     }
 }
 
@@ -125,13 +136,15 @@ pub(super) fn synthesize(
         while let Some(split) = splitter.as_mut()
             && (ready.is_empty() || has_mail(inbox))
         {
-            let (pieces, closed) = inbox.take(cancel);
+            let (pieces, ended) = inbox.take(cancel);
             if cancel.is_cancelled() {
                 return count;
             }
             let mut new: Vec<Sentence> = pieces.iter().flat_map(|p| split.push(p)).collect();
-            if closed {
-                new.extend(splitter.take().map(Splitter::finish).unwrap_or_default());
+            if let Some(notice) = ended
+                && let Some(split) = splitter.take()
+            {
+                new.extend(split.finish_with(notice.as_deref()));
             }
             count += new.len();
             ready.extend(new);

@@ -158,6 +158,11 @@ impl Cutter {
         }
     }
 
+    /// A cutter with the same limits and nothing read.
+    pub(super) fn fresh(&self) -> Cutter {
+        Cutter::new(self.limits)
+    }
+
     /// The limits in force (raised to the smallest that can cut).
     #[cfg(test)]
     pub(super) fn limits(&self) -> Limits {

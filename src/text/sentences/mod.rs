@@ -106,6 +106,25 @@ impl Splitter {
         self.label(texts)
     }
 
+    /// The reply is complete, and `notice` (what the box says about it, such as "The answer
+    /// was cut off.") follows in sentences of its own: never run on from the reply's last
+    /// words, however short they are.
+    pub fn finish_with(self, notice: Option<&str>) -> Vec<Sentence> {
+        let fresh = Splitter {
+            cleaner: Cleaner::default(),
+            cutter: self.cutter.fresh(),
+            languages: self.languages.clone(),
+            context: Context::default(),
+        };
+        let mut sentences = self.finish();
+        if let Some(notice) = notice {
+            let mut fresh = fresh;
+            sentences.extend(fresh.push(notice));
+            sentences.extend(fresh.finish());
+        }
+        sentences
+    }
+
     fn label(&mut self, texts: Vec<String>) -> Vec<Sentence> {
         texts
             .into_iter()

@@ -238,6 +238,45 @@ fn a_short_sentence_never_runs_on_into_another_script() {
 }
 
 #[test]
+fn a_notice_after_a_cut_reply_is_a_sentence_of_its_own() {
+    let rules = Rules {
+        limits: DEFAULT,
+        languages: Languages {
+            latin: "en".into(),
+            han: "zh".into(),
+        },
+    };
+    let texts = |v: Vec<Sentence>| v.into_iter().map(|s| s.text).collect::<Vec<_>>();
+    // A line break before the notice is not enough: a short fragment runs on into it.
+    assert_eq!(
+        texts(split("Then\nThe answer was cut off.", &rules)),
+        ["Then The answer was cut off."]
+    );
+    for (arrived, notice, want) in [
+        (
+            "The sky is blue because of scattering. Then",
+            "The answer was cut off.",
+            &[
+                "The sky is blue because of scattering.",
+                "Then",
+                "The answer was cut off.",
+            ][..],
+        ),
+        (
+            "天空是蓝色的，因为",
+            "回答被中断了。",
+            &["天空是蓝色的，因为", "回答被中断了。"],
+        ),
+        ("Then", "", &["Then"]),
+    ] {
+        let mut s = Splitter::new(&rules);
+        let mut got = s.push(arrived);
+        got.extend(s.finish_with(Some(notice)));
+        assert_eq!(texts(got), want, "{arrived:?}");
+    }
+}
+
+#[test]
 fn long_sentences_cut_at_clause_then_space_then_hard() {
     let units = |max| Limits {
         min: 0,

@@ -4,14 +4,14 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, mpsc};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::audio::Clip;
 use crate::audio::playback::Remote;
 use crate::cancel;
 use crate::event::Failure;
 use crate::text::runs::runs;
-use crate::text::sentences::{Rules, Sentence, Splitter};
+use crate::text::sentences::{PATIENCE, Rules, Sentence, Splitter};
 use crate::tts::Tts;
 
 /// The text of one reply, handed from the speaker's handle to its TTS worker piece by piece.
@@ -38,13 +38,31 @@ impl Inbox {
 
     /// Waits until text has come, the text has ended, or `cancel` fires; returns the pieces
     /// and, once the text has ended, `Some` notice to say after it.
-    fn take(&self, cancel: &cancel::Token) -> (Vec<String>, Option<Option<String>>) {
+    /// With `patience`, gives up waiting after that long (and returns nothing).
+    fn take(
+        &self,
+        cancel: &cancel::Token,
+        patience: Option<Duration>,
+    ) -> (Vec<String>, Option<Option<String>>) {
+        let deadline = patience.map(|p| Instant::now() + p);
         let mut letters = self.lock();
         while letters.pieces.is_empty() && !letters.closed && !cancel.is_cancelled() {
-            letters = self
-                .changed
-                .wait(letters)
-                .unwrap_or_else(|e| e.into_inner());
+            letters = match deadline {
+                None => self
+                    .changed
+                    .wait(letters)
+                    .unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    self.changed
+                        .wait_timeout(letters, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
         }
         let ended = letters.closed.then(|| letters.notice.take());
         (std::mem::take(&mut letters.pieces), ended)
@@ -131,20 +149,31 @@ pub(super) fn synthesize(
     let mut ready: VecDeque<Sentence> = VecDeque::new();
     let mut count = 0;
     let mut index = 0;
+    // Something is held back to see what follows it: wait for more text only so long.
+    let mut waiting = false;
     loop {
         // Everything that has come so far, waiting only while nothing is ready to speak.
         while let Some(split) = splitter.as_mut()
             && (ready.is_empty() || has_mail(inbox))
         {
-            let (pieces, ended) = inbox.take(cancel);
+            let (pieces, ended) = inbox.take(cancel, waiting.then_some(PATIENCE));
             if cancel.is_cancelled() {
                 return count;
             }
-            let mut new: Vec<Sentence> = pieces.iter().flat_map(|p| split.push(p)).collect();
-            if let Some(notice) = ended
-                && let Some(split) = splitter.take()
-            {
-                new.extend(split.finish_with(notice.as_deref()));
+            let mut new: Vec<Sentence>;
+            if pieces.is_empty() && ended.is_none() {
+                // The text paused for `PATIENCE`: what waited to see the next word is said.
+                new = split.settle();
+                waiting = false;
+            } else {
+                new = pieces.iter().flat_map(|p| split.push(p)).collect();
+                if ended.is_none() {
+                    // All that has come is in: a sentence its mark and blank end is said now.
+                    new.extend(split.release());
+                    waiting = true;
+                } else if let (Some(notice), Some(split)) = (ended, splitter.take()) {
+                    new.extend(split.finish_with(notice.as_deref()));
+                }
             }
             count += new.len();
             ready.extend(new);
@@ -190,10 +219,10 @@ pub(super) fn synthesize(
 
 /// The silence kept at the end of a run that the next run of the sentence follows: engines
 /// end each clip with a pause (espeak-ng: 0.3 s) that would cut the sentence into pieces.
-const JOIN_GAP: std::time::Duration = std::time::Duration::from_millis(60);
+const JOIN_GAP: Duration = Duration::from_millis(60);
 
 /// Cuts the silence at the end of `clip` down to `keep`.
-fn trim_silence(clip: &mut Clip, keep: std::time::Duration) {
+fn trim_silence(clip: &mut Clip, keep: Duration) {
     let channels = usize::from(clip.channels.max(1));
     let Some(last) = clip.samples.iter().rposition(|s| s.abs() > 1e-3) else {
         return;
@@ -222,14 +251,14 @@ mod tests {
             rate: 1000,
             channels: 2,
         };
-        trim_silence(&mut clip, std::time::Duration::from_millis(60));
+        trim_silence(&mut clip, Duration::from_millis(60));
         assert_eq!(clip.samples.len(), 102 + 120, "a frame is two samples");
         let mut quiet = Clip {
             samples: vec![0.0; 10],
             rate: 1000,
             channels: 1,
         };
-        trim_silence(&mut quiet, std::time::Duration::ZERO);
+        trim_silence(&mut quiet, Duration::ZERO);
         assert_eq!(quiet.samples.len(), 10, "all silence is left alone");
     }
 }

@@ -54,6 +54,14 @@ impl Chars {
         }
     }
 
+    /// The text pauses: a lone blank is passed on (nothing combines with it); with `all`, a
+    /// lone mark too ("。"). A letter waits on: its tone mark may be in the next chunk.
+    pub(super) fn pause(&mut self, all: bool, out: &mut impl FnMut(Option<char>)) {
+        if matches!(self.segment[..], [c] if c.is_whitespace() || all && !c.is_alphanumeric()) {
+            self.flush(out);
+        }
+    }
+
     /// Whether `c` is part of an escape sequence (and so dropped).
     fn skip_escape(&mut self, c: char) -> bool {
         let (next, skip) = match (self.escape, c) {

@@ -24,13 +24,28 @@ impl Symbols {
         };
         if let Some(c) = self.held {
             self.judge(self.prev, c, next, out);
+            // (After a pause judged the held character, `prev` is already it.)
+            self.prev = self.held;
         }
-        self.prev = self.held;
         self.held = next;
         if item == Item::LineEnd {
             *self = Symbols::default();
             out(item);
         }
+    }
+
+    /// The text pauses: a held blank is judged now (nothing after it changes what it is);
+    /// with `all`, any held character, as before a line end. Returns whether a blank is owed
+    /// after what was written.
+    pub(super) fn pause(&mut self, all: bool, out: &mut impl FnMut(Item)) -> bool {
+        if let Some(c) = self.held
+            && (all || c.is_whitespace())
+        {
+            self.judge(self.prev, c, None, out);
+            self.prev = Some(c);
+            self.held = None;
+        }
+        self.space && self.last.is_some()
     }
 
     fn judge(
@@ -180,6 +195,13 @@ impl Run {
 }
 
 impl Runs {
+    /// The text pauses after a blank (or for a while): the run so far is complete.
+    pub(super) fn pause(&mut self, out: &mut impl FnMut(Item)) {
+        if let Some(run) = self.run.take() {
+            run.say(out);
+        }
+    }
+
     pub(super) fn put(&mut self, item: Item, out: &mut impl FnMut(Item)) {
         if let (Some(run), Item::Char(c)) = (&mut self.run, item)
             && run.accepts(c)
@@ -237,6 +259,17 @@ impl Words {
         }
         if !self.dashes {
             self.write(c, out);
+        }
+    }
+
+    /// The separator owed before the next character, if any.
+    pub(super) fn owed(&self) -> Option<char> {
+        if self.newline && self.written {
+            Some('\n')
+        } else if self.space && self.line_written {
+            Some(' ')
+        } else {
+            None
         }
     }
 

@@ -158,6 +158,34 @@ impl Cutter {
         }
     }
 
+    /// The text pauses: `after` is the blank that followed the last character, if any (not
+    /// yet put: it comes before the next word). Ends the sentence whose marks and blank
+    /// decide it whatever word comes next, or its line (with `all`, any mark that would end
+    /// the text), and says the held sentence.
+    pub(super) fn release(&mut self, after: Option<char>, all: bool, out: &mut impl FnMut(String)) {
+        let blank = after.is_some();
+        if after == Some('\n') {
+            self.line_end(out);
+        } else if let End::Marks { start } = self.end {
+            let end = self.cur.len();
+            let ends = if all {
+                is_end(&self.cur, start, end, None, None)
+            } else {
+                blank
+                    && [Some('A'), Some('a')]
+                        .into_iter()
+                        .all(|after| is_end(&self.cur, start, end, Some(' '), after))
+            };
+            if ends {
+                self.end = End::Text;
+                self.sentence_end(end, out);
+            }
+        }
+        if let Some(held) = self.held.take() {
+            out(held.text);
+        }
+    }
+
     /// A cutter with the same limits and nothing read.
     pub(super) fn fresh(&self) -> Cutter {
         Cutter::new(self.limits)

@@ -277,6 +277,59 @@ fn a_notice_after_a_cut_reply_is_a_sentence_of_its_own() {
 }
 
 #[test]
+fn a_sentence_its_mark_and_blank_end_is_released_when_the_text_pauses() {
+    let rules = Rules {
+        limits: DEFAULT,
+        languages: Languages {
+            latin: "en".into(),
+            han: "zh".into(),
+        },
+    };
+    let texts = |v: Vec<Sentence>| v.into_iter().map(|s| s.text).collect::<Vec<_>>();
+    // (what arrived, released at once when nothing more comes, released after the pause)
+    let cases: &[(&str, &[&str], &[&str])] = &[
+        (
+            "It will rain in the morning. ",
+            &["It will rain in the morning."],
+            &[],
+        ),
+        ("Bring a coat!\n", &["Bring a coat!"], &[]),
+        // A Chinese mark may be followed by a closing quote: that waits for the pause.
+        ("我们明天早上九点开门。", &[], &["我们明天早上九点开门。"]),
+        ("He said \"go now.", &[], &["He said \"go now."]),
+        // "etc." ends a sentence only before a capital; "Dr." never does.
+        (
+            "I like apples, pears etc. ",
+            &[],
+            &["I like apples, pears etc."],
+        ),
+        ("Go and see the Dr. ", &[], &[]),
+        // A short sentence still runs on into the next.
+        ("Yes. ", &[], &[]),
+    ];
+    for (arrived, at_once, after_pause) in cases {
+        let mut s = Splitter::new(&rules);
+        assert_eq!(texts(s.push(arrived)), Vec::<String>::new(), "{arrived:?}");
+        assert_eq!(texts(s.release()), *at_once, "{arrived:?} at once");
+        assert_eq!(texts(s.settle()), *after_pause, "{arrived:?} after a pause");
+    }
+    // What comes after a release is cut as before.
+    let mut s = Splitter::new(&rules);
+    let mut got = s.push("It will rain in the morning. ");
+    got.extend(s.release());
+    got.extend(s.push("Take an umbrella with you. Yes. I will."));
+    got.extend(s.finish());
+    assert_eq!(
+        texts(got),
+        [
+            "It will rain in the morning.",
+            "Take an umbrella with you.",
+            "Yes. I will."
+        ]
+    );
+}
+
+#[test]
 fn long_sentences_cut_at_clause_then_space_then_hard() {
     let units = |max| Limits {
         min: 0,
@@ -512,5 +565,36 @@ proptest! {
             languages: Languages { latin: "en".into(), han: "zh".into() },
         };
         prop_assert_eq!(sentences(&text, &cuts, &rules), split(&text, &rules));
+    }
+
+    #[test]
+    fn pauses_between_chunks_lose_and_reorder_no_word(
+        text in prop_oneof![mixed_text(), "(\\PC|[-\\[\\]`*_#>|\n (){}!?.。])*"],
+        mut cuts in proptest::collection::vec(0usize..120, 0..8),
+        settle in any::<bool>(),
+        limits in limits(),
+    ) {
+        cuts.sort_unstable();
+        let rules = Rules {
+            limits,
+            languages: Languages { latin: "en".into(), han: "zh".into() },
+        };
+        let chars: Vec<char> = text.chars().collect();
+        let mut s = Splitter::new(&rules);
+        let mut out = Vec::new();
+        let mut start = 0;
+        for cut in cuts.into_iter().chain([chars.len()]) {
+            let cut = cut.clamp(start, chars.len());
+            out.extend(s.push(&chars[start..cut].iter().collect::<String>()));
+            out.extend(if settle { s.settle() } else { s.release() });
+            start = cut;
+        }
+        out.extend(s.finish());
+        let said: String = out.iter().map(|s| s.text.as_str()).collect();
+        let whole: String = split(&text, &rules).iter().map(|s| s.text.as_str()).collect();
+        prop_assert_eq!(alnum(&said), alnum(&whole));
+        for s in &out {
+            prop_assert!(!s.text.is_empty() && s.text.trim() == s.text, "{:?}", s);
+        }
     }
 }

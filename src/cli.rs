@@ -1,5 +1,6 @@
 //! The command line: subcommands and global flags (clap derive).
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -16,6 +17,65 @@ pub struct Cli {
     pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The command line of this process; exits with clap's message and status on an error, as
+    /// `Parser::parse` does.
+    pub fn from_env() -> Cli {
+        Cli::try_parse_anywhere(std::env::args_os()).unwrap_or_else(|e| e.exit())
+    }
+
+    /// Parses `args` (the program name first) with `--config` found anywhere (see
+    /// `hoist_config`).
+    pub fn try_parse_anywhere<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString>,
+    {
+        let args = hoist_config(args.into_iter().map(Into::into)).map_err(|()| {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            cmd.error(
+                clap::error::ErrorKind::InvalidValue,
+                "a value is required for '--config <PATH>' but none was supplied",
+            )
+        })?;
+        Cli::try_parse_from(args)
+    }
+}
+
+/// `args` with the `--config PATH` / `--config=PATH` found before a `--` moved to the front, right
+/// after the program name (the last one given wins). clap takes a global flag after the subcommand too, but not inside a
+/// text that takes every remaining word (`ctl say Dinner is ready. --config PATH` would announce
+/// "--config PATH" and talk to the default socket). A text that is itself `--config` goes after
+/// `--`. A `--config` without a value is an error.
+fn hoist_config(args: impl IntoIterator<Item = OsString>) -> Result<Vec<OsString>, ()> {
+    let mut args = args.into_iter();
+    let mut front: Vec<OsString> = args.next().into_iter().collect();
+    // The last one given wins, as for any repeated option here.
+    let mut config: Vec<OsString> = Vec::new();
+    let mut rest = Vec::new();
+    let mut ended = false;
+    while let Some(arg) = args.next() {
+        if ended {
+            rest.push(arg);
+        } else if arg == "--" {
+            ended = true;
+            rest.push(arg);
+        } else if arg == "--config" {
+            match args.next() {
+                Some(value) => config = vec![arg, value],
+                None => return Err(()),
+            }
+        } else if arg.as_encoded_bytes().starts_with(b"--config=") {
+            config = vec![arg];
+        } else {
+            rest.push(arg);
+        }
+    }
+    front.extend(config);
+    front.extend(rest);
+    Ok(front)
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,6 +169,57 @@ mod tests {
             assert_eq!(cli.config.as_deref(), Some(std::path::Path::new("/a.toml")));
             assert!(matches!(cli.command, Command::Ask { no_speak: true, .. }));
         }
+    }
+
+    #[test]
+    fn config_flag_is_found_anywhere_even_after_a_text_of_many_words() {
+        let parse = |args: &[&str]| {
+            let cli = Cli::try_parse_anywhere(["voicebox"].iter().chain(args)).unwrap();
+            let text = match &cli.command {
+                Command::Ctl { command } => command.line(),
+                Command::Say { text } | Command::Ask { text, .. } => text.clone(),
+                other => format!("{other:?}"),
+            };
+            (cli.config.map(|p| p.display().to_string()), text)
+        };
+        let a = Some("/a.toml".to_string());
+        for (args, want) in [
+            (
+                &["ctl", "say", "Dinner is ready.", "--config", "/a.toml"][..],
+                (a.clone(), "say Dinner is ready."),
+            ),
+            (
+                &["ctl", "say", "Dinner", "--config=/a.toml", "is", "ready."][..],
+                (a.clone(), "say Dinner is ready."),
+            ),
+            (
+                &["ctl", "--config", "/a.toml", "say", "-5", "degrees"][..],
+                (a.clone(), "say -5 degrees"),
+            ),
+            (
+                &["say", "Hello.", "--config", "/a.toml"][..],
+                (a.clone(), "Hello."),
+            ),
+            (
+                &["--config", "/b.toml", "ask", "Hi", "--config", "/a.toml"][..],
+                (a.clone(), "Hi"),
+            ),
+            // `--` ends the options: a text may be `--config` itself.
+            (
+                &["ctl", "--config", "/a.toml", "say", "--", "--config", "x"][..],
+                (a.clone(), "say --config x"),
+            ),
+            (
+                &["ctl", "say", "--", "-v", "--config", "/a.toml"][..],
+                (None, "say -v --config /a.toml"),
+            ),
+            (&["say", "--", "--config"][..], (None, "--config")),
+        ] {
+            let (config, text) = parse(args);
+            assert_eq!((config, text.as_str()), (want.0, want.1), "{args:?}");
+        }
+        // A flag without its value is still clap's error, not a text.
+        assert!(Cli::try_parse_anywhere(["voicebox", "ctl", "say", "Hi", "--config"]).is_err());
     }
 
     #[test]

@@ -129,6 +129,19 @@ pub struct Answer {
     pub ollama_ms: u64,
     pub model: String,
     pub done_reason: Option<String>,
+    /// The tool calls the question led to, in order, and what came of each.
+    pub tools: Vec<ToolUse>,
+}
+
+/// One tool call a question made and its result, compact: remembered with the exchange so a
+/// follow-up ("cancel that timer") knows what was done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolUse {
+    pub name: String,
+    /// The checked arguments as compact JSON (bounded: a huge one is not kept).
+    pub arguments: String,
+    /// What the tool answered (`error: ...` when it refused), bounded.
+    pub result: String,
 }
 
 /// How a turn's speech went.

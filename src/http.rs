@@ -136,7 +136,11 @@ pub enum Error {
         url: String,
         why: String,
     },
-    #[error("{service} server {url} did not answer within {} ms", after.as_millis())]
+    #[error(
+        "{service} server {url} answered too slowly: no complete reply within {} ms; the server may be overloaded, or raise {}.timeout_ms",
+        after.as_millis(),
+        service.key()
+    )]
     Timeout {
         service: Service,
         url: String,
@@ -196,6 +200,15 @@ impl Request<'_> {
                 service,
                 url,
                 after: self.timeout,
+            },
+            // It answered, so it is reachable: whatever sent that is no speech server.
+            ureq::Error::LargeResponseHeader(_, limit) => Error::BadReply {
+                service,
+                url,
+                why: format!(
+                    "response headers of over {limit} bytes; is {}.url a speech server?",
+                    service.key()
+                ),
             },
             other => Error::Unreachable {
                 service,

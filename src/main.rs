@@ -2,12 +2,11 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use voicebox::cli::Cli;
 use voicebox::config::{self, ConfigError};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::from_env();
     let to_journal = voicebox::logging::init();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -165,9 +165,11 @@ impl Driver {
                 turn,
                 question,
                 history,
+                lang,
             } => {
                 let cancel = self.jobs.start(Job::Ask(turn));
-                d.ollama.ask(turn, question, history, cancel, &self.events);
+                d.ollama
+                    .ask(turn, question, history, lang, cancel, &self.events);
             }
             Action::CancelAsk { turn } => self.jobs.cancel(Job::Ask(turn)),
             Action::Speak { turn, text } => d.speaker.speak(turn, text),

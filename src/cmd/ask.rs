@@ -2,9 +2,10 @@
 //! speaker, which speaks a streamed reply's sentences as they complete.
 
 use std::io::Write;
+use std::sync::Arc;
 
 use crate::config::Config;
-use crate::ollama::Client;
+use crate::ollama::{Client, Question};
 use crate::speaker::pipeline;
 use crate::text::sentences::Rules;
 use crate::{cancel, printable};
@@ -24,9 +25,28 @@ pub fn ask(config: &Config, text: &str, speak: bool) -> anyhow::Result<()> {
             s.speak_part(0, text);
         }
     };
+    // The question's language, as the daemon reads it: the time context and a timer's words.
+    let lang = match &config.stt.language {
+        Some(l) => l.clone(),
+        None => Rules::new(&config.tts).languages.of(text),
+    };
+    // Tool calls go to the running daemon, which keeps timers and the volume.
+    let to_daemon = Arc::new(super::handed::ToDaemon {
+        socket: config.control.socket.clone(),
+        timeout: config.tools.call_timeout,
+    });
+    let question = Question {
+        history: &[],
+        text,
+        lang: &lang,
+        now: Some(jiff::Zoned::now()),
+    };
     // Ctrl-C ends the process; nothing else cancels a one-shot question.
-    let result =
-        Client::new(&config.ollama).ask_streaming(&[], text, &cancel::Token::new(), &mut piece);
+    let result = Client::with_tools(config, to_daemon).ask_question(
+        &question,
+        &cancel::Token::new(),
+        Some(&mut piece),
+    );
     let tail = match &result {
         Ok(answer) if !streamed => {
             println!("{}", printable::strip(&answer.text));
@@ -43,24 +63,36 @@ pub fn ask(config: &Config, text: &str, speak: bool) -> anyhow::Result<()> {
         Err(_) if streamed => {
             println!();
             // In the language of the question, as the daemon says it.
-            let lang = Rules::new(&config.tts).languages.of(text);
             let message = config.messages.get("cut_off", &lang, &config.tts.language);
             Some(message.to_string())
         }
         Err(_) => None,
     };
     let (Some(speaker), Some(report)) = (speaker, report) else {
-        return Ok(result.map(drop)?);
+        return nothing_said(&result?.text);
     };
     speaker.end_speech(0, tail);
     let report = super::say::heard(&speaker, pipeline::wait(&report));
-    result?;
+    let answer = result?;
+    nothing_said(&answer.text)?;
+    if report.sentences == 0 && report.device_error.is_none() {
+        // As the daemon counts it: a failure, with the reason it gives.
+        anyhow::bail!("nothing in the model's reply could be spoken (only code, emoji or markup)");
+    }
     if let Some(e) = report.device_error {
         anyhow::bail!("could not play the reply: {e}; use --no-speak to print only");
     }
     if report.every_sentence_failed() {
         let (what, key) = super::say::tts_names(config);
         anyhow::bail!("{what} failed for every sentence; check {key} with `voicebox check`");
+    }
+    Ok(())
+}
+
+/// An empty reply is a failure, as the daemon counts it: the exit status says so to a script.
+fn nothing_said(reply: &str) -> anyhow::Result<()> {
+    if reply.trim().is_empty() {
+        anyhow::bail!("the model's reply was empty: there was nothing to say; ask again");
     }
     Ok(())
 }

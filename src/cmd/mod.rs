@@ -4,6 +4,7 @@ mod ask;
 mod check;
 mod ctl;
 mod devices;
+mod handed;
 mod listen;
 mod run;
 mod say;

@@ -129,6 +129,10 @@ pub fn devices(config: &Config, events: &EventSender) -> anyhow::Result<Devices>
         microphone: Box::new(Capture::spawn(&config.audio, events.clone())),
         speaker: Box::new(Speaker::spawn(config, Some(events.clone()))?),
         stt: Box::new(Stt::new(&config.stt)),
-        ollama: Box::new(Client::new(&config.ollama)),
+        // Until the daemon keeps timers, every tool call is answered with an error.
+        ollama: Box::new(Client::with_tools(
+            config,
+            std::sync::Arc::new(crate::tools::Unavailable),
+        )),
     })
 }

@@ -75,6 +75,26 @@ section! {
         /// After a reply that asks a question, how long to wait for speech without a press
         /// (zero: never listen without a press).
         #[key = "follow_up_s"] follow_up: Duration = Secs(0.0, 60.0),
+        /// Follow-ups in a row before the box goes back to idle and waits for a press (a
+        /// television that always talks, a model that always asks, must not keep it going).
+        max_follow_ups: u32 = Int(0, 100),
+    }
+}
+
+section! {
+    /// `[tools]`: what the model may do beyond talking (timers, alarms, the volume).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Tools from "tools" via RawTools {
+        /// Offer the built-in tools with `/api/chat` (`/api/generate` has none).
+        enabled: bool = Flag,
+        /// Rounds of tool calls per question; then the model's words, or a short message.
+        max_rounds: u32 = Int(1, 10),
+        /// Timers and alarms kept at once.
+        max_timers: usize = Int(1, 1000),
+        /// How long a timer rings unless a press stops it.
+        #[key = "ring_s"] ring: Duration = Secs(1.0, 3600.0),
+        /// How long one tool call may take (an MCP server's, the daemon's answer to `ask`).
+        #[key = "call_timeout_s"] call_timeout: Duration = Secs(0.1, 600.0),
     }
 }
 

@@ -13,8 +13,8 @@ use super::language::Lang;
 use super::rules::{Rule, Text};
 use super::section::Reader;
 
-/// Every message, in the order of `FailureClass` (see `event.rs`).
-pub const KEYS: [&str; 11] = [
+/// Every message: one per `FailureClass` (see `event.rs`), in its order, then the others.
+pub const KEYS: [&str; 12] = [
     "unreachable",
     "proxy_error",
     "too_slow",
@@ -26,6 +26,7 @@ pub const KEYS: [&str; 11] = [
     "stt_failed",
     "audio_failed",
     "cut_off",
+    "tool_unfinished",
 ];
 
 /// The language the keys directly under `[messages]` are in.

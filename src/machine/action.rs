@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::event::{FailureClass, Recording, TimerKind, TurnId};
+use crate::event::{FailureClass, Recording, TimerKind, ToolUse, TurnId};
 
 /// A short sound (`audio::earcons` makes each one; the thinking cue is its own action).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +33,8 @@ pub enum Led {
 pub struct Exchange {
     pub question: String,
     pub answer: String,
+    /// The tool calls the question led to and their results.
+    pub tools: Vec<ToolUse>,
 }
 
 /// Everything the machine can ask for. The app dispatches each to a device handle, in order.
@@ -67,6 +69,9 @@ pub enum Action {
         turn: TurnId,
         question: String,
         history: Vec<Exchange>,
+        /// The question's language (as its failure messages'): the time context and the
+        /// timers it sets are in it.
+        lang: String,
     },
     /// Cancel the Ollama request of `turn` (its late answer is ignored anyway).
     CancelAsk {

@@ -7,7 +7,9 @@
 //!   too short or too unclear to transcribe was heard), it ends quietly (`no_follow_up`, no
 //!   "didn't catch that"). A statement, an interrupted reply, or a waiting announcement never
 //!   reopens it. A press or tap in the window is any press (hold mode: a new push-to-talk turn
-//!   takes over the open microphone).
+//!   takes over the open microphone). After `max_follow_ups` follow-ups in a row (counted from
+//!   the press that began the chain) a reply that asks does not reopen it: the box goes back to
+//!   idle quietly, and a press starts a new chain.
 //! - Thinking cue: `thinking_cue` after the question was recorded (release, end of speech, time
 //!   limit), if nothing is being said yet, a soft cue repeats until the next sound (the reply's
 //!   first audio or a failure message end it in the speaker), or until the turn ends silently.
@@ -110,9 +112,11 @@ impl Machine {
         }
     }
 
-    /// Whether the reply `answer`, heard to the end, opens a follow-up window.
+    /// Whether the reply `answer`, heard to the end, opens a follow-up window: not after
+    /// `max_follow_ups` in a row (the box then goes back to idle quietly).
     pub(super) fn follows_up(&self, answer: &str) -> bool {
         !self.settings.follow_up.is_zero()
+            && self.follow_ups < self.settings.max_follow_ups
             && self.announcements.is_empty()
             && question::asks(answer)
     }

@@ -178,6 +178,8 @@ impl Machine {
     ) {
         self.last_turn += 1;
         let id = self.last_turn;
+        // A chain of follow-ups is counted from the press that began it.
+        self.follow_ups = if follow_up { self.follow_ups + 1 } else { 0 };
         out.push(Action::StartCapture {
             turn: id,
             detect_end,

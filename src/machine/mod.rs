@@ -71,7 +71,7 @@ use memory::Memory;
 use turn::Turn;
 
 use crate::config::{ButtonMode, Config, Messages};
-use crate::event::{ControlCommand, Event, FailureClass, TimerKind, TurnId};
+use crate::event::{ControlCommand, Event, FailureClass, TimerKind, ToolUse, TurnId};
 use crate::text::lang::Languages;
 
 /// The part of the config the machine decides with.
@@ -86,6 +86,7 @@ pub struct Settings {
     pub max_chars: usize,
     pub idle_forget: Duration,
     pub follow_up: Duration,
+    pub max_follow_ups: u32,
     pub thinking_cue: Duration,
     pub messages: Messages,
     /// How a transcript's language is read, and the default language.
@@ -108,6 +109,7 @@ impl Settings {
             max_chars: config.conversation.max_chars,
             idle_forget: config.conversation.idle_forget,
             follow_up: config.conversation.follow_up,
+            max_follow_ups: config.conversation.max_follow_ups,
             thinking_cue: config.audio.thinking_cue,
             messages: config.messages.clone(),
             languages: Languages {
@@ -149,6 +151,8 @@ enum Speech {
         question: String,
         answer: String,
         end: ReplyEnd,
+        /// The tool calls the question led to (known once the request has ended).
+        tools: Vec<ToolUse>,
     },
     /// A failure message; the outcome is already decided.
     Notice(Outcome),
@@ -220,6 +224,8 @@ pub struct Machine {
     volume: u8,
     /// `ctl say` texts waiting for the box to be idle, oldest first.
     announcements: VecDeque<String>,
+    /// Follow-up windows opened since the last turn a press (or tap) began.
+    follow_ups: u32,
 }
 
 impl Machine {
@@ -238,6 +244,7 @@ impl Machine {
             question_lang: None,
             volume: 100,
             announcements: VecDeque::new(),
+            follow_ups: 0,
         }
     }
 
@@ -341,14 +348,19 @@ impl Machine {
     /// last transcript's, else `tts.language`).
     fn message(&self, class: FailureClass) -> Option<String> {
         let s = &self.settings;
-        let lang = s
-            .stt_language
+        class
+            .message(&s.messages, self.lang(), &s.languages.latin)
+            .map(str::to_string)
+    }
+
+    /// The language of the question: `stt.language` when set, else the last transcript's,
+    /// else `tts.language`.
+    fn lang(&self) -> &str {
+        let s = &self.settings;
+        s.stt_language
             .as_deref()
             .or(self.question_lang.as_deref())
-            .unwrap_or(&s.languages.latin);
-        class
-            .message(&s.messages, lang, &s.languages.latin)
-            .map(str::to_string)
+            .unwrap_or(&s.languages.latin)
     }
 
     /// Speaks the class's message (the turn stays in Speaking until `Spoken`), or ends quietly
@@ -404,12 +416,13 @@ impl Machine {
                             question,
                             answer,
                             end,
+                            tools,
                         } = speech
                         {
                             if end == ReplyEnd::Arriving {
                                 out.push(Action::CancelAsk { turn: turn.id });
                             }
-                            self.memory.remember(&question, &answer);
+                            self.memory.remember(&question, &answer, tools);
                         } else {
                             summary.announcement = true;
                             // Stopping one announcement silences the ones waiting too.

@@ -396,6 +396,7 @@ fn conversation_memory_feeds_ask_and_is_forgotten() {
         &[Exchange {
             question: "what is the capital of france".into(),
             answer: "Paris. It is lovely.".into(),
+            tools: Vec::new(),
         }]
     );
 
@@ -470,4 +471,58 @@ fn shutdown_while_speaking_still_logs_the_turn() {
         m.finish_all(t0 + Duration::from_secs(10)).is_empty(),
         "logged once"
     );
+}
+
+#[test]
+fn the_question_goes_with_its_language_and_its_tool_calls_are_remembered() {
+    let t = Instant::now();
+    let mut m = Machine::new(settings(HOLD));
+    let ask = |actions: Vec<Action>| {
+        actions.into_iter().find_map(|a| match a {
+            Action::Ask { lang, history, .. } => Some((lang, history)),
+            _ => None,
+        })
+    };
+    for e in ["tap", "tap", "captured(1)"] {
+        m.handle(event(e), t);
+    }
+    let (lang, _) = ask(m.handle(event(r#"transcribed(1,"三分钟后提醒我关火")"#), t)).unwrap();
+    assert_eq!(lang, "zh");
+    let set = crate::event::ToolUse {
+        name: "set_timer".into(),
+        arguments: r#"{"label":"关火","seconds":180}"#.into(),
+        result: "timer set".into(),
+    };
+    let answer = crate::event::Answer {
+        text: "好的。".into(),
+        attempts: 1,
+        ollama_ms: 900,
+        model: "qwen3".into(),
+        done_reason: Some("stop".into()),
+        tools: vec![set.clone()],
+    };
+    m.handle(
+        Event::Answered {
+            turn: 1,
+            result: Ok(answer),
+        },
+        t,
+    );
+    m.handle(event("spoken(1)"), t);
+    for e in ["tap", "tap", "captured(2)"] {
+        m.handle(event(e), t);
+    }
+    let (lang, history) = ask(m.handle(event(r#"transcribed(2,"cancel that timer")"#), t)).unwrap();
+    assert_eq!(lang, "en");
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].tools, [set]);
+    // stt.language, when set, is the question's language whatever the transcript looks like.
+    let mut s = settings(HOLD);
+    s.stt_language = Some("vi".into());
+    let mut m = Machine::new(s);
+    for e in ["tap", "tap", "captured(1)"] {
+        m.handle(event(e), t);
+    }
+    let (lang, _) = ask(m.handle(event(r#"transcribed(1,"hello")"#), t)).unwrap();
+    assert_eq!(lang, "vi");
 }

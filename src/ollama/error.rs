@@ -88,6 +88,12 @@ impl Problem {
         }
     }
 
+    /// Ollama's 400 for `tools` sent to a model whose template has none
+    /// ("registry.ollama.ai/library/gemma2:2b does not support tools").
+    pub fn lacks_tools(&self) -> bool {
+        matches!(self, Self::Status { code: 400, body: Body::Ollama(t), .. } if t.contains("does not support tools"))
+    }
+
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::Status { retry_after, .. } => *retry_after,

@@ -57,10 +57,18 @@ impl Client {
         if let Some(auth) = self.authorization() {
             request = request.header("Authorization", auth);
         }
-        let timed_out = if streaming { remaining } else { per_attempt };
-        let response = request
-            .send(body)
-            .map_err(|e| transport_problem(e, timed_out))?;
+        // The limit a timeout reports is the one that fired: a stream that stalls is given up
+        // at request_timeout_s (per read), not at the deadline.
+        let timed_out = |e: &ureq::Error| match e {
+            _ if !streaming => per_attempt,
+            ureq::Error::Timeout(ureq::Timeout::PerRead) => cfg.request_timeout,
+            ureq::Error::Timeout(ureq::Timeout::RecvResponse) => per_attempt,
+            _ => remaining,
+        };
+        let response = request.send(body).map_err(|e| {
+            let after = timed_out(&e);
+            transport_problem(e, after)
+        })?;
         let (parts, body) = response.into_parts();
         let content_type = header(&parts.headers, "content-type");
         if !parts.status.is_success() {
@@ -71,13 +79,18 @@ impl Client {
             let s = stream::read(
                 body.into_with_config().reader(),
                 cap,
-                |e| body_io_problem(ureq::Error::from(e), timed_out, cap),
+                |e| {
+                    let e = ureq::Error::from(e);
+                    let after = timed_out(&e);
+                    body_io_problem(e, after, cap)
+                },
                 on_text,
             )?;
             return Ok(Reply1 {
                 text: s.text,
                 done_reason: s.done_reason,
                 model: None,
+                tool_calls: s.tool_calls,
             });
         }
         if !content_type.starts_with("application/json") {
@@ -90,8 +103,11 @@ impl Client {
             .into_with_config()
             .limit(cap as u64)
             .read_to_vec()
-            .map_err(|e| body_io_problem(e, timed_out, cap))?;
-        let reply: Reply = serde_json::from_slice(&bytes)
+            .map_err(|e| {
+                let after = timed_out(&e);
+                body_io_problem(e, after, cap)
+            })?;
+        let mut reply: Reply = serde_json::from_slice(&bytes)
             .map_err(|e| Problem::BadBody(format!("not Ollama JSON: {e}")))?;
         if let Some(err) = reply.error {
             return Err(Problem::StreamError(snippet(&err)));
@@ -101,6 +117,7 @@ impl Client {
         }
         Ok(Reply1 {
             text: reply.text().to_string(),
+            tool_calls: reply.tool_calls(),
             done_reason: reply.done_reason,
             model: reply.model,
         })
@@ -108,19 +125,48 @@ impl Client {
 
     /// `GET path` → the JSON body, one attempt (for `voicebox check`).
     pub(super) fn get_json(&self, path: &str) -> Result<Vec<u8>, Problem> {
+        self.json_exchange(path, None)
+    }
+
+    /// `POST path` with a JSON body → the JSON body, one attempt (for `voicebox check`).
+    pub(super) fn post_json(&self, path: &str, body: &[u8]) -> Result<Vec<u8>, Problem> {
+        self.json_exchange(path, Some(body))
+    }
+
+    fn json_exchange(&self, path: &str, body: Option<&[u8]>) -> Result<Vec<u8>, Problem> {
         let cfg = self.config();
         let timeout = cfg.request_timeout.min(Duration::from_secs(10));
-        let mut request = self
-            .agent()
-            .get(cfg.url.join(path))
-            .config()
-            .timeout_global(Some(timeout))
-            .build()
-            .header("Accept", "application/json");
-        if let Some(auth) = self.authorization() {
-            request = request.header("Authorization", auth);
-        }
-        let response = request.call().map_err(|e| transport_problem(e, timeout))?;
+        let url = cfg.url.join(path);
+        let agent = self.agent();
+        let auth = self.authorization();
+        let sent = match body {
+            None => {
+                let mut request = agent
+                    .get(&url)
+                    .config()
+                    .timeout_global(Some(timeout))
+                    .build()
+                    .header("Accept", "application/json");
+                if let Some(auth) = auth {
+                    request = request.header("Authorization", auth);
+                }
+                request.call()
+            }
+            Some(body) => {
+                let mut request = agent
+                    .post(&url)
+                    .config()
+                    .timeout_global(Some(timeout))
+                    .build()
+                    .header("Accept", "application/json")
+                    .header("Content-Type", "application/json");
+                if let Some(auth) = auth {
+                    request = request.header("Authorization", auth);
+                }
+                request.send(body)
+            }
+        };
+        let response = sent.map_err(|e| transport_problem(e, timeout))?;
         let (parts, body) = response.into_parts();
         if !parts.status.is_success() {
             return Err(status_problem(parts.status.as_u16(), &parts.headers, body));
@@ -184,6 +230,10 @@ fn transport_problem(e: ureq::Error, timeout: Duration) -> Problem {
         },
         ureq::Error::Protocol(p) => {
             Problem::BadBody(format!("not an HTTP reply: {}", snippet(&p.to_string())))
+        }
+        // It answered: whatever did is no Ollama (or a proxy misbehaves), but it is reachable.
+        ureq::Error::LargeResponseHeader(_, limit) => {
+            Problem::BadBody(format!("response headers of over {limit} bytes"))
         }
         other => Problem::Unreachable(snippet(&other.to_string())),
     }

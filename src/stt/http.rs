@@ -236,7 +236,12 @@ mod tests {
     }
 
     fn transcribe(url: &str, _timeout: Duration, wav: &[u8]) -> Result<String, Error> {
-        endpoint(url).transcribe(wav, &cancel::Token::new())
+        hear(&endpoint(url), wav)
+    }
+
+    /// An upload nobody cancels.
+    fn hear(e: &Endpoint, wav: &[u8]) -> Result<String, Error> {
+        e.transcribe(wav, &cancel::Token::new())
     }
 
     /// `parse_reply` as an endpoint at `u` sees it.
@@ -257,10 +262,7 @@ mod tests {
         let mut e = endpoint(&url);
         e.model = Some("ggml-base.en".into());
         e.api_key = Some("sekrit".into());
-        assert_eq!(
-            e.transcribe(b"RIFF", &cancel::Token::new()).unwrap(),
-            " hello there\n"
-        );
+        assert_eq!(hear(&e, b"RIFF").unwrap(), " hello there\n");
         let (head, body) = h.join().unwrap();
         assert!(head.starts_with("POST /inference "), "{head}");
         assert!(head.contains("Bearer sekrit"), "{head}");
@@ -306,10 +308,7 @@ mod tests {
         let mut e = endpoint(&url);
         e.language = Some("zh".into());
         e.prompt = Some("以下是普通话的句子。".into());
-        assert_eq!(
-            e.transcribe(b"RIFF", &cancel::Token::new()).unwrap(),
-            "今天天气怎么样"
-        );
+        assert_eq!(hear(&e, b"RIFF").unwrap(), "今天天气怎么样");
         let (_, body) = h.join().unwrap();
         let body = String::from_utf8(body).unwrap();
         assert!(
@@ -390,10 +389,7 @@ mod tests {
     fn user_info_is_sent_as_basic_auth_and_never_shown() {
         let (url, h) = serve_once(500, r#"{"error":"x"}"#);
         let url = url.replace("http://", "http://stt:hunter2@");
-        let e = endpoint(&url)
-            .transcribe(b"x", &cancel::Token::new())
-            .unwrap_err()
-            .to_string();
+        let e = hear(&endpoint(&url), b"x").unwrap_err().to_string();
         let (head, _) = h.join().unwrap();
         // base64("stt:hunter2"), and a request line without the user info.
         assert!(head.contains("Basic c3R0Omh1bnRlcjI="), "{head}");
@@ -412,9 +408,7 @@ mod tests {
             let e = if check {
                 endpoint(&url).check().unwrap_err()
             } else {
-                endpoint(&url)
-                    .transcribe(b"x", &cancel::Token::new())
-                    .unwrap_err()
+                hear(&endpoint(&url), b"x").unwrap_err()
             };
             h.join().unwrap();
             assert!(matches!(e, Error::Redirected { status: 307, .. }), "{e}");

@@ -5,6 +5,18 @@
 //! daemon's timers and volume, MCP servers). A call exists only once its arguments are checked:
 //! ranges, types and lengths are enforced where the model's JSON is read, so an `Executor` never
 //! sees `seconds: -5` or a 1 MB label.
+//!
+//! - `builtin` the built-in tools' definitions (Ollama's `tools` format) and `check`.
+//! - `clock`   the time context each question's system prompt carries.
+//!
+//! The rounds of calls live in `ollama::rounds`; `voicebox ask`'s executor, which hands calls to
+//! the daemon through the control socket (`tool {json}` → `ok TEXT` | `error: TEXT`), in
+//! `cmd::handed`.
+
+mod builtin;
+pub mod clock;
+
+pub use builtin::{MAX_LABEL_CHARS, MAX_TIMER_SECONDS, NAMES, check, definitions};
 
 use crate::event::VolumeChange;
 
@@ -55,5 +67,18 @@ pub trait Executor: Send + Sync {
     ) -> Option<Result<String, String>> {
         let _ = (name, arguments);
         None
+    }
+}
+
+/// Answers every call with an error: for a daemon whose timers are not wired in yet. The model
+/// hears that nothing was done and says so; nothing panics.
+pub struct Unavailable;
+
+impl Executor for Unavailable {
+    fn run(&self, call: Call, _lang: &str) -> Result<String, String> {
+        Err(format!(
+            "not done: {} is not available on this voicebox yet",
+            call.name()
+        ))
     }
 }

@@ -95,10 +95,15 @@ impl Format {
             (_, Some(w), _) if w != 2 => Err(conn.protocol(format!(
                 "{w}-byte samples; voicebox plays 16-bit (width 2) audio"
             ))),
-            _ => Err(conn.protocol(format!(
-                "an {} with rate {rate:?}, channels {channels:?}: not a usable audio format",
-                e.kind
-            ))),
+            _ => {
+                let shown = |n: Option<u64>| n.map_or("missing".into(), |n| n.to_string());
+                Err(conn.protocol(format!(
+                    "an {} with rate {}, channels {}: not a usable audio format",
+                    e.kind,
+                    shown(rate),
+                    shown(channels)
+                )))
+            }
         }
     }
 }

@@ -1,8 +1,12 @@
 //! One TCP connection to a Wyoming server: connect with a timeout, send and receive events
 //! under a deadline, and hang up at once when the cancel token fires (it shuts the socket down,
 //! which wakes a read or write blocked in the kernel).
+//!
+//! The deadline bounds the whole exchange, not each read: every read and write on the socket
+//! is given only the time left, so a server that drips a byte at a time (each read succeeding
+//! just before a per-read timeout) is hung up on when the deadline passes.
 
-use std::io::{BufReader, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
@@ -32,11 +36,8 @@ pub enum Error {
 /// An open connection. Dropping it closes the socket.
 pub struct Conn {
     pub addr: String,
-    writer: TcpStream,
-    reader: BufReader<TcpStream>,
-    /// When the current exchange must be over; `None` while waiting is not bounded (the
-    /// speech-to-text connection while the user is still speaking).
-    deadline: Option<Instant>,
+    /// Reads are buffered; writes go straight to the stream underneath (`get_mut`).
+    stream: BufReader<Timed>,
     /// The length of the current deadline, for the message.
     budget: Duration,
     cancel: cancel::Token,
@@ -76,16 +77,16 @@ impl Conn {
         // Small events (a header, an audio chunk) go out at once, not after Nagle's delay.
         let _ = stream.set_nodelay(true);
         let io = |e: std::io::Error| fail(e.to_string());
-        let reader = BufReader::new(stream.try_clone().map_err(io)?);
         let killer = stream.try_clone().map_err(io)?;
         let hang_up = cancel.on_cancel(move || {
             let _ = killer.shutdown(Shutdown::Both);
         });
         Ok(Conn {
             addr: addr.to_string(),
-            writer: stream,
-            reader,
-            deadline: None,
+            stream: BufReader::new(Timed {
+                stream,
+                deadline: None,
+            }),
             budget: Duration::ZERO,
             cancel: cancel.clone(),
             _hang_up: hang_up,
@@ -94,15 +95,15 @@ impl Conn {
 
     /// Bounds everything from now on to `budget`.
     pub fn deadline_in(&mut self, budget: Duration) {
-        self.deadline = Some(Instant::now() + budget);
+        self.stream.get_mut().deadline = Some(Instant::now() + budget);
         self.budget = budget;
     }
 
     pub fn send(&mut self, event: &Event) -> Result<(), Error> {
-        let timeout = self.remaining()?;
-        let _ = self.writer.set_write_timeout(timeout);
+        self.remaining()?;
         let bytes = event.encode();
-        self.writer
+        self.stream
+            .get_mut()
             .write_all(&bytes)
             .map_err(|e| self.io_error(e, "while voicebox was sending"))
     }
@@ -110,9 +111,8 @@ impl Conn {
     /// The next event, skipping `ping`s (answered with `pong`); an `error` event is an error.
     pub fn recv(&mut self) -> Result<Event, Error> {
         loop {
-            let timeout = self.remaining()?;
-            let _ = self.reader.get_ref().set_read_timeout(timeout);
-            let event = match codec::read(&mut self.reader) {
+            self.remaining()?;
+            let event = match codec::read(&mut self.stream) {
                 Ok(Some(e)) => e,
                 Ok(None) => return Err(self.closed("before it answered")),
                 Err(CodecError::Io(e)) => return Err(self.io_error(e, "in the middle of an event")),
@@ -139,17 +139,14 @@ impl Conn {
         }
     }
 
-    /// Time left before the deadline (`None`: no deadline), or the timeout error.
-    fn remaining(&self) -> Result<Option<Duration>, Error> {
+    /// The cancelled or timeout error if the exchange may not go on.
+    fn remaining(&self) -> Result<(), Error> {
         if self.cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
-        match self.deadline {
-            None => Ok(None),
-            Some(d) => match d.checked_duration_since(Instant::now()) {
-                Some(left) if !left.is_zero() => Ok(Some(left)),
-                _ => Err(self.timeout()),
-            },
+        match self.stream.get_ref().left() {
+            Ok(_) => Ok(()),
+            Err(_) => Err(self.timeout()),
         }
     }
 
@@ -179,5 +176,46 @@ impl Conn {
             }
             _ => self.protocol(format!("an unreadable stream ({e})")),
         }
+    }
+}
+
+/// The socket under a deadline: each read and write may block only for the time left before
+/// it, and fails with `TimedOut` once it has passed.
+struct Timed {
+    stream: TcpStream,
+    /// When the current exchange must be over; `None` while waiting is not bounded.
+    deadline: Option<Instant>,
+}
+
+impl Timed {
+    /// The time left (`None`: no deadline), or `TimedOut`.
+    fn left(&self) -> std::io::Result<Option<Duration>> {
+        match self.deadline {
+            None => Ok(None),
+            Some(d) => match d.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => Ok(Some(left)),
+                _ => Err(std::io::ErrorKind::TimedOut.into()),
+            },
+        }
+    }
+}
+
+impl Read for Timed {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.left()?;
+        self.stream.set_read_timeout(left)?;
+        self.stream.read(buf)
+    }
+}
+
+impl Write for Timed {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let left = self.left()?;
+        self.stream.set_write_timeout(left)?;
+        self.stream.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.stream.flush()
     }
 }

@@ -117,7 +117,10 @@ fn audio_voicebox_cannot_play_is_refused_by_name() {
     let stop = || Event::new("audio-stop", json!({}));
     for (answer, needle) in [
         (vec![chunk(4, 22050), stop()], "4-byte samples"),
-        (vec![chunk(2, 0), stop()], "not a usable audio format"),
+        (
+            vec![chunk(2, 0), stop()],
+            "an audio-chunk with rate 0, channels 1: not a usable audio format",
+        ),
         (
             vec![chunk(2, 22050), chunk(2, 16000), stop()],
             "changing formats",

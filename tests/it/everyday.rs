@@ -210,6 +210,46 @@ fn a_question_reopens_the_microphone_and_a_silent_room_ends_it_quietly() {
 }
 
 #[test]
+fn a_television_and_a_model_that_always_asks_stop_after_max_follow_ups() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // The microphone is a television: every time it opens it hears speech, then a pause (the
+    // card plays the file from its start at each open). The model ends every reply asking.
+    let replies = (0..12)
+        .map(|_| Reply::chat("Sure. Do you want to hear more?"))
+        .collect();
+    let (d, fake, _) = asked(
+        dir,
+        replies,
+        &[
+            ("conversation", "follow_up_s", "3"),
+            ("conversation", "max_follow_ups", "2"),
+        ],
+    );
+
+    // One press: its turn, then two follow-ups, then idle.
+    d.talk(1);
+    assert_eq!(d.wait_turn_end(3), "answered", "{}", d.journal_text());
+    // Quiet means quiet: no further window opens on its own.
+    std::thread::sleep(Duration::from_secs(2));
+    let status = d.status();
+    assert_eq!(
+        (&status["state"], &status["last_turn"]),
+        (&"idle".into(), &3.into()),
+        "{}",
+        d.journal_text()
+    );
+    assert_eq!(fake.requests().len(), 3);
+
+    // A press starts a new chain of the same length.
+    d.talk(4);
+    assert_eq!(d.wait_turn_end(6), "answered", "{}", d.journal_text());
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(d.status()["last_turn"], 6, "{}", d.journal_text());
+    assert_eq!(fake.requests().len(), 6);
+}
+
+#[test]
 fn the_thinking_cue_is_heard_during_a_slow_answer_and_stops_before_it() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();

@@ -9,7 +9,7 @@ use crate::support::fake_ollama::reply::fixture;
 use crate::support::fake_ollama::{FakeOllama, Reply};
 use voicebox::cancel::Token;
 use voicebox::event::FailureClass;
-use voicebox::ollama::{Client, Message, Role};
+use voicebox::ollama::{Client, Message};
 
 fn client(fake: &FakeOllama, extra: &str) -> Client {
     Config::client(&fake.url(), extra)
@@ -221,16 +221,7 @@ fn the_bearer_token_is_sent_and_never_shown() {
 fn chat_sends_system_history_and_question() {
     let fake = FakeOllama::start(vec![Reply::fixture("chat-nonstream-ok.json")]);
     let c = client(&fake, "endpoint = \"chat\"");
-    let history = [
-        Message {
-            role: Role::User,
-            content: "Hi".into(),
-        },
-        Message {
-            role: Role::Assistant,
-            content: "Hello.".into(),
-        },
-    ];
+    let history = [Message::user("Hi"), Message::assistant("Hello.")];
     let answer = c.ask(&history, "How are you?", &Token::new()).unwrap();
     assert_eq!(answer.text, "Hello! How are you today?");
     let req = &fake.requests()[0];

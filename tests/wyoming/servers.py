@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Speech servers for voicebox's remote-speech tests, on real engines.
 
-  servers.py stt    --log FILE [--stream] [--stall]   Wyoming STT: pocketsphinx
-  servers.py tts    --log FILE [--pace] [--stall]     Wyoming TTS: espeak-ng
+  servers.py stt    --log FILE [--stream] [--stall] [--drip]   Wyoming STT: pocketsphinx
+  servers.py tts    --log FILE [--pace] [--stall] [--drip]     Wyoming TTS: espeak-ng
   servers.py openai --log FILE [--token T]            OpenAI-compatible /v1/audio/speech: espeak-ng
 
 The Wyoming ones are built with the official `wyoming` package (AsyncEventHandler and its event
@@ -19,6 +19,12 @@ as it arrives, so it decodes while the user speaks; only the tail is left after 
 The OpenAI-compatible server (`openai`) speaks /v1/audio/speech; an upload to a
 /v1/audio/transcriptions path is logged and, with --stall, never answered: the server logs
 when the client hangs up.
+
+--drip is a hostile peer that is never quite silent: it reads the client one byte every 0.4 s
+and sends its answer one byte every 0.4 s, starting at once (it does not wait for a request it
+would take minutes to read): TTS a sentence of espeak-ng audio, STT a long transcript. A client
+that bounds each read, not the whole exchange, waits for ever. When the client hangs up, the
+next byte written fails and {"type": "disconnected"} is logged.
 """
 
 import argparse
@@ -41,6 +47,67 @@ POCKETSPHINX = [
     "-logfn", "/dev/null",
 ]
 LOCK = threading.Lock()
+DRIP_S = 0.4
+
+
+class DripReader:
+    """The client's bytes one at a time, DRIP_S apart (what async_read_event calls)."""
+
+    def __init__(self, reader):
+        self.reader = reader
+
+    async def one(self):
+        await asyncio.sleep(DRIP_S)
+        return await self.reader.read(1)
+
+    async def readline(self):
+        line = b""
+        while not line.endswith(b"\n"):
+            b = await self.one()
+            if not b:
+                break
+            line += b
+        return line
+
+    async def readexactly(self, n):
+        out = b""
+        while len(out) < n:
+            b = await self.one()
+            if not b:
+                raise asyncio.IncompleteReadError(out, n)
+            out += b
+        return out
+
+    def at_eof(self):
+        return self.reader.at_eof()
+
+    def feed_eof(self):
+        self.reader.feed_eof()
+
+
+class DripWriter:
+    """Sends what async_write_event writes one byte at a time, DRIP_S apart, at drain()."""
+
+    def __init__(self, writer):
+        self.writer = writer
+        self.pending = b""
+
+    def write(self, data):
+        self.pending += data
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    async def drain(self):
+        data, self.pending = self.pending, b""
+        for i in range(len(data)):
+            self.writer.write(data[i:i + 1])
+            await self.writer.drain()
+            await asyncio.sleep(DRIP_S)
+
+    def close(self):
+        self.writer.close()
 
 
 def log(path, entry):
@@ -61,7 +128,7 @@ def espeak(text, voice):
 def wyoming_server(args):
     from wyoming.asr import Transcript, TranscriptChunk, TranscriptStart, TranscriptStop
     from wyoming.audio import AudioChunk, AudioStart, AudioStop
-    from wyoming.event import Event
+    from wyoming.event import Event, async_read_event
     from wyoming.info import AsrModel, AsrProgram, Attribution, Info, TtsProgram, TtsVoice
     from wyoming.server import AsyncEventHandler
 
@@ -145,10 +212,42 @@ def wyoming_server(args):
                 await asyncio.sleep(0.02)
 
         async def disconnect(self):
-            log(args.log, {"type": "disconnected"})
+            if not args.drip:
+                log(args.log, {"type": "disconnected"})
+
+        async def drip(self):
+            # Read the client (slowly) while answering it (slowly), until it hangs up.
+            reading = asyncio.ensure_future(self.drip_read())
+            try:
+                if args.kind == "tts":
+                    rate, width, channels, frames = espeak("Hello there.", "en-us+klatt")
+                    fmt = {"rate": rate, "width": width, "channels": channels}
+                    await self.write_event(AudioStart(**fmt).event())
+                    await self.write_event(AudioChunk(audio=frames, **fmt).event())
+                    await self.write_event(AudioStop().event())
+                else:
+                    await self.write_event(Transcript(text="hello " * 500).event())
+            except (ConnectionError, OSError):
+                log(args.log, {"type": "disconnected"})
+            finally:
+                reading.cancel()
+                self.writer.close()
+
+        async def drip_read(self):
+            while True:
+                event = await async_read_event(self.reader)
+                if event is None:
+                    return
+                log(args.log, {"type": event.type, "data": event.data,
+                               "bytes": len(event.payload or b"")})
+
+    def handle(r, w):
+        if args.drip:
+            return Handler(DripReader(r), DripWriter(w)).drip()
+        return Handler(r, w).run()
 
     async def main():
-        server = await asyncio.start_server(lambda r, w: Handler(r, w).run(), "127.0.0.1", 0)
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
         print(f"port {server.sockets[0].getsockname()[1]}", flush=True)
         async with server:
             await server.serve_forever()
@@ -218,6 +317,7 @@ def main():
     p.add_argument("--stream", action="store_true")
     p.add_argument("--stall", action="store_true")
     p.add_argument("--pace", action="store_true")
+    p.add_argument("--drip", action="store_true")
     p.add_argument("--token")
     args = p.parse_args()
     if args.kind == "openai":

@@ -151,7 +151,15 @@ impl Transcriber for Fake {
 }
 
 impl Responder for Fake {
-    fn ask(&self, turn: TurnId, _: String, _: Vec<Exchange>, c: cancel::Token, _: &EventSender) {
+    fn ask(
+        &self,
+        turn: TurnId,
+        _: String,
+        _: Vec<Exchange>,
+        _: String,
+        c: cancel::Token,
+        _: &EventSender,
+    ) {
         self.job(Call::Ask(turn), c);
     }
     fn load(&self) {
@@ -417,6 +425,7 @@ fn answered(turn: TurnId, result: Result<&str, FailureClass>) -> Event {
                 ollama_ms: 900,
                 model: "llama3.2".into(),
                 done_reason: Some("stop".into()),
+                tools: Vec::new(),
             })
             .map_err(failure),
     }

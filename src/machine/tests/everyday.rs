@@ -118,6 +118,65 @@ fn follow_up_zero_never_listens_without_a_press() {
     );
 }
 
+/// Follow-up turn `n` (the window opened at the end of turn n-1): spoken to, answered with a
+/// question, heard to the end.
+fn asked_again(n: u64) -> String {
+    let t = 7000 + (n - 1) * 4000;
+    format!(
+        r#"speech-ended({n})@{} captured({n})@{} transcribed({n},"yes")@{} answered({n},"Sure. Want more?")@{} spoken({n})@{}"#,
+        t + 1000,
+        t + 1300,
+        t + 1800,
+        t + 2500,
+        t + 4000
+    )
+}
+
+#[test]
+fn follow_ups_end_after_max_follow_ups_in_a_row_and_a_press_starts_a_new_chain() {
+    let chain = |n: u64| {
+        let mut steps = QUESTION.to_string();
+        for k in 2..=n {
+            steps = format!("{steps} {}", asked_again(k));
+        }
+        steps
+    };
+    // The default: three follow-ups (turns 2, 3, 4) reopen the microphone, the fourth does not.
+    for (turns, want) in [
+        (
+            3,
+            "log 3 answered; start 4 detect within 5000; timer MaxRecord 4 30000; led Listening",
+        ),
+        (
+            4,
+            "log 4 answered; led Idle; timer ForgetConversation 1 300000",
+        ),
+    ] {
+        let (m, all) = run(HOLD, &chain(turns));
+        assert_eq!(shorts(&all[all.len() - 1]), want, "after turn {turns}");
+        let idle = turns == 4;
+        assert_eq!(m.state() == State::Idle, idle, "after turn {turns}");
+    }
+    // A press starts a new chain: its question opens a window again, and three more follow.
+    let steps = format!(
+        r#"{} press@30000 release@31500 captured(5)@31800 transcribed(5,"again")@32500 answered(5,"Ok. Want more?")@34500 spoken(5)@37000"#,
+        chain(4)
+    );
+    let (_, all) = run(HOLD, &steps);
+    assert_eq!(
+        shorts(&all[all.len() - 1]),
+        "log 5 answered; start 6 detect within 5000; timer MaxRecord 6 30000; led Listening"
+    );
+    // Zero: a question never reopens it.
+    let mut s = settings(HOLD);
+    s.max_follow_ups = 0;
+    let (_, all) = run_with(s, QUESTION);
+    assert_eq!(
+        shorts(&all[all.len() - 1]),
+        "log 1 answered; led Idle; timer ForgetConversation 1 300000"
+    );
+}
+
 #[rustfmt::skip]
 const THINKING_CUE: &[Row] = &[
     ("starts while thinking", HOLD, "hold:thinking timer(1,ThinkingCue)@4000", "cue", Thinking),

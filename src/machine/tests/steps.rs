@@ -111,6 +111,7 @@ fn short(a: &Action) -> String {
             turn,
             question,
             history,
+            ..
         } => format!("ask {turn} {question:?} h{}", history.len()),
         Action::CancelAsk { turn } => format!("cancel_ask {turn}"),
         Action::Speak { turn, text } => format!("speak {turn} {}", spoken_text(text)),
@@ -324,6 +325,7 @@ fn answer(text: &str) -> Answer {
         ollama_ms: 2000,
         model: "llama3.2".into(),
         done_reason: Some("stop".into()),
+        tools: Vec::new(),
     }
 }
 

@@ -21,7 +21,8 @@
 //! - `ollama`   the blocking Ollama client: retries, backoff, error classes (ureq; the other
 //!   ureq users are `stt::http` and `tts::http`, the OpenAI-compatible servers).
 //! - `text`     pure text work: cleanup, sentence splitting (streaming: `sentences::Splitter`),
-//!   each sentence's language (`lang`), whether a reply ends with a question (`question`).
+//!   each sentence's language (`lang`), a sentence's runs of one voice each (`runs`), whether
+//!   a reply ends with a question (`question`).
 //! - `stt`      speech to text: the hook, an OpenAI-compatible server (`http`), a Wyoming
 //!   server (`wyoming`), and the live transcription that hears a recording while it is made.
 //! - `tts`      text to speech: the hook, an OpenAI-compatible server (`http`), a Wyoming

@@ -41,6 +41,8 @@
 //! - `printable` outside text made safe for the terminal and the log (control characters).
 //! - `state`    what is kept across restarts, in the state directory: the volume, and the read and
 //!   atomic write the timers' file beside it goes through.
+//! - `mcp`      MCP servers' tools (`[[tools.mcp]]`): stdio children and streamable-HTTP
+//!   sessions kept connected, their tools offered beside the built-in ones, calls bounded.
 //! - `timers`   the daemon's timers and alarms (pure: time is an argument) and their file.
 //! - `tools`    the tools the model may call: their definitions, `check` (a model's call → a
 //!   typed `Call` or the error it is told), the `Executor` that runs calls, and `clock`, the
@@ -63,6 +65,7 @@ pub mod hook;
 pub mod http;
 pub mod logging;
 pub mod machine;
+pub mod mcp;
 pub mod ollama;
 pub mod printable;
 pub mod shutdown;

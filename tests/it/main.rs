@@ -21,6 +21,7 @@ mod hostile_hooks;
 mod hostile_servers;
 mod journald_logging;
 mod listen;
+mod mcp_servers;
 mod messages;
 mod nginx_proxy;
 mod ollama_client;

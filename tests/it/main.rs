@@ -34,6 +34,7 @@ mod socket_owner;
 mod speaker_stop;
 mod speech_languages;
 mod speech_out;
+mod speech_text;
 mod state_file;
 mod systemd_unit;
 mod timers;

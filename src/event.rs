@@ -1,6 +1,6 @@
 //! The one closed set of events the daemon loop reacts to, and the plain data they carry.
 //!
-//! Device actors post these from their own threads; `machine.rs` turns them into actions.
+//! Device actors post these from their own threads; `machine` turns them into actions.
 //! Types here are plain data so the pure core depends on no device crate.
 
 use std::time::Duration;
@@ -34,7 +34,7 @@ pub enum Event {
         turn: TurnId,
         result: Result<Recording, Failure>,
     },
-    /// The STT hook finished.
+    /// The transcription finished (hook or server).
     Transcribed {
         turn: TurnId,
         result: Result<Transcript, Failure>,
@@ -50,6 +50,28 @@ pub enum Event {
     Spoken { turn: TurnId, report: SpeechReport },
     /// A one-shot timer the machine asked for fired.
     Timer { turn: TurnId, kind: TimerKind },
+    /// A user's timer or alarm fell due (the loop keeps them and sleeps until the next one).
+    TimerDue(Due),
+    /// A checked tool call from the model (`tools::Executor` on the Ollama worker thread, or
+    /// the control socket's `tool` line), answered on `reply` by the loop: `Ok` and `Err` texts
+    /// both go back to the model. A std channel, so the blocking caller needs no runtime.
+    ToolCall {
+        call: crate::tools::Call,
+        /// The language of the question: a timer rings in it.
+        lang: String,
+        reply: std::sync::mpsc::SyncSender<Result<String, String>>,
+    },
+}
+
+/// A timer or alarm that fell due: what the machine rings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    /// What it says when it rings ("喝茶"); none: only "time's up".
+    pub label: Option<String>,
+    /// The language it was set in.
+    pub lang: String,
+    /// It fell due while the box was off: the local "HH:MM" it was due at.
+    pub missed: Option<String>,
 }
 
 /// Where the loop tells a control-socket client what became of its command: `Err(why)` when
@@ -100,6 +122,8 @@ pub enum TimerKind {
     ForgetConversation,
     /// `audio.thinking_cue_ms` passed since the question was recorded.
     ThinkingCue,
+    /// The pause between two rings of a due timer ended.
+    Ring,
 }
 
 /// A finished recording, resampled to 16 kHz mono.
@@ -129,6 +153,19 @@ pub struct Answer {
     pub ollama_ms: u64,
     pub model: String,
     pub done_reason: Option<String>,
+    /// The tool calls the question led to, in order, and what came of each.
+    pub tools: Vec<ToolUse>,
+}
+
+/// One tool call a question made and its result, compact: remembered with the exchange so a
+/// follow-up ("cancel that timer") knows what was done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolUse {
+    pub name: String,
+    /// The checked arguments as compact JSON (bounded: a huge one is not kept).
+    pub arguments: String,
+    /// What the tool answered (`error: ...` when it refused), bounded.
+    pub result: String,
 }
 
 /// How a turn's speech went.
@@ -139,7 +176,7 @@ pub struct SpeechReport {
     pub failed: usize,
     /// Reply handed over → first sample given to the device.
     pub first_audio_ms: Option<u64>,
-    /// TTS hook time for the first sentence.
+    /// TTS time (hook or server) for the first sentence.
     pub tts_first_ms: Option<u64>,
     pub total_ms: u64,
     /// Stopped early by `stop` (barge-in, cancel, shutdown).
@@ -149,7 +186,7 @@ pub struct SpeechReport {
 }
 
 impl SpeechReport {
-    /// There was something to say and the TTS hook failed for every sentence of it, so
+    /// There was something to say and TTS (hook or server) failed for every sentence of it, so
     /// nothing was heard (the one definition the machine and the CLI commands share).
     pub fn every_sentence_failed(&self) -> bool {
         self.sentences > 0 && self.failed >= self.sentences

@@ -2,7 +2,8 @@
 //!
 //! # Layout
 //!
-//! The pure core decides, actors do the IO, `main` wires them together (see `shared/design.md`).
+//! The pure core decides, actors do the IO, `main` wires them together; `ARCHITECTURE.md` in the
+//! repository is the long form of this map (invariants, cancellation, errors, time, tests).
 //!
 //! - `config`   TOML → validated `Config`; `config/voicebox.toml` is compiled in as the defaults.
 //! - `cli`      the command line (clap).
@@ -36,7 +37,10 @@
 //! - `url`      URLs with credentials kept apart: sent as HTTP Basic, shown as `user:***@`.
 //! - `printable` outside text made safe for the terminal and the log (control characters).
 //! - `state`    what is kept across restarts (the volume), in the state directory.
-//! - `tools`    the tools the model may call: typed, checked built-in calls and their `Executor`.
+//! - `timers`   the daemon's timers and alarms (pure: time is an argument) and their file.
+//! - `tools`    the tools the model may call: their definitions, `check` (a model's call → a
+//!   typed `Call` or the error it is told), the `Executor` that runs calls, and `clock`, the
+//!   time context of each question's prompt.
 //! - `cmd`      one file per subcommand.
 //! - (tests only) `testing`, helpers for tests that re-run their own binary. The stable
 //!   mutation fuzzer over every parser outside bytes reach is `tests/it/fuzz.rs`; the
@@ -52,6 +56,7 @@ pub mod config;
 pub mod control;
 pub mod event;
 pub mod hook;
+pub mod http;
 pub mod logging;
 pub mod machine;
 pub mod ollama;
@@ -64,6 +69,7 @@ pub mod systemd;
 #[cfg(test)]
 mod testing;
 pub mod text;
+pub mod timers;
 pub mod tools;
 pub mod tts;
 pub mod url;

@@ -69,13 +69,14 @@ pub trait Transcriber {
 }
 
 /// Asks the model, with the remembered exchanges; posts `Replying` for each piece of a streamed
-/// reply, then `Answered`.
+/// reply, then `Answered`. `lang` is the question's language.
 pub trait Responder {
     fn ask(
         &self,
         turn: TurnId,
         question: String,
         history: Vec<Exchange>,
+        lang: String,
         cancel: cancel::Token,
         events: &EventSender,
     );
@@ -149,6 +150,7 @@ impl Responder for ollama::Client {
         turn: TurnId,
         question: String,
         history: Vec<Exchange>,
+        lang: String,
         cancel: cancel::Token,
         events: &EventSender,
     ) {
@@ -159,7 +161,15 @@ impl Responder for ollama::Client {
                 let text = text.to_string();
                 let _ = events.send(Event::Replying { turn, text });
             };
-            let result = client.ask_streaming(&history, &question, &cancel, &mut piece);
+            // The local time ($TZ, else /etc/localtime), read here at the edge: the client
+            // and the prompt take it as an argument.
+            let q = ollama::Question {
+                history: &history,
+                text: &question,
+                lang: &lang,
+                now: Some(jiff::Zoned::now()),
+            };
+            let result = client.ask_question(&q, &cancel, Some(&mut piece));
             let _ = events.send(Event::Answered { turn, result });
         });
     }

@@ -12,19 +12,8 @@ const SOFT: f32 = 0.1;
 /// The thinking cue repeats this often (a tick, then silence).
 pub const THINKING_PERIOD: Duration = Duration::from_millis(1000);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Earcon {
-    /// Rising chirp: the box is listening.
-    Listening,
-    /// Falling chirp: listening ended, the question is on its way.
-    Stopped,
-    /// Two low beeps: something failed.
-    Error,
-    /// A short beep: the volume changed (played at the new level).
-    Volume,
-    /// A soft, short tick, repeated every `THINKING_PERIOD` while the answer is awaited.
-    Thinking,
-}
+/// Which earcon: the machine's own type, so the app hands it on unmapped (as `Led`).
+pub use crate::machine::Earcon;
 
 impl Earcon {
     /// The sound, as mono 22.05 kHz.
@@ -39,13 +28,34 @@ impl Earcon {
                 chirp(&mut samples, 262.0, 262.0, 0.18, LEVEL);
             }
             Self::Volume => chirp(&mut samples, 880.0, 880.0, 0.08, LEVEL),
-            Self::Thinking => chirp(&mut samples, 440.0, 523.0, 0.08, SOFT),
+            Self::Alarm => {
+                // C6 E6 G6, twice: higher and busier than any other sound the box makes.
+                for _ in 0..2 {
+                    for f in [1047.0, 1319.0, 1568.0] {
+                        chirp(&mut samples, f, f, 0.09, LEVEL);
+                        silence(&mut samples, 0.03);
+                    }
+                    silence(&mut samples, 0.15);
+                }
+            }
         }
-        Clip {
-            samples,
-            rate: RATE,
-            channels: 1,
-        }
+        mono(samples)
+    }
+}
+
+/// The thinking cue: a soft, short tick, repeated every `THINKING_PERIOD` while the answer is
+/// awaited.
+pub fn thinking_cue() -> Clip {
+    let mut samples = Vec::new();
+    chirp(&mut samples, 440.0, 523.0, 0.08, SOFT);
+    mono(samples)
+}
+
+fn mono(samples: Vec<f32>) -> Clip {
+    Clip {
+        samples,
+        rate: RATE,
+        channels: 1,
     }
 }
 
@@ -107,7 +117,7 @@ mod tests {
         let beep = Earcon::Volume.clip();
         assert!(beep.duration() < Duration::from_millis(100));
         assert!(beep.rms() > 0.1 && beep.samples[0].abs() < 0.01);
-        let cue = Earcon::Thinking.clip();
+        let cue = thinking_cue();
         assert!(
             cue.duration() < THINKING_PERIOD / 5,
             "short within its period"
@@ -115,5 +125,22 @@ mod tests {
         let peak = cue.samples.iter().fold(0.0f32, |m, s| m.max(s.abs()));
         assert!(peak > 0.05 && peak <= SOFT, "soft but audible: {peak}");
         assert!(cue.rms() < Earcon::Listening.clip().rms() / 2.0);
+    }
+
+    #[test]
+    fn the_alarm_is_loud_high_and_longer_than_any_cue() {
+        let alarm = Earcon::Alarm.clip();
+        assert!(alarm.duration() > Duration::from_millis(800));
+        assert!(alarm.duration() < Duration::from_millis(1500));
+        assert!(alarm.samples[0].abs() < 0.01, "starts with a click");
+        assert!(alarm.samples.iter().all(|s| s.abs() <= LEVEL));
+        let sounding: Vec<f32> = alarm
+            .samples
+            .iter()
+            .copied()
+            .filter(|s| *s != 0.0)
+            .collect();
+        assert!(pitch(&sounding) > 1000.0, "high: {}", pitch(&sounding));
+        assert!(pitch(&sounding) > pitch(&Earcon::Listening.clip().samples) + 300.0);
     }
 }

@@ -2,9 +2,10 @@
 //! speaker, which speaks a streamed reply's sentences as they complete.
 
 use std::io::Write;
+use std::sync::Arc;
 
 use crate::config::Config;
-use crate::ollama::Client;
+use crate::ollama::{Client, Question};
 use crate::speaker::pipeline;
 use crate::text::sentences::Rules;
 use crate::{cancel, printable};
@@ -24,9 +25,28 @@ pub fn ask(config: &Config, text: &str, speak: bool) -> anyhow::Result<()> {
             s.speak_part(0, text);
         }
     };
+    // The question's language, as the daemon reads it: the time context and a timer's words.
+    let lang = match &config.stt.language {
+        Some(l) => l.clone(),
+        None => Rules::new(&config.tts).languages.of(text),
+    };
+    // Tool calls go to the running daemon, which keeps timers and the volume.
+    let to_daemon = Arc::new(super::handed::ToDaemon {
+        socket: config.control.socket.clone(),
+        timeout: config.tools.call_timeout,
+    });
+    let question = Question {
+        history: &[],
+        text,
+        lang: &lang,
+        now: Some(jiff::Zoned::now()),
+    };
     // Ctrl-C ends the process; nothing else cancels a one-shot question.
-    let result =
-        Client::new(&config.ollama).ask_streaming(&[], text, &cancel::Token::new(), &mut piece);
+    let result = Client::with_tools(config, to_daemon).ask_question(
+        &question,
+        &cancel::Token::new(),
+        Some(&mut piece),
+    );
     let tail = match &result {
         Ok(answer) if !streamed => {
             println!("{}", printable::strip(&answer.text));
@@ -43,7 +63,6 @@ pub fn ask(config: &Config, text: &str, speak: bool) -> anyhow::Result<()> {
         Err(_) if streamed => {
             println!();
             // In the language of the question, as the daemon says it.
-            let lang = Rules::new(&config.tts).languages.of(text);
             let message = config.messages.get("cut_off", &lang, &config.tts.language);
             Some(message.to_string())
         }
@@ -64,9 +83,8 @@ pub fn ask(config: &Config, text: &str, speak: bool) -> anyhow::Result<()> {
         anyhow::bail!("could not play the reply: {e}; use --no-speak to print only");
     }
     if report.every_sentence_failed() {
-        anyhow::bail!(
-            "the TTS hook failed for every sentence; check tts.command with `voicebox check`"
-        );
+        let (what, key) = super::say::tts_names(config);
+        anyhow::bail!("{what} failed for every sentence; check {key} with `voicebox check`");
     }
     Ok(())
 }

@@ -6,7 +6,7 @@
 use crate::audio::devices::{self, Direction};
 use crate::button::{Button, Role};
 use crate::config::Config;
-use crate::ollama::Client;
+use crate::ollama::{Client, ToolSupport};
 use crate::stt::Stt;
 use crate::tts::Tts;
 use crate::tts::voice;
@@ -70,6 +70,7 @@ fn ollama_lines(config: &Config) -> Vec<Line> {
         Ok(v) => Line::ok(format!("ollama: {} reachable, version {v}", client.url())),
         Err(f) => Line::fail(format!("ollama: {}", f.message)),
     }];
+    let model_there = matches!(health.model, Some(Ok(_)));
     lines.push(match health.model {
         Some(Ok(name)) => Line::ok(format!("ollama: model {name} is on the server")),
         Some(Err(f)) => Line::fail(format!("ollama: {}", f.message)),
@@ -78,7 +79,31 @@ fn ollama_lines(config: &Config) -> Vec<Line> {
             o.model
         )),
     });
+    // Tools go only with /api/chat, and only to a model the server has.
+    let wanted = config.tools.enabled && o.endpoint == crate::config::Endpoint::Chat;
+    if wanted && model_there {
+        lines.push(tools_line(&client, &o.model));
+    }
     lines
+}
+
+/// Whether the model can call the tools (timers, alarms, the volume by voice).
+fn tools_line(client: &Client, model: &str) -> Line {
+    match client.tool_support() {
+        Ok(ToolSupport::Yes) => Line::ok(format!(
+            "ollama: model {model} supports tools (timers, alarms, volume by voice)"
+        )),
+        Ok(ToolSupport::No) => Line::fail(format!(
+            "ollama: model {model} does not support tools, so it cannot set timers or alarms (it is asked without them); set ollama.model to one that does (qwen2.5, qwen3, llama3.2), or tools.enabled = false"
+        )),
+        Ok(ToolSupport::Unknown) => Line::ok(format!(
+            "ollama: the server does not say whether {model} supports tools (it lists no capabilities; Ollama 0.6.4 and later do)"
+        )),
+        Err(f) => Line::fail(format!(
+            "ollama: cannot tell whether the model supports tools: {}",
+            f.message
+        )),
+    }
 }
 
 /// The TTS hook runs and produces audio.

@@ -68,7 +68,7 @@ pub fn ctl(config: &Config, command: &str) -> anyhow::Result<()> {
 /// Refuses a socket another user could have planted. A missing path passes (connecting then
 /// says nobody listens); a socket is trusted if `me` or root owns it, or if every directory
 /// above it belongs to root or to the socket's owner and is not writable by others.
-fn trusted(path: &Path, me: u32) -> anyhow::Result<()> {
+pub(crate) fn trusted(path: &Path, me: u32) -> anyhow::Result<()> {
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return Ok(());
     };

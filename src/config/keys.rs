@@ -82,6 +82,23 @@ section! {
 }
 
 section! {
+    /// `[tools]`: what the model may do beyond talking (timers, alarms, the volume).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Tools from "tools" via RawTools {
+        /// Offer the built-in tools with `/api/chat` (`/api/generate` has none).
+        enabled: bool = Flag,
+        /// Rounds of tool calls per question; then the model's words, or a short message.
+        max_rounds: u32 = Int(1, 10),
+        /// Timers and alarms kept at once.
+        max_timers: usize = Int(1, 1000),
+        /// How long a timer rings unless a press stops it.
+        #[key = "ring_s"] ring: Duration = Secs(1.0, 3600.0),
+        /// How long one tool call may take (an MCP server's, the daemon's answer to `ask`).
+        #[key = "call_timeout_s"] call_timeout: Duration = Secs(0.1, 600.0),
+    }
+}
+
+section! {
     /// `[tts]`: the text-to-speech hook or server, and the audio it gives.
     #[derive(Clone, PartialEq)]
     pub struct Tts from "tts" via RawTts

@@ -40,7 +40,7 @@ use std::path::{Path, PathBuf};
 pub use host::DEFAULT_URL;
 pub use keys::{
     Audio, Button, ButtonMode, Control, Conversation, Endpoint, Ollama, SampleFormat, SpeechFormat,
-    SpeechServer, Stt, Tts, TtsFormat,
+    SpeechServer, Stt, Tools, Tts, TtsFormat,
 };
 use locate::Place;
 pub use messages::{KEYS as MESSAGE_KEYS, Messages};
@@ -57,6 +57,7 @@ pub const EXIT_CONFIG: u8 = 78;
 pub struct Config {
     pub ollama: Ollama,
     pub conversation: Conversation,
+    pub tools: Tools,
     pub tts: Tts,
     pub stt: Stt,
     pub audio: Audio,
@@ -164,6 +165,7 @@ fn defaults() -> Result<Raw, ConfigError> {
 struct Raw {
     ollama: keys::RawOllama,
     conversation: keys::RawConversation,
+    tools: keys::RawTools,
     tts: keys::RawTts,
     stt: keys::RawStt,
     audio: keys::RawAudio,
@@ -176,6 +178,7 @@ fn build(reader: &Reader, user: Raw, default: Raw) -> Result<Config, ConfigError
     Ok(Config {
         ollama: Ollama::build(reader, user.ollama, default.ollama)?,
         conversation: Conversation::build(reader, user.conversation, default.conversation)?,
+        tools: Tools::build(reader, user.tools, default.tools)?,
         tts: Tts::build(reader, user.tts, default.tts)?,
         stt: Stt::build(reader, user.stt, default.stt)?,
         audio: Audio::build(reader, user.audio, default.audio)?,

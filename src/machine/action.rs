@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use crate::event::{FailureClass, Recording, TimerKind, TurnId};
+use crate::event::{FailureClass, Recording, TimerKind, ToolUse, TurnId};
 
-/// A short sound; the app maps it onto `audio::earcons::Earcon` of the same name.
+/// A short sound (`audio::earcons` makes each one; the thinking cue is its own action).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Earcon {
     /// The microphone is open: speak now.
@@ -15,6 +15,8 @@ pub enum Earcon {
     Error,
     /// A volume step: a short beep at the new level.
     Volume,
+    /// A timer or alarm rings (then its label is said).
+    Alarm,
 }
 
 /// The status LED (the button drives it as it is).
@@ -33,6 +35,8 @@ pub enum Led {
 pub struct Exchange {
     pub question: String,
     pub answer: String,
+    /// The tool calls the question led to and their results.
+    pub tools: Vec<ToolUse>,
 }
 
 /// Everything the machine can ask for. The app dispatches each to a device handle, in order.
@@ -52,12 +56,13 @@ pub enum Action {
     },
     /// Drop the recording in progress without posting anything.
     CancelCapture,
-    /// Run the STT hook on the recording; posts `Transcribed`.
+    /// Transcribe the recording (hook or server); posts `Transcribed`.
     Transcribe {
         turn: TurnId,
         recording: Recording,
     },
-    /// Kill the STT hook of `turn` if it still runs (its late result is ignored anyway).
+    /// Stop the transcription of `turn` if it still runs: kill the hook, hang up on the server
+    /// (its late result is ignored anyway).
     CancelTranscribe {
         turn: TurnId,
     },
@@ -66,6 +71,9 @@ pub enum Action {
         turn: TurnId,
         question: String,
         history: Vec<Exchange>,
+        /// The question's language (as its failure messages'): the time context and the
+        /// timers it sets are in it.
+        lang: String,
     },
     /// Cancel the Ollama request of `turn` (its late answer is ignored anyway).
     CancelAsk {
@@ -91,6 +99,9 @@ pub enum Action {
     /// Silence now, drop the queue, kill in-flight TTS.
     StopSpeaking,
     Earcon(Earcon),
+    /// Have the model loaded while the user speaks (a question is on its way). The client
+    /// does it in the background, or not at all while a request of its own runs.
+    LoadModel,
     /// Repeat the soft thinking cue until the next sound of any kind (the reply's first audio,
     /// a failure message, an earcon) or `StopThinkingCue`.
     StartThinkingCue,
@@ -116,6 +127,11 @@ pub enum Action {
     /// Why a turn failed when the machine itself decided it (no speech heard, an empty reply):
     /// logged once at WARN, like a stage's failure.
     Warn(String),
+    /// A timer's ringing ended: `how` is "pressed", "cancelled" or "rang_out"; log it.
+    RingEnded {
+        how: &'static str,
+        rings: u32,
+    },
     /// Too many announcements were waiting; this one (`chars` long) was dropped. Log it.
     AnnouncementDropped {
         chars: usize,
@@ -129,7 +145,7 @@ pub enum Outcome {
     Answered,
     /// A stage failed; the class's message was spoken.
     Failed(FailureClass),
-    /// The reply or message could not be spoken (TTS hook or output device failed).
+    /// The reply or message could not be spoken (TTS, hook or server, or the output device failed).
     SpeechFailed,
     /// A press shorter than `button.min_press_ms`: ignored.
     Glitch,

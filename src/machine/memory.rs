@@ -3,6 +3,7 @@
 use std::collections::VecDeque;
 
 use super::action::Exchange;
+use crate::event::ToolUse;
 
 #[derive(Debug)]
 pub(super) struct Memory {
@@ -27,10 +28,13 @@ impl Memory {
         self.trim();
     }
 
-    pub(super) fn remember(&mut self, question: &str, answer: &str) {
+    /// Remembers an exchange with the tool calls it led to (each counted in `max_chars` as its
+    /// name, arguments and result), so a follow-up such as "cancel that timer" has them.
+    pub(super) fn remember(&mut self, question: &str, answer: &str, tools: Vec<ToolUse>) {
         self.exchanges.push_back(Exchange {
             question: question.to_string(),
             answer: answer.to_string(),
+            tools,
         });
         self.trim();
     }
@@ -49,7 +53,18 @@ impl Memory {
     fn chars(&self) -> usize {
         self.exchanges
             .iter()
-            .map(|e| e.question.chars().count() + e.answer.chars().count())
+            .map(|e| {
+                let tools: usize = e
+                    .tools
+                    .iter()
+                    .map(|t| {
+                        t.name.chars().count()
+                            + t.arguments.chars().count()
+                            + t.result.chars().count()
+                    })
+                    .sum();
+                e.question.chars().count() + e.answer.chars().count() + tools
+            })
             .sum()
     }
 
@@ -106,17 +121,35 @@ mod tests {
         for (turns, max_chars, input, want) in cases {
             let mut m = Memory::new(*turns, *max_chars);
             for (q, a) in *input {
-                m.remember(q, a);
+                m.remember(q, a, Vec::new());
             }
             assert_eq!(questions(&m), *want, "turns {turns} max_chars {max_chars}");
         }
     }
 
     #[test]
+    fn tool_calls_are_remembered_and_count_toward_the_bound() {
+        let timer = || {
+            vec![ToolUse {
+                name: "set_timer".into(),
+                arguments: r#"{"seconds":180}"#.into(),
+                result: "set".into(),
+            }]
+        };
+        // 2 + 2 + 9 + 15 + 3 = 31 characters with the tool call, 4 without.
+        let mut m = Memory::new(9, 31);
+        m.remember("q1", "a1", timer());
+        assert_eq!(m.history()[0].tools, timer());
+        let mut m = Memory::new(9, 30);
+        m.remember("q1", "a1", timer());
+        assert!(m.is_empty(), "too long with its tool call");
+    }
+
+    #[test]
     fn new_bounds_apply_at_once_and_forget_clears() {
         let mut m = Memory::new(5, 1000);
         for q in ["q1", "q2", "q3"] {
-            m.remember(q, "a");
+            m.remember(q, "a", Vec::new());
         }
         m.set_bounds(1, 1000);
         assert_eq!(questions(&m), ["q3"]);

@@ -103,6 +103,7 @@ impl Machine {
             turn: id,
             question: question.to_string(),
             history: self.memory.history(),
+            lang: self.lang().to_string(),
         });
         self.phase = Phase::Thinking {
             turn,
@@ -126,6 +127,7 @@ impl Machine {
                         question,
                         answer: text,
                         end: ReplyEnd::Arriving,
+                        tools: Vec::new(),
                     },
                 };
             }
@@ -136,6 +138,7 @@ impl Machine {
                         question,
                         mut answer,
                         end: ReplyEnd::Arriving,
+                        tools,
                     },
             } if turn.id == id => {
                 answer.push_str(&text);
@@ -146,6 +149,7 @@ impl Machine {
                         question,
                         answer,
                         end: ReplyEnd::Arriving,
+                        tools,
                     },
                 };
             }
@@ -169,6 +173,7 @@ impl Machine {
                         question,
                         answer,
                         end: ReplyEnd::Arriving,
+                        ..
                     },
             } if turn.id == id => return self.stream_ended(turn, question, answer, result, out),
             other => {
@@ -199,6 +204,7 @@ impl Machine {
                 question,
                 answer: answer.text,
                 end: ReplyEnd::Complete,
+                tools: answer.tools,
             },
         };
     }
@@ -213,15 +219,15 @@ impl Machine {
         result: Result<Answer, Failure>,
         out: &mut Vec<Action>,
     ) {
-        let (answer, end, tail) = match result {
+        let (answer, end, tail, tools) = match result {
             Ok(a) => {
                 turn.ollama_ms = Some(a.ollama_ms);
                 turn.attempts = a.attempts;
-                (a.text, ReplyEnd::Complete, None)
+                (a.text, ReplyEnd::Complete, None, a.tools)
             }
             Err(_) => {
                 let message = self.message(FailureClass::CutOff);
-                (arrived, ReplyEnd::CutOff, message)
+                (arrived, ReplyEnd::CutOff, message, Vec::new())
             }
         };
         turn.response_chars = answer.chars().count();
@@ -239,6 +245,7 @@ impl Machine {
                 question,
                 answer,
                 end,
+                tools,
             },
         };
     }
@@ -255,6 +262,9 @@ impl Machine {
             summary.sentences = report.sentences;
             out.push(Action::LogTurn(summary));
             return;
+        }
+        if self.ringing() {
+            return self.rang(id, report, now, out);
         }
         let (turn, speech) = match self.take_phase() {
             Phase::Speaking { turn, speech } if turn.id == id => (turn, speech),
@@ -290,8 +300,9 @@ impl Machine {
                 question,
                 answer,
                 end,
+                tools,
             } => {
-                self.memory.remember(&question, &answer);
+                self.memory.remember(&question, &answer, tools);
                 if report.stopped {
                     Outcome::Interrupted
                 } else if end == ReplyEnd::CutOff {

@@ -11,11 +11,13 @@ use std::time::Instant;
 
 use crate::config;
 use crate::event::{Answer, Failure, FailureClass, ms};
+use crate::tools::{Executor, clock};
 use crate::{cancel, printable};
 
 use super::Message;
 use super::backoff::{self, Backoff};
 use super::error::{Context, Problem, Retry};
+use super::rounds::{self, Question, Tooling};
 use super::wire::{ChatMessage, ChatRequest, Common, GenerateRequest};
 
 /// Cheap to clone: all clones share the connections, the question in flight and the streaming
@@ -40,13 +42,42 @@ struct Inner {
     question: Mutex<(u64, Option<cancel::Token>)>,
     /// A model load (warm-up or press) is in flight.
     loading: AtomicBool,
+    /// The tools offered with `/api/chat`, if any.
+    tooling: Option<Tooling>,
+    /// Models that answered "does not support tools": asked without them from then on.
+    no_tools: Mutex<Vec<String>>,
 }
 
 /// A successful exchange.
+#[derive(Default)]
 pub(super) struct Reply1 {
     pub text: String,
     pub done_reason: Option<String>,
     pub model: Option<String>,
+    /// The tool calls of a chat reply, as the server sent them.
+    pub tool_calls: Vec<serde_json::Value>,
+}
+
+/// How an exchange ended without a reply: the failure, and the last attempt's problem when
+/// there was one (the tool loop looks for "does not support tools").
+pub(super) struct Stopped {
+    pub failure: Failure,
+    pub problem: Option<Problem>,
+}
+
+impl From<Failure> for Stopped {
+    fn from(failure: Failure) -> Stopped {
+        Stopped {
+            failure,
+            problem: None,
+        }
+    }
+}
+
+impl From<Stopped> for Failure {
+    fn from(s: Stopped) -> Failure {
+        s.failure
+    }
 }
 
 /// Which connections an exchange uses.
@@ -57,7 +88,24 @@ pub(super) enum Conn {
 }
 
 impl Client {
+    /// A client that offers no tools.
     pub fn new(cfg: &config::Ollama) -> Client {
+        Self::build(cfg, None)
+    }
+
+    /// A client that offers the tools (`tools.enabled`, with `/api/chat`) and runs their calls
+    /// with `executor`; the built-in "could not finish" message comes from `config.messages`.
+    pub fn with_tools(config: &config::Config, executor: Arc<dyn Executor>) -> Client {
+        let tooling = config.tools.enabled.then(|| Tooling {
+            cfg: config.tools.clone(),
+            executor,
+            messages: config.messages.clone(),
+            default_lang: config.tts.language.clone(),
+        });
+        Self::build(&config.ollama, tooling)
+    }
+
+    fn build(cfg: &config::Ollama, tooling: Option<Tooling>) -> Client {
         Client {
             inner: Arc::new(Inner {
                 shown_url: cfg.url.to_string(),
@@ -67,6 +115,8 @@ impl Client {
                 stream_off: AtomicBool::new(false),
                 question: Mutex::new((0, None)),
                 loading: AtomicBool::new(false),
+                tooling,
+                no_tools: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -103,36 +153,192 @@ impl Client {
         cancel: &cancel::Token,
         on_text: Option<&mut dyn FnMut(&str)>,
     ) -> Result<Answer, Failure> {
+        let q = Question {
+            history,
+            text: question,
+            lang: "",
+            now: None,
+        };
+        self.ask_question(&q, cancel, on_text)
+    }
+
+    /// Asks `q`: with the time context when `q.now` is given, with the tools when this client
+    /// offers them (`with_tools`) and the endpoint is `/api/chat`, in rounds (`rounds.rs`).
+    /// Streamed text of every round goes to `on_text` as it arrives. One "ollama reply" line
+    /// per question, whatever the rounds.
+    pub fn ask_question(
+        &self,
+        q: &Question,
+        cancel: &cancel::Token,
+        on_text: Option<&mut dyn FnMut(&str)>,
+    ) -> Result<Answer, Failure> {
         let cfg = &self.inner.cfg;
         let started = Instant::now();
         let (number, _hang_up) = self.begin_question(cancel);
-        let path = match cfg.endpoint {
-            config::Endpoint::Generate => "/api/generate",
-            config::Endpoint::Chat => "/api/chat",
-        };
-        let body = |streaming: bool| self.question_body(history, question, streaming);
-        let result = self.exchange(Conn::Question, path, &body, cancel, started, on_text);
+        let result = self.rounds(q, cancel, started, on_text);
         self.end_question(number);
-        let (reply, attempts) = result?;
+        let done = result?;
         let ollama_ms = ms(started.elapsed());
-        let model = reply.model.unwrap_or_else(|| cfg.model.clone());
+        let model = done.reply.model.unwrap_or_else(|| cfg.model.clone());
         tracing::info!(
-            response_chars = reply.text.chars().count(),
-            attempts,
+            response_chars = done.text.chars().count(),
+            attempts = done.attempts,
+            rounds = done.rounds,
+            tool_calls = done.tools.len(),
             ollama_ms,
             // Both come from the server: escaped, so they can neither forge a line nor drive a
             // terminal showing the log.
             model = %printable::escaped(&model),
-            done_reason = %printable::escaped(reply.done_reason.as_deref().unwrap_or("none")),
+            done_reason = %printable::escaped(done.reply.done_reason.as_deref().unwrap_or("none")),
             "ollama reply"
         );
         Ok(Answer {
-            text: reply.text,
-            attempts,
+            text: done.text,
+            attempts: done.attempts,
             ollama_ms,
             model,
-            done_reason: reply.done_reason,
+            done_reason: done.reply.done_reason,
+            tools: done.tools,
         })
+    }
+
+    /// The rounds of one question: ask; while the reply calls tools (and rounds are left), run
+    /// the calls, add the assistant message and the results, and ask again. The last round
+    /// offers no tools, so the model answers in words.
+    fn rounds(
+        &self,
+        q: &Question,
+        cancel: &cancel::Token,
+        started: Instant,
+        mut on_text: Option<&mut dyn FnMut(&str)>,
+    ) -> Result<Done, Failure> {
+        let cfg = &self.inner.cfg;
+        let lang = q.lang;
+        let system = match &q.now {
+            Some(now) => clock::system_prompt(&cfg.system_prompt, now, self.lang_or_default(lang)),
+            None => cfg.system_prompt.clone(),
+        };
+        let (path, mut convo) = match cfg.endpoint {
+            config::Endpoint::Generate => ("/api/generate", Vec::new()),
+            config::Endpoint::Chat => ("/api/chat", self.conversation(&system, q)),
+        };
+        let tooling = self
+            .inner
+            .tooling
+            .as_ref()
+            .filter(|_| cfg.endpoint == config::Endpoint::Chat);
+        let definitions = tooling.map(Tooling::definitions).unwrap_or_default();
+        let mut offer = tooling.is_some() && !self.lacks_tools(&cfg.model);
+        let max_rounds = tooling.map_or(0, |t| t.cfg.max_rounds);
+        let mut done = Done::default();
+        let mut fell_back = false;
+        loop {
+            if cancel.is_cancelled() {
+                return Err(cancelled());
+            }
+            let calls_allowed = offer && done.rounds < max_rounds;
+            let tools = calls_allowed.then_some(&definitions[..]);
+            let body = |streaming: bool| match cfg.endpoint {
+                config::Endpoint::Generate => self.generate_body(q.text, &system, streaming),
+                config::Endpoint::Chat => self.chat_body(&convo, tools, streaming),
+            };
+            // Each round hands its text on to the same sink; a round's words start on a new
+            // line after an earlier round's, as in the answer's text.
+            let streams = on_text.is_some();
+            let mut apart = !done.text.is_empty();
+            let mut sink = |text: &str| {
+                if let Some(f) = on_text.as_mut() {
+                    if std::mem::take(&mut apart) {
+                        f("\n");
+                    }
+                    f(text);
+                }
+            };
+            let sink: Option<&mut dyn FnMut(&str)> = if streams { Some(&mut sink) } else { None };
+            let result = self.exchange_detailed(Conn::Question, path, &body, cancel, started, sink);
+            let (mut reply, attempts) = match result {
+                Ok(r) => r,
+                Err(Stopped {
+                    problem: Some(p), ..
+                }) if tools.is_some() && !fell_back && p.lacks_tools() => {
+                    self.note_lacks_tools(&cfg.model);
+                    done.attempts += 1;
+                    fell_back = true;
+                    offer = false;
+                    continue;
+                }
+                Err(stopped) => return Err(stopped.failure),
+            };
+            done.attempts += attempts;
+            done.rounds += 1;
+            let text = std::mem::take(&mut reply.text);
+            if !text.trim().is_empty() {
+                if !done.text.is_empty() {
+                    done.text.push('\n');
+                }
+                done.text.push_str(&text);
+            }
+            let calls = std::mem::take(&mut reply.tool_calls);
+            done.reply = reply;
+            let Some(t) = tooling.filter(|_| calls_allowed && !calls.is_empty()) else {
+                if !calls.is_empty() {
+                    tracing::debug!(
+                        calls = calls.len(),
+                        "tool calls not run: no tools offered in this round"
+                    );
+                }
+                if done.text.trim().is_empty() && !done.tools.is_empty() {
+                    // The rounds ran out (or the model fell silent) after acting: say so
+                    // rather than "I couldn't read the answer".
+                    done.text = tooling.map(|t| t.unfinished(lang)).unwrap_or_default();
+                }
+                return Ok(done);
+            };
+            let (assistant, kept) = rounds::take_calls(&text, &calls);
+            let (results, uses) = rounds::run_calls(
+                &kept,
+                calls.len() - kept.len(),
+                t.executor.as_ref(),
+                self.lang_or_default(lang),
+            );
+            convo.push(assistant);
+            convo.extend(results);
+            done.tools.extend(uses);
+        }
+    }
+
+    /// The system prompt, the remembered messages and the question.
+    fn conversation(&self, system: &str, q: &Question) -> Vec<ChatMessage> {
+        let mut messages = Vec::with_capacity(q.history.len() + 2);
+        if !system.is_empty() {
+            messages.push(ChatMessage::new("system", system));
+        }
+        messages.extend(q.history.iter().map(ChatMessage::from_history));
+        messages.push(ChatMessage::new("user", q.text));
+        messages
+    }
+
+    fn lang_or_default<'a>(&'a self, lang: &'a str) -> &'a str {
+        match (&self.inner.tooling, lang) {
+            (Some(t), "") => &t.default_lang,
+            _ => lang,
+        }
+    }
+
+    fn lacks_tools(&self, model: &str) -> bool {
+        lock(&self.inner.no_tools).iter().any(|m| m == model)
+    }
+
+    /// One WARN per model: from now on it is asked without tools.
+    fn note_lacks_tools(&self, model: &str) {
+        let mut known = lock(&self.inner.no_tools);
+        if !known.iter().any(|m| m == model) {
+            known.push(model.to_string());
+            tracing::warn!(
+                model = %printable::escaped(model),
+                "the model does not support tools: asking it without them (timers and alarms need a model that does, e.g. qwen2.5 or qwen3; `voicebox check` says which)"
+            );
+        }
     }
 
     /// Makes this the one question in flight: the previous one (if any) is cancelled. A cancel
@@ -194,10 +400,6 @@ impl Client {
         &self.inner.shown_url
     }
 
-    pub(super) fn shown_url(&self) -> &str {
-        &self.inner.shown_url
-    }
-
     /// The `Authorization` header: the bearer token, or the URL's user and password as HTTP
     /// Basic.
     pub(super) fn authorization(&self) -> Option<String> {
@@ -209,33 +411,30 @@ impl Client {
         self.inner.cfg.stream && !self.inner.stream_off.load(Ordering::Relaxed)
     }
 
-    fn question_body(&self, history: &[Message], question: &str, streaming: bool) -> Vec<u8> {
-        let cfg = &self.inner.cfg;
-        let common = Common::new(cfg, streaming);
-        let json = match cfg.endpoint {
-            config::Endpoint::Generate => serde_json::to_vec(&GenerateRequest {
-                common,
-                prompt: question,
-                system: &cfg.system_prompt,
-            }),
-            config::Endpoint::Chat => {
-                let mut messages = Vec::with_capacity(history.len() + 2);
-                if !cfg.system_prompt.is_empty() {
-                    messages.push(ChatMessage {
-                        role: "system",
-                        content: &cfg.system_prompt,
-                    });
-                }
-                messages.extend(history.iter().map(ChatMessage::from_history));
-                messages.push(ChatMessage {
-                    role: "user",
-                    content: question,
-                });
-                serde_json::to_vec(&ChatRequest { common, messages })
-            }
-        };
+    fn generate_body(&self, prompt: &str, system: &str, streaming: bool) -> Vec<u8> {
+        let common = Common::new(&self.inner.cfg, streaming);
         // Serializing strings and a JSON map cannot fail; an empty body would be a clear 400.
-        json.unwrap_or_default()
+        serde_json::to_vec(&GenerateRequest {
+            common,
+            prompt,
+            system,
+        })
+        .unwrap_or_default()
+    }
+
+    fn chat_body(
+        &self,
+        messages: &[ChatMessage],
+        tools: Option<&[serde_json::Value]>,
+        streaming: bool,
+    ) -> Vec<u8> {
+        let common = Common::new(&self.inner.cfg, streaming);
+        serde_json::to_vec(&ChatRequest {
+            common,
+            messages,
+            tools,
+        })
+        .unwrap_or_default()
     }
 
     /// The retry loop: attempts until one succeeds, a problem is not worth retrying, the
@@ -249,8 +448,21 @@ impl Client {
         body_for: &dyn Fn(bool) -> Vec<u8>,
         cancel: &cancel::Token,
         started: Instant,
-        mut on_text: Option<&mut dyn FnMut(&str)>,
+        on_text: Option<&mut dyn FnMut(&str)>,
     ) -> Result<(Reply1, u32), Failure> {
+        Ok(self.exchange_detailed(conn, path, body_for, cancel, started, on_text)?)
+    }
+
+    /// `exchange`, telling the last attempt's problem along with the failure.
+    fn exchange_detailed(
+        &self,
+        conn: Conn,
+        path: &str,
+        body_for: &dyn Fn(bool) -> Vec<u8>,
+        cancel: &cancel::Token,
+        started: Instant,
+        mut on_text: Option<&mut dyn FnMut(&str)>,
+    ) -> Result<(Reply1, u32), Stopped> {
         let cfg = &self.inner.cfg;
         let deadline = started + cfg.deadline;
         let schedule = Backoff {
@@ -272,7 +484,7 @@ impl Client {
                 Conn::Load => self.loader(),
             };
             if cancel.is_cancelled() {
-                return Err(cancelled());
+                return Err(cancelled().into());
             }
             attempt += 1;
             let remaining = deadline.saturating_duration_since(Instant::now());
@@ -297,7 +509,7 @@ impl Client {
                     attempt,
                     "ollama request cancelled; the connection was closed"
                 );
-                return Err(cancelled());
+                return Err(cancelled().into());
             }
             if streaming && matches!(problem, Problem::Status { code: 502, .. }) {
                 self.disable_streaming();
@@ -335,7 +547,10 @@ impl Client {
                         .message
                         .push_str(&format!(" (gave up after {attempt} attempts)"));
                 }
-                return Err(failure);
+                return Err(Stopped {
+                    failure,
+                    problem: Some(problem),
+                });
             }
             tracing::warn!(
                 attempt,
@@ -346,7 +561,7 @@ impl Client {
             );
             seen.push(problem);
             if cancel.wait_timeout(delay) {
-                return Err(cancelled());
+                return Err(cancelled().into());
             }
         }
     }
@@ -377,16 +592,21 @@ fn new_agent(cfg: &config::Ollama) -> ureq::Agent {
     } else {
         None
     };
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        // A redirected POST arrives as a GET without its body, possibly at another host whose
-        // answer would be taken for Ollama's: a redirect is reported, not followed.
-        .max_redirects(0)
-        .proxy(proxy)
-        .timeout_connect(Some(cfg.connect_timeout))
-        .user_agent(format!("voicebox/{}", env!("CARGO_PKG_VERSION")))
-        .build()
-        .new_agent()
+    // Timeouts are set per request (http.rs: per attempt, or per read when streaming).
+    crate::http::agent(cfg.connect_timeout, None, proxy)
+}
+
+/// What the rounds of a question came to.
+#[derive(Default)]
+struct Done {
+    /// The words of every round, in order.
+    text: String,
+    attempts: u32,
+    /// Requests that got a reply.
+    rounds: u32,
+    tools: Vec<crate::event::ToolUse>,
+    /// The last reply (its model and done reason are logged).
+    reply: Reply1,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

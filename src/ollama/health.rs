@@ -15,12 +15,21 @@ pub struct Health {
     pub model: Option<Result<String, Failure>>,
 }
 
+/// Whether the model can call tools, as `/api/show` lists its capabilities.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToolSupport {
+    Yes,
+    No,
+    /// The server lists no capabilities (Ollama before 0.6.4).
+    Unknown,
+}
+
 impl Client {
     /// `GET /api/version` and `/api/tags`, one attempt each (a doctor reports, it does not retry).
     pub fn check(&self) -> Health {
         let cfg = self.config();
         let cx = |path| Context {
-            url: self.shown_url(),
+            url: self.url(),
             path,
             model: &cfg.model,
         };
@@ -35,7 +44,7 @@ impl Client {
                             FailureClass::BadReply,
                             format!(
                                 "{}/api/version did not answer like Ollama ({e}); check ollama.url",
-                                self.shown_url()
+                                self.url()
                             ),
                         )
                     })
@@ -53,10 +62,7 @@ impl Client {
                 serde_json::from_slice::<Tags>(&b).map_err(|e| {
                     Failure::new(
                         FailureClass::BadReply,
-                        format!(
-                            "{}/api/tags did not answer like Ollama ({e})",
-                            self.shown_url()
-                        ),
+                        format!("{}/api/tags did not answer like Ollama ({e})", self.url()),
                     )
                 })
             })
@@ -66,6 +72,40 @@ impl Client {
             model: Some(model),
         }
     }
+}
+
+impl Client {
+    /// `POST /api/show` for the configured model: does it list the `tools` capability?
+    pub fn tool_support(&self) -> Result<ToolSupport, Failure> {
+        let cfg = self.config();
+        let body = serde_json::json!({ "model": cfg.model }).to_string();
+        let cx = Context {
+            url: self.url(),
+            path: "/api/show",
+            model: &cfg.model,
+        };
+        let bytes = self
+            .post_json("/api/show", body.as_bytes())
+            .map_err(|p| p.failure(&cx))?;
+        let show: Show = serde_json::from_slice(&bytes).map_err(|e| {
+            Failure::new(
+                FailureClass::BadReply,
+                format!("{}/api/show did not answer like Ollama ({e})", self.url()),
+            )
+        })?;
+        Ok(match show.capabilities {
+            None => ToolSupport::Unknown,
+            Some(c) if c.iter().any(|c| c == "tools") => ToolSupport::Yes,
+            Some(_) => ToolSupport::No,
+        })
+    }
+}
+
+/// `/api/show`'s reply: only the capabilities matter here.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct Show {
+    capabilities: Option<Vec<String>>,
 }
 
 /// `llama3.2` means `llama3.2:latest`, as in Ollama itself.

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use super::backoff;
 use super::client::{Client, Reply1};
-use super::error::{Body, Problem, one_line};
+use super::error::{Body, Problem};
 use super::stream;
 use super::wire::Reply;
+use crate::http::snippet;
 
 /// Error bodies are read only this far: enough for Ollama's JSON or a proxy page's title.
 const ERROR_BODY_CAP: u64 = 64 * 1024;
@@ -29,7 +30,7 @@ impl Client {
             return Err(Problem::TimedOut(cfg.deadline));
         }
         let url = cfg.url.join(path);
-        tracing::debug!(url = %format_args!("{}{path}", self.shown_url()), streaming, bytes = body.len(), "ollama request");
+        tracing::debug!(url = %format_args!("{}{path}", self.url()), streaming, bytes = body.len(), "ollama request");
         // Non-streaming: nothing arrives until the answer is complete, so one per-attempt cap.
         // Streaming: the cap is on the first byte and on each silence, the whole is the deadline.
         let per_attempt = cfg.request_timeout.min(remaining);
@@ -89,12 +90,13 @@ impl Client {
                 text: s.text,
                 done_reason: s.done_reason,
                 model: None,
+                tool_calls: s.tool_calls,
             });
         }
         if !content_type.starts_with("application/json") {
             return Err(Problem::BadBody(format!(
                 "expected JSON, got Content-Type \"{}\"",
-                one_line(&content_type)
+                snippet(&content_type)
             )));
         }
         let bytes = body
@@ -105,16 +107,17 @@ impl Client {
                 let after = timed_out(&e);
                 body_io_problem(e, after, cap)
             })?;
-        let reply: Reply = serde_json::from_slice(&bytes)
+        let mut reply: Reply = serde_json::from_slice(&bytes)
             .map_err(|e| Problem::BadBody(format!("not Ollama JSON: {e}")))?;
         if let Some(err) = reply.error {
-            return Err(Problem::StreamError(one_line(&err)));
+            return Err(Problem::StreamError(snippet(&err)));
         }
         if !reply.looks_like_answer() {
             return Err(Problem::BadBody("JSON without a response".into()));
         }
         Ok(Reply1 {
             text: reply.text().to_string(),
+            tool_calls: reply.tool_calls(),
             done_reason: reply.done_reason,
             model: reply.model,
         })
@@ -122,19 +125,48 @@ impl Client {
 
     /// `GET path` → the JSON body, one attempt (for `voicebox check`).
     pub(super) fn get_json(&self, path: &str) -> Result<Vec<u8>, Problem> {
+        self.json_exchange(path, None)
+    }
+
+    /// `POST path` with a JSON body → the JSON body, one attempt (for `voicebox check`).
+    pub(super) fn post_json(&self, path: &str, body: &[u8]) -> Result<Vec<u8>, Problem> {
+        self.json_exchange(path, Some(body))
+    }
+
+    fn json_exchange(&self, path: &str, body: Option<&[u8]>) -> Result<Vec<u8>, Problem> {
         let cfg = self.config();
         let timeout = cfg.request_timeout.min(Duration::from_secs(10));
-        let mut request = self
-            .agent()
-            .get(cfg.url.join(path))
-            .config()
-            .timeout_global(Some(timeout))
-            .build()
-            .header("Accept", "application/json");
-        if let Some(auth) = self.authorization() {
-            request = request.header("Authorization", auth);
-        }
-        let response = request.call().map_err(|e| transport_problem(e, timeout))?;
+        let url = cfg.url.join(path);
+        let agent = self.agent();
+        let auth = self.authorization();
+        let sent = match body {
+            None => {
+                let mut request = agent
+                    .get(&url)
+                    .config()
+                    .timeout_global(Some(timeout))
+                    .build()
+                    .header("Accept", "application/json");
+                if let Some(auth) = auth {
+                    request = request.header("Authorization", auth);
+                }
+                request.call()
+            }
+            Some(body) => {
+                let mut request = agent
+                    .post(&url)
+                    .config()
+                    .timeout_global(Some(timeout))
+                    .build()
+                    .header("Accept", "application/json")
+                    .header("Content-Type", "application/json");
+                if let Some(auth) = auth {
+                    request = request.header("Authorization", auth);
+                }
+                request.send(body)
+            }
+        };
+        let response = sent.map_err(|e| transport_problem(e, timeout))?;
         let (parts, body) = response.into_parts();
         if !parts.status.is_success() {
             return Err(status_problem(parts.status.as_u16(), &parts.headers, body));
@@ -158,7 +190,7 @@ fn status_problem(code: u16, headers: &ureq::http::HeaderMap, body: ureq::Body) 
     if (300..400).contains(&code) {
         let location = headers
             .get("location")
-            .map(|v| crate::url::redact(&one_line(&String::from_utf8_lossy(v.as_bytes()))));
+            .map(|v| crate::url::redact(&snippet(&String::from_utf8_lossy(v.as_bytes()))));
         return Problem::Redirected { code, location };
     }
     let content_type = header(headers, "content-type");
@@ -194,16 +226,16 @@ fn transport_problem(e: ureq::Error, timeout: Duration) -> Problem {
             K::ConnectionReset | K::ConnectionAborted | K::UnexpectedEof | K::BrokenPipe => {
                 Problem::Dropped(io.kind().to_string())
             }
-            _ => Problem::Unreachable(one_line(&io.to_string())),
+            _ => Problem::Unreachable(snippet(&io.to_string())),
         },
         ureq::Error::Protocol(p) => {
-            Problem::BadBody(format!("not an HTTP reply: {}", one_line(&p.to_string())))
+            Problem::BadBody(format!("not an HTTP reply: {}", snippet(&p.to_string())))
         }
         // It answered: whatever did is no Ollama (or a proxy misbehaves), but it is reachable.
         ureq::Error::LargeResponseHeader(_, limit) => {
             Problem::BadBody(format!("response headers of over {limit} bytes"))
         }
-        other => Problem::Unreachable(one_line(&other.to_string())),
+        other => Problem::Unreachable(snippet(&other.to_string())),
     }
 }
 
@@ -217,7 +249,7 @@ fn body_io_problem(e: ureq::Error, timeout: Duration, cap: usize) -> Problem {
         }
         other => Problem::BadBody(format!(
             "the body was cut off: {}",
-            one_line(&other.to_string())
+            snippet(&other.to_string())
         )),
     }
 }

@@ -11,6 +11,8 @@ use super::wire::Reply;
 pub struct Streamed {
     pub text: String,
     pub done_reason: Option<String>,
+    /// Tool calls, from whichever lines carried them (usually a line of their own).
+    pub tool_calls: Vec<serde_json::Value>,
 }
 
 /// Reads lines until one says `done: true`. `cap` bounds the bytes read; `io_problem` turns a
@@ -77,12 +79,13 @@ fn line_done(line: &[u8], out: &mut Streamed) -> Result<bool, Problem> {
     if line.iter().all(u8::is_ascii_whitespace) {
         return Ok(false);
     }
-    let reply: Reply = serde_json::from_slice(line)
+    let mut reply: Reply = serde_json::from_slice(line)
         .map_err(|e| Problem::BadBody(format!("a stream line is not JSON: {e}")))?;
     if let Some(err) = reply.error {
-        return Err(Problem::StreamError(super::error::one_line(&err)));
+        return Err(Problem::StreamError(crate::http::snippet(&err)));
     }
     out.text.push_str(reply.text());
+    out.tool_calls.extend(reply.tool_calls());
     if reply.done == Some(true) {
         out.done_reason = reply.done_reason;
         return Ok(true);
@@ -191,6 +194,24 @@ mod tests {
         let s = run(body, 5, 1 << 20).unwrap();
         assert_eq!(s.text, "Hi!");
         assert_eq!(s.done_reason.as_deref(), Some("length"));
+    }
+
+    #[test]
+    fn tool_calls_in_a_line_of_their_own_are_collected() {
+        // As fixtures/ollama/chat-stream-tool-call.ndjson: the call, then the final line.
+        let body = concat!(
+            r#"{"model":"qwen3:4b","message":{"role":"assistant","content":"","tool_calls":[{"id":"call_x9k2m4pq","function":{"index":0,"name":"set_timer","arguments":{"seconds":180,"label":"关火"}}}]},"done":false}"#,
+            "\n",
+            r#"{"model":"qwen3:4b","message":{"role":"assistant","content":""},"done_reason":"stop","done":true}"#,
+            "\n"
+        );
+        for step in [1, 5, 10_000] {
+            let s = run(body, step, 1 << 20).unwrap();
+            assert_eq!(s.text, "");
+            assert_eq!(s.tool_calls.len(), 1, "step {step}");
+            assert_eq!(s.tool_calls[0]["function"]["arguments"]["label"], "关火");
+            assert_eq!(s.tool_calls[0]["id"], "call_x9k2m4pq");
+        }
     }
 
     #[test]

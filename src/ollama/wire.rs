@@ -53,24 +53,48 @@ pub struct GenerateRequest<'a> {
 pub struct ChatRequest<'a> {
     #[serde(flatten)]
     pub common: Common<'a>,
-    pub messages: Vec<ChatMessage<'a>>,
+    pub messages: &'a [ChatMessage],
+    /// The tools offered, in Ollama's `tools` format; absent when none are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tools: Option<&'a [Value]>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct ChatMessage<'a> {
+/// One message of a chat request: the system prompt, a question, an answer (with the tool
+/// calls it made, as the server sent them), or a tool's result (`tool_name`, and the call's
+/// `tool_call_id` when the server gave one).
+#[derive(Debug, Clone, Serialize)]
+pub struct ChatMessage {
     pub role: &'static str,
-    pub content: &'a str,
+    pub content: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
 }
 
-impl<'a> ChatMessage<'a> {
-    pub fn from_history(m: &'a Message) -> Self {
+impl ChatMessage {
+    pub fn new(role: &'static str, content: &str) -> Self {
+        Self {
+            role,
+            content: content.to_string(),
+            tool_calls: Vec::new(),
+            tool_name: None,
+            tool_call_id: None,
+        }
+    }
+
+    pub fn from_history(m: &Message) -> Self {
         let role = match m.role {
             Role::User => "user",
             Role::Assistant => "assistant",
+            Role::Tool => "tool",
         };
         Self {
-            role,
-            content: &m.content,
+            tool_calls: m.tool_calls.clone(),
+            tool_name: m.tool_name.clone(),
+            ..Self::new(role, &m.content)
         }
     }
 }
@@ -97,6 +121,9 @@ pub struct Reply {
 pub struct ReplyMessage {
     pub content: Option<String>,
     pub thinking: Option<String>,
+    /// Calls the model made, each as the server sent it (`function.name`, `function.arguments`,
+    /// and on newer servers `id` and `function.index`); read by `ToolCall::read`.
+    pub tool_calls: Option<Vec<Value>>,
 }
 
 impl Reply {
@@ -106,6 +133,14 @@ impl Reply {
             .as_deref()
             .or_else(|| self.message.as_ref().and_then(|m| m.content.as_deref()))
             .unwrap_or("")
+    }
+
+    /// The tool calls of a chat reply (none for `/api/generate`).
+    pub fn tool_calls(&mut self) -> Vec<Value> {
+        self.message
+            .as_mut()
+            .and_then(|m| m.tool_calls.take())
+            .unwrap_or_default()
     }
 
     /// A body counts as an answer only if it has text or says it is done; `{}` or another

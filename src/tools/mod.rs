@@ -5,6 +5,19 @@
 //! daemon's timers and volume, MCP servers). A call exists only once its arguments are checked:
 //! ranges, types and lengths are enforced where the model's JSON is read, so an `Executor` never
 //! sees `seconds: -5` or a 1 MB label.
+//!
+//! - `builtin` the built-in tools' definitions (Ollama's `tools` format) and `check`.
+//! - `clock`   the time context each question's system prompt carries.
+//!
+//! The rounds of calls live in `ollama::rounds`; `voicebox ask`'s executor, which hands calls to
+//! the daemon through the control socket (`tool {json}` → `ok TEXT` | `error: TEXT`), in
+//! `cmd::handed`.
+
+mod builtin;
+pub mod clock;
+pub mod daemon;
+
+pub use builtin::{MAX_LABEL_CHARS, MAX_TIMER_SECONDS, NAMES, check, definitions};
 
 use crate::event::VolumeChange;
 

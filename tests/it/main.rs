@@ -35,4 +35,6 @@ mod speech_languages;
 mod speech_out;
 mod state_file;
 mod systemd_unit;
+mod timers;
+mod tool_calls;
 mod wyoming_codec;

@@ -9,7 +9,7 @@ use crate::support::fake_ollama::reply::fixture;
 use crate::support::fake_ollama::{FakeOllama, Reply};
 use voicebox::cancel::Token;
 use voicebox::event::FailureClass;
-use voicebox::ollama::{Client, Message, Role};
+use voicebox::ollama::{Client, Message};
 
 fn client(fake: &FakeOllama, extra: &str) -> Client {
     Config::client(&fake.url(), extra)
@@ -221,16 +221,7 @@ fn the_bearer_token_is_sent_and_never_shown() {
 fn chat_sends_system_history_and_question() {
     let fake = FakeOllama::start(vec![Reply::fixture("chat-nonstream-ok.json")]);
     let c = client(&fake, "endpoint = \"chat\"");
-    let history = [
-        Message {
-            role: Role::User,
-            content: "Hi".into(),
-        },
-        Message {
-            role: Role::Assistant,
-            content: "Hello.".into(),
-        },
-    ];
+    let history = [Message::user("Hi"), Message::assistant("Hello.")];
     let answer = c.ask(&history, "How are you?", &Token::new()).unwrap();
     assert_eq!(answer.text, "Hello! How are you today?");
     let req = &fake.requests()[0];
@@ -362,6 +353,31 @@ fn cancel_stops_before_and_between_attempts() {
     let f = th.join().unwrap().unwrap_err();
     assert_eq!(f.class, FailureClass::Cancelled);
     assert_eq!(fake.requests().len(), 1);
+}
+
+/// The client's own guard, kept on purpose: one question at a time. The machine cancels a
+/// question it abandons (CancelAsk), but a client is shared (the loop, `check`, a tool round),
+/// and a second question must never leave the first one holding a connection: it cancels it,
+/// and the first returns Cancelled at once while the second is answered.
+#[test]
+fn a_new_question_cancels_the_one_still_in_flight() {
+    let fake = FakeOllama::start(vec![Reply::Hang, Reply::generate("Rayleigh scattering.")]);
+    let c = client(&fake, "request_timeout_s = 120\ndeadline_s = 3600");
+    let first = {
+        let c = c.clone();
+        std::thread::spawn(move || ask(&c))
+    };
+    assert_eq!(fake.wait_requests(1, Duration::from_secs(30)), 1);
+    let started = Instant::now();
+    let second = ask(&c).unwrap();
+    assert_eq!(second.text, "Rayleigh scattering.");
+    let f = first.join().unwrap().unwrap_err();
+    assert_eq!(f.class, FailureClass::Cancelled, "{f}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]

@@ -223,13 +223,21 @@ fn soak_under_faults() {
     let turns = env_u64("VOICEBOX_SOAK_TURNS").unwrap_or(100) as usize;
     let seed = env_u64("VOICEBOX_SOAK_SEED").unwrap_or(7);
     let mut rng = fastrand::Rng::with_seed(seed);
+    let (script, kinds) = script(turns, &mut rng);
+    let soak = run(turns, script, &mut rng);
+    report(turns, &kinds, &soak);
+}
 
-    // Enough scripted replies for every attempt of every turn (up to 3 each, plus presses that
-    // start extra turns); running out would answer 500, which is a fault class too.
+/// What the server side does, request by request, and how many of each kind.
+type Script = (Vec<Reply>, std::collections::BTreeMap<&'static str, usize>);
+
+/// The server's replies: enough for every attempt of every turn (up to 3 each, plus presses
+/// that start extra turns; running out would answer 500, which is a fault class too). The
+/// warm-up alternates long answers with one request of every fault kind.
+fn script(turns: usize, rng: &mut fastrand::Rng) -> Script {
     let mut kinds = std::collections::BTreeMap::<&str, usize>::new();
     let script: Vec<Reply> = (0..(turns + WARM_UP_TURNS) * 4 + 50)
         .map(|i| {
-            // Warm-up: long answers between one request of every fault kind.
             let (kind, reply) = if i < 2 * EVERY_KIND.len() {
                 if i % 2 == 0 {
                     // The longest reply the run uses: the heap's high-water mark comes here.
@@ -238,15 +246,41 @@ fn soak_under_faults() {
                                 million people live in the city itself.";
                     ("ok", Reply::generate(long))
                 } else {
-                    fault_of(EVERY_KIND[i / 2], &mut rng)
+                    fault_of(EVERY_KIND[i / 2], rng)
                 }
             } else {
-                fault(&mut rng)
+                fault(rng)
             };
             *kinds.entry(kind).or_default() += 1;
             reply
         })
         .collect();
+    (script, kinds)
+}
+
+/// What a soak run left behind, for the report.
+struct Soak {
+    /// The daemon's log (text), its status's last turn, and whether it still runs.
+    log: String,
+    last_turn: usize,
+    running: bool,
+    /// Presses during thinking, during speaking, and cancels while listening.
+    presses: [usize; 3],
+    baseline: Rest,
+    after: Rest,
+    /// RSS at rest at each quarter of the run.
+    rest_rss: Vec<i64>,
+    /// Hook helpers started; the speaker file's length at the end and a second later.
+    helpers: usize,
+    spk_len: (u64, u64),
+    took: Duration,
+    /// Connections the Wyoming STT server dripped on and the daemon hung up.
+    dripped: usize,
+}
+
+/// Runs the daemon behind nginx and the scripted fake for the warm-up and `turns` turns, with
+/// presses at random moments, and samples it at rest.
+fn run(turns: usize, script: Vec<Reply>, rng: &mut fastrand::Rng) -> Soak {
     let fake = FakeOllama::start(script);
     let nginx = Nginx::start(&format!(
         "location / {{ proxy_pass http://127.0.0.1:{}; proxy_http_version 1.1; \
@@ -356,10 +390,36 @@ fn soak_under_faults() {
     let spk_len = std::fs::metadata(&spk).map(|m| m.len()).unwrap_or(0);
     std::thread::sleep(Duration::from_millis(1000));
     let spk_len_later = std::fs::metadata(&spk).map(|m| m.len()).unwrap_or(0);
-    assert!(d.running(), "voicebox run died\n{}", d.stderr_tail());
+    let soak = Soak {
+        log: d.stderr(),
+        last_turn: d.status()["last_turn"].as_u64().unwrap_or(0) as usize,
+        running: d.running(),
+        presses,
+        baseline,
+        after,
+        rest_rss,
+        helpers: started_helpers,
+        spk_len: (spk_len, spk_len_later),
+        took: started.elapsed(),
+        dripped: stt
+            .received("disconnected")
+            .iter()
+            .filter(|e| e["dripped"] == true)
+            .count(),
+    };
+    drop(nginx);
+    soak
+}
+
+/// Prints the figures (BENCHMARKS.md quotes them) and holds the run to its bounds: no death or
+/// panic, one summary per turn with a known outcome, enough answers and faults, RSS, fds,
+/// threads and children back to rest, the devices closed when idle.
+fn report(turns: usize, kinds: &std::collections::BTreeMap<&str, usize>, soak: &Soak) {
+    let text = &soak.log;
+    let (baseline, after) = (&soak.baseline, &soak.after);
+    assert!(soak.running, "voicebox run died\n{}", tail(text));
 
     // Every turn the daemon started has exactly one summary line.
-    let text = d.stderr();
     let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
     let mut ids = std::collections::BTreeSet::new();
     for line in text
@@ -375,7 +435,6 @@ fn soak_under_faults() {
             *outcomes.entry(outcome).or_default() += 1;
         }
     }
-    let last = d.status()["last_turn"].as_u64().unwrap_or(0) as usize;
     let panics = text.matches("panicked").count();
     let count = |k: &[&str]| {
         k.iter()
@@ -395,30 +454,33 @@ fn soak_under_faults() {
     let speech_failed = count(&["speech_failed"]);
     let stt_failed = count(&["stt_failed"]);
     let known = answers + spoken_errors + ours + speech_failed + stt_failed;
-    let dripped = stt
-        .received("disconnected")
-        .iter()
-        .filter(|e| e["dripped"] == true)
-        .count();
+    let dripped = soak.dripped;
     let rss_drift = after.rss_kib - baseline.rss_kib;
     let fd_drift = after.fds as i64 - baseline.fds as i64;
     println!("soak: server replies scripted {kinds:?}");
-    println!("soak: outcomes {outcomes:?}; presses thinking/speaking/cancel {presses:?}");
+    println!(
+        "soak: outcomes {outcomes:?}; presses thinking/speaking/cancel {:?}",
+        soak.presses
+    );
     println!("soak: baseline {baseline:?}\nsoak: after    {after:?}");
-    println!("soak: RSS at rest at each quarter (KiB): {rest_rss:?}");
+    println!(
+        "soak: RSS at rest at each quarter (KiB): {:?}",
+        soak.rest_rss
+    );
     println!(
         "soak: turns={} answers={answers} spoken_errors={spoken_errors} interrupted_by_us={ours} \
          tts_failed={speech_failed} stt_failed={stt_failed} stt_dripped={dripped} crashes=0 panics={panics} rss_drift={:+.2}MiB fd_drift={fd_drift:+} pooled_http={} \
-         thread_drift={:+} zombies={} hook_helpers={started_helpers} in {:.0}s",
+         thread_drift={:+} zombies={} hook_helpers={} in {:.0}s",
         ids.len(),
         rss_drift as f64 / 1024.0,
         after.pooled,
         after.threads - baseline.threads,
         after.children.len(),
-        started.elapsed().as_secs_f64()
+        soak.helpers,
+        soak.took.as_secs_f64()
     );
 
-    assert_eq!(panics, 0, "{}", d.stderr_tail());
+    assert_eq!(panics, 0, "{}", tail(text));
     // The slow peer was met and hung up on, and its turns ended as STT failures.
     assert!(
         dripped > 0 && stt_failed > 0,
@@ -429,7 +491,7 @@ fn soak_under_faults() {
         "{} summaries",
         ids.len()
     );
-    assert_eq!(ids.len(), last, "turns started vs turn summaries");
+    assert_eq!(ids.len(), soak.last_turn, "turns started vs turn summaries");
     assert_eq!(known, ids.len(), "unexpected outcomes: {outcomes:?}");
     assert!(answers > turns / 5, "too few answers: {outcomes:?}");
     assert!(
@@ -441,9 +503,10 @@ fn soak_under_faults() {
     // MiB between runs; a leak would show as a trend across the quarter marks too.)
     assert!(
         after.rss_kib <= baseline.rss_kib + 1024,
-        "RSS at rest grew: {} KiB after the run, {} KiB after warm-up (quarters: {rest_rss:?})",
+        "RSS at rest grew: {} KiB after the run, {} KiB after warm-up (quarters: {:?})",
         after.rss_kib,
-        baseline.rss_kib
+        baseline.rss_kib,
+        soak.rest_rss
     );
     assert_eq!(after.fds, baseline.fds, "fds other than pooled connections");
     assert!(after.pooled <= 3, "pooled connections {after:?}");
@@ -455,6 +518,12 @@ fn soak_under_faults() {
     );
     assert!(!after.spk_open, "output device still open when idle");
     assert!(!after.mic_open, "input device still open when idle");
+    let (spk_len, spk_len_later) = soak.spk_len;
     assert_eq!(spk_len, spk_len_later, "output still growing when idle");
-    drop(nginx);
+}
+
+/// The end of the daemon's log, for a failure message.
+fn tail(log: &str) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
 }

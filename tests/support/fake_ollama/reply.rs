@@ -128,6 +128,52 @@ impl Reply {
         Reply::send(200, JSON, body.to_string())
     }
 
+    /// `/api/chat` non-streaming reply that calls tools, in the older servers' shape
+    /// (`function.name` and `function.arguments` only, as docs/api.md shows it).
+    pub fn chat_calls(calls: &[(&str, serde_json::Value)]) -> Reply {
+        let calls: Vec<serde_json::Value> = calls
+            .iter()
+            .map(|(name, args)| serde_json::json!({"function": {"name": name, "arguments": args}}))
+            .collect();
+        Reply::chat_with_calls("", calls)
+    }
+
+    /// The same in the newer shape (`id`, `function.index`), with `content` beside the calls.
+    pub fn chat_calls_ids(content: &str, calls: &[(&str, serde_json::Value)]) -> Reply {
+        let calls: Vec<serde_json::Value> = calls
+            .iter()
+            .enumerate()
+            .map(|(i, (name, args))| {
+                serde_json::json!({"id": format!("call_{i:08}"), "function": {"index": i, "name": name, "arguments": args}})
+            })
+            .collect();
+        Reply::chat_with_calls(content, calls)
+    }
+
+    fn chat_with_calls(content: &str, calls: Vec<serde_json::Value>) -> Reply {
+        let body = serde_json::json!({
+            "model": "qwen3:4b", "created_at": "2026-11-26T08:12:03.52091Z",
+            "message": {"role": "assistant", "content": content, "tool_calls": calls},
+            "done_reason": "stop", "done": true, "total_duration": 2_113_450_912u64
+        });
+        Reply::send(200, JSON, body.to_string())
+    }
+
+    /// `POST /api/show`: the model's details, with these `capabilities` (`None`: an older
+    /// server that lists none).
+    pub fn show(capabilities: Option<&[&str]>) -> Reply {
+        let mut body = serde_json::json!({
+            "modelfile": "FROM qwen3:4b", "template": "{{ .Prompt }}",
+            "details": {"family": "qwen3", "parameter_size": "4.0B", "quantization_level": "Q4_K_M"},
+            "model_info": {"general.architecture": "qwen3"},
+            "modified_at": "2026-11-26T08:00:00.0Z"
+        });
+        if let Some(c) = capabilities {
+            body["capabilities"] = serde_json::json!(c);
+        }
+        Reply::send(200, JSON, body.to_string())
+    }
+
     /// A 200 JSON body of about `bytes` bytes.
     pub fn huge(bytes: usize) -> Reply {
         let text = "a".repeat(bytes);

@@ -324,15 +324,26 @@ async fn tool_call(call: Call, lang: &str, events: &EventSender) -> Result<Strin
     if events.send(event).is_err() {
         return Err("the daemon is shutting down".into());
     }
-    // A std channel (the Ollama worker's kind): waited for off the loop's thread.
-    let waited = tokio::task::spawn_blocking(move || answer.recv_timeout(VERDICT_WAIT)).await;
-    match waited {
-        Ok(Ok(result)) => result.map(|t| t.replace(['\n', '\r'], " ")),
-        Ok(Err(std::sync::mpsc::RecvTimeoutError::Timeout)) => Err(format!(
-            "the daemon did not answer within {} s",
-            VERDICT_WAIT.as_secs()
-        )),
-        _ => Err("the daemon is shutting down".into()),
+    // A std channel (the Ollama worker's kind). The loop runs on this same thread and answers
+    // as soon as it handles the event, so this looks again after letting it run: a few
+    // milliseconds while a client waits, and no thread kept for it afterwards.
+    let start = tokio::time::Instant::now();
+    loop {
+        match answer.try_recv() {
+            Ok(result) => return result.map(|t| t.replace(['\n', '\r'], " ")),
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                return Err("the daemon is shutting down".into());
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) if start.elapsed() >= VERDICT_WAIT => {
+                return Err(format!(
+                    "the daemon did not answer within {} s",
+                    VERDICT_WAIT.as_secs()
+                ));
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) => {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
     }
 }
 

@@ -131,10 +131,15 @@ pub fn devices(config: &Config, events: &EventSender) -> anyhow::Result<Devices>
         microphone: Box::new(Capture::spawn(&config.audio, events.clone())),
         speaker: Box::new(Speaker::spawn(config, Some(events.clone()))?),
         stt: Box::new(Stt::new(&config.stt)),
-        // Tool calls go to the loop, which keeps the timers and the volume.
+        // Built-in tool calls go to the loop, which keeps the timers and the volume; the MCP
+        // servers' tools beside them. The servers connect in the background; a reload replaces
+        // them (the old set is stopped when the old client goes).
         ollama: Box::new(Client::with_tools(
             config,
-            std::sync::Arc::new(ToLoop::new(events.clone(), config.tools.call_timeout)),
+            std::sync::Arc::new(crate::mcp::WithMcp::new(
+                std::sync::Arc::new(ToLoop::new(events.clone(), config.tools.call_timeout)),
+                crate::mcp::Mcp::start(&config.tools.mcp, config.tools.call_timeout),
+            )),
         )),
     })
 }

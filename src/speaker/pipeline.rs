@@ -1,6 +1,7 @@
-//! The speaking pipeline: reply → cleanup → sentences, each with its language → TTS hook in that
-//! language's voice (a bounded lookahead ahead of playback) → playback, in order. The first
-//! sentence plays as soon as it alone is synthesized. A reply can arrive in pieces (a streamed
+//! The speaking pipeline: reply → cleanup → sentences, each with its language (a word of
+//! another script in a run of its own) → TTS hook in that language's voice (a bounded
+//! lookahead ahead of playback) → playback, in order. The first sentence plays as soon as it
+//! alone is synthesized. A reply can arrive in pieces (a streamed
 //! reply): each sentence goes to the TTS hook as soon as it is complete, while the ones before
 //! it play.
 //!
@@ -125,8 +126,7 @@ impl Speaker {
             return;
         }
         if let Some((_, text_in)) = current.open.take() {
-            // A line break ends the reply's own last words before the tail.
-            text_in.finish(tail.map(|t| format!("\n{t}")));
+            text_in.finish_with(tail);
         }
     }
 
@@ -309,7 +309,11 @@ impl Actor {
                     continue;
                 }
             };
-            let pause = if synth.last { Duration::ZERO } else { s.pause };
+            let pause = if synth.last || synth.joined {
+                Duration::ZERO
+            } else {
+                s.pause
+            };
             let Ok(played) = self.remote.play(clip, pause).recv() else {
                 report.device_error = Some("the playback thread ended".into());
                 break;
@@ -326,6 +330,7 @@ impl Actor {
                 turn = job.turn,
                 sentence = synth.index + 1,
                 lang = synth.lang,
+                pause_ms = ms(pause),
                 synth_start_ns = unix_ns(synth.started_at),
                 synth_end_ns = unix_ns(synth.ended_at),
                 play_start_ns = played.started_at.map(unix_ns),

@@ -96,6 +96,47 @@ pub fn is_letter(c: char) -> bool {
     }
 }
 
+/// The scripts a voice reads, grouped as a voice would be chosen for them: Han and kana are
+/// one group (Japanese mixes them), every other script is its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Group(Script);
+
+impl Group {
+    pub fn is_latin(self) -> bool {
+        self.0 == Script::Latin
+    }
+}
+
+impl Languages {
+    /// The group of scripts a language code is written in, as `detect` gives the codes.
+    pub fn group_of(&self, lang: &str) -> Option<Group> {
+        if lang == self.han || matches!(lang, "zh" | "yue" | "ja") {
+            return Some(Group(Script::Han));
+        }
+        if lang == self.latin || lang == "vi" {
+            return Some(Group(Script::Latin));
+        }
+        let script = match lang {
+            "uk" => Script::Cyrillic,
+            "fa" | "ur" => Script::Arabic,
+            _ => *SCRIPTS.iter().find(|s| s.language() == lang)?,
+        };
+        group_of_script(script)
+    }
+}
+
+fn group_of_script(s: Script) -> Option<Group> {
+    Some(Group(if s == Script::Kana { Script::Han } else { s }))
+}
+
+/// The group of a letter; `None` for anything else (and for scripts without a voice).
+pub fn group(c: char) -> Option<Group> {
+    if !is_letter(c) {
+        return None;
+    }
+    Script::of(c).and_then(group_of_script)
+}
+
 /// Scripts in tie-break order (see `detect`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Script {

@@ -225,6 +225,46 @@ fn speech_text(b: &[u8]) {
         streamed, whole,
         "streamed in pieces of {step} from {text:?}"
     );
+    // Nothing an engine would read wrongly is left: escape sequences, invisible format
+    // characters, fullwidth digits.
+    for s in &whole {
+        assert!(
+            !s.text.chars().any(|c| matches!(c,
+                '\u{1b}' | '\u{9b}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '０'..='９')),
+            "{s:?} from {text:?}"
+        );
+        // Each run of another script is a piece of the sentence, in order.
+        let runs = voicebox::text::runs::runs(&s.text, &s.lang, &rules.languages);
+        let squeeze = |t: &str| t.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+        let joined: String = runs.iter().map(|r| r.text).collect();
+        assert_eq!(squeeze(&joined), squeeze(&s.text), "runs of {s:?}");
+        assert!(runs.windows(2).all(|w| w[0].lang != w[1].lang), "{runs:?}");
+    }
+    // Streamed with a pause after each piece (each sentence its end decides is released at
+    // once): no letter or digit is lost or reordered.
+    let mut splitter = Splitter::new(&rules);
+    let mut paused = Vec::new();
+    for (i, piece) in chars.chunks(step).enumerate() {
+        paused.extend(splitter.push(&piece.iter().collect::<String>()));
+        paused.extend(if i % 2 == 0 {
+            splitter.release()
+        } else {
+            splitter.settle()
+        });
+    }
+    paused.extend(splitter.finish());
+    let alnum = |v: &[voicebox::text::sentences::Sentence]| -> String {
+        v.iter()
+            .flat_map(|s| s.text.chars())
+            .filter(|c| c.is_alphanumeric())
+            .collect()
+    };
+    assert_eq!(
+        alnum(&paused),
+        alnum(&whole),
+        "paused in pieces of {step} from {text:?}"
+    );
 }
 
 fn config_parse(b: &[u8]) {
@@ -299,6 +339,19 @@ target!(
         b"3.5",
         b"[x](y)",
         b"\t",
+        // Text for the ear: escapes, invisible characters, decomposed and fullwidth forms,
+        // words of another script.
+        b"\x1b[1;31m",
+        b"\x1b]0;t\x07",
+        b"\xe2\x80\x8b",
+        b"\xe2\x80\xae",
+        b"\xcc\x81",
+        b"\xcc\xa3",
+        b"\xef\xbc\x92",
+        b"\xef\xbe\x9e",
+        b"\xe8\xb0\xa2",
+        b"\xe3\x81\x93",
+        b" # ",
     ]
 );
 target!(

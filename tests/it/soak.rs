@@ -274,7 +274,7 @@ struct Soak {
     helpers: usize,
     spk_len: (u64, u64),
     took: Duration,
-    /// Connections the Wyoming STT server dripped on and the daemon hung up.
+    /// Connections the dripping STT server saw hung up on.
     dripped: usize,
 }
 

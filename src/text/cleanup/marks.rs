@@ -1,5 +1,6 @@
-//! The last stages of the cleanup: markdown symbols and emoji, runs of punctuation, and words
-//! (one space between words, one line break between lines, no word starting with `-`).
+//! The last stages of the cleanup: markdown symbols (a stray `#` too) and emoji, runs of
+//! punctuation, and words (one space between words, one line break between lines, no word
+//! starting with `-`).
 
 use super::Item;
 
@@ -23,13 +24,28 @@ impl Symbols {
         };
         if let Some(c) = self.held {
             self.judge(self.prev, c, next, out);
+            // (After a pause judged the held character, `prev` is already it.)
+            self.prev = self.held;
         }
-        self.prev = self.held;
         self.held = next;
         if item == Item::LineEnd {
             *self = Symbols::default();
             out(item);
         }
+    }
+
+    /// The text pauses: a held blank is judged now (nothing after it changes what it is);
+    /// with `all`, any held character, as before a line end. Returns whether a blank is owed
+    /// after what was written.
+    pub(super) fn pause(&mut self, all: bool, out: &mut impl FnMut(Item)) -> bool {
+        if let Some(c) = self.held
+            && (all || c.is_whitespace())
+        {
+            self.judge(self.prev, c, None, out);
+            self.prev = Some(c);
+            self.held = None;
+        }
+        self.space && self.last.is_some()
     }
 
     fn judge(
@@ -49,6 +65,10 @@ impl Symbols {
                     self.space = true;
                 }
             }
+            // A `#` standing alone ("One. # Two.", a heading marker not at a line start) is
+            // read "hash"; one at a word ("#1", "C#", "#tag") is meant.
+            '#' if !prev.is_some_and(char::is_alphanumeric)
+                && !next.is_some_and(char::is_alphanumeric) => {}
             // espeak-ng reads `[[...]]` as phonemes; brackets add nothing to speech.
             '[' | ']' | '{' | '}' => {}
             // Table cells and pipes become a pause.
@@ -175,6 +195,13 @@ impl Run {
 }
 
 impl Runs {
+    /// The text pauses after a blank (or for a while): the run so far is complete.
+    pub(super) fn pause(&mut self, out: &mut impl FnMut(Item)) {
+        if let Some(run) = self.run.take() {
+            run.say(out);
+        }
+    }
+
     pub(super) fn put(&mut self, item: Item, out: &mut impl FnMut(Item)) {
         if let (Some(run), Item::Char(c)) = (&mut self.run, item)
             && run.accepts(c)
@@ -232,6 +259,17 @@ impl Words {
         }
         if !self.dashes {
             self.write(c, out);
+        }
+    }
+
+    /// The separator owed before the next character, if any.
+    pub(super) fn owed(&self) -> Option<char> {
+        if self.newline && self.written {
+            Some('\n')
+        } else if self.space && self.line_written {
+            Some(' ')
+        } else {
+            None
         }
     }
 

@@ -1,6 +1,7 @@
 //! Text for the ear: strips what LLMs emit and TTS engines read badly (markdown, code, URLs,
-//! emoji, repeated punctuation, control characters) and neutralises what espeak-ng would
-//! misparse.
+//! emoji, repeated punctuation, control characters, escape sequences, invisible characters),
+//! normalises what engines read only in one form (NFC, fullwidth digits) and neutralises what
+//! espeak-ng would misparse.
 //!
 //! Streaming: a reply can be pushed in chunks as it arrives (`Cleaner`), and the output does not
 //! depend on where the chunks were cut, because every stage below is a small state machine fed
@@ -12,10 +13,12 @@
 //!
 //! Line breaks survive (collapsed to one) because the sentence splitter treats them as
 //! boundaries between list items. The stages, in order:
+//! `chars.rs`  escape sequences, invisible characters, Unicode normalisation;
 //! `lines.rs`  control characters, code fences, table and horizontal rules, list/quote markers;
 //! `inline.rs` inline code, links, bare URLs;
 //! `marks.rs`  symbols and emoji, runs of punctuation, whitespace and leading dashes.
 
+mod chars;
 mod inline;
 mod lines;
 mod marks;
@@ -35,6 +38,7 @@ enum Item {
 /// Cleans a reply pushed in chunks; `for_speech` is the one-call form.
 #[derive(Debug, Default)]
 pub struct Cleaner {
+    chars: chars::Chars,
     lines: lines::Lines,
     code: inline::Code,
     links: inline::Links,
@@ -58,8 +62,24 @@ impl Cleaner {
         self.feed(None, out);
     }
 
-    fn feed(&mut self, c: Option<char>, out: &mut impl FnMut(char)) {
+    /// The text pauses here (nothing more has come yet): passes on a blank held to see what
+    /// follows it, and the end marks before it. Returns the blank the text so far ends in
+    /// (`' '` or `'\n'`, not yet passed on: it is written before the next word), which then
+    /// decides most sentence ends by itself.
+    pub fn pause(&mut self, out: &mut impl FnMut(char)) -> Option<char> {
+        self.release(false, out)
+    }
+
+    /// The text has paused for a while: passes on everything held only to see what follows
+    /// (a mark that a closing quote might follow, a letter a tone mark might follow), as if
+    /// the text ended here but for its line. Returns the blank it ends in, as `pause`.
+    pub fn settle(&mut self, out: &mut impl FnMut(char)) -> Option<char> {
+        self.release(true, out)
+    }
+
+    fn release(&mut self, all: bool, out: &mut impl FnMut(char)) -> Option<char> {
         let Cleaner {
+            chars,
             lines,
             code,
             links,
@@ -68,16 +88,56 @@ impl Cleaner {
             runs,
             words,
         } = self;
-        lines.put(c, &mut |i| {
-            code.put(i, &mut |i| {
-                links.put(i, &mut |i| {
-                    urls.put(i, &mut |i| {
-                        symbols.put(i, &mut |i| runs.put(i, &mut |i| words.put(i, out)))
-                    })
-                })
-            })
+        chars.pause(all, &mut |c| {
+            rest(lines, code, links, urls, symbols, runs, words, c, out)
+        });
+        let blank = symbols.pause(all, &mut |i| runs.put(i, &mut |i| words.put(i, out)));
+        let owed = words.owed();
+        if blank || owed.is_some() || all {
+            runs.pause(&mut |i| words.put(i, out));
+        }
+        words.owed().or(blank.then_some(' '))
+    }
+
+    fn feed(&mut self, c: Option<char>, out: &mut impl FnMut(char)) {
+        let Cleaner {
+            chars,
+            lines,
+            code,
+            links,
+            urls,
+            symbols,
+            runs,
+            words,
+        } = self;
+        chars.put(c, &mut |c| {
+            rest(lines, code, links, urls, symbols, runs, words, c, out)
         });
     }
+}
+
+/// The stages after `chars`.
+#[allow(clippy::too_many_arguments)]
+fn rest(
+    lines: &mut lines::Lines,
+    code: &mut inline::Code,
+    links: &mut inline::Links,
+    urls: &mut inline::Urls,
+    symbols: &mut marks::Symbols,
+    runs: &mut marks::Runs,
+    words: &mut marks::Words,
+    c: Option<char>,
+    out: &mut impl FnMut(char),
+) {
+    lines.put(c, &mut |i| {
+        code.put(i, &mut |i| {
+            links.put(i, &mut |i| {
+                urls.put(i, &mut |i| {
+                    symbols.put(i, &mut |i| runs.put(i, &mut |i| words.put(i, out)))
+                })
+            })
+        })
+    });
 }
 
 /// Cleans a whole reply for speech. Never panics; the result has no leading/trailing

@@ -107,7 +107,7 @@ fn control_characters_are_never_spoken() {
     let cases: &[(&str, &str)] = &[
         ("Hello\0 world.", "Hello world."),
         ("a\0b", "ab"),
-        ("\u{1b}[31mred\u{1b}[0m text", "31mred0m text"),
+        ("\u{1b}[31mred\u{1b}[0m text", "red text"),
         ("one\r\ntwo\rthree", "one\ntwo three"),
         ("bell\u{7}\u{85}\u{9f} end", "bell end"),
         ("tab\tand\u{0c}feed", "tab and feed"),
@@ -115,6 +115,65 @@ fn control_characters_are_never_spoken() {
     for (input, want) in cases {
         assert_eq!(&for_speech(input), want, "input: {input:?}");
     }
+}
+
+#[test]
+fn what_no_engine_should_read_is_gone_and_the_rest_normalised() {
+    let cases: &[(&str, &str)] = &[
+        // Whole escape sequences: colours, cursor moves, charsets, titles (BEL or ST ends).
+        ("\u{1b}[1;31mAlarm:\u{1b}[0m hot.", "Alarm: hot."),
+        ("a\u{1b}[2Kb\u{1b}[10;20Hc", "abc"),
+        ("\u{1b}(Bplain \u{1b}cok", "plain ok"),
+        ("\u{1b}]0;my title\u{7}Hi.", "Hi."),
+        (
+            "\u{1b}]8;;https://x.y\u{1b}\\link\u{1b}]8;;\u{1b}\\ here",
+            "link here",
+        ),
+        ("\u{9b}32mgreen", "green"),
+        // A sequence broken off by a line break or a letter of another script ends there.
+        ("\u{1b}[31\nnext", "next"),
+        ("\u{1b}[3好的", "好的"),
+        // Invisible characters inside words.
+        ("choco\u{200B}late co\u{2060}ffee", "chocolate coffee"),
+        ("\u{FEFF}Hello\u{AD}world", "Helloworld"),
+        (
+            "\u{202E}Hello\u{202C} \u{2067}world\u{2069}\u{200F}.",
+            "Hello world.",
+        ),
+        // NFC: decomposed Vietnamese, composed.
+        (
+            "To\u{302}i thi\u{301}ch Ha\u{300} No\u{323}\u{302}i",
+            "Tôi thích Hà Nội",
+        ),
+        // NFKC for fullwidth letters and digits and halfwidth kana; fullwidth punctuation stays.
+        ("２０２５年，ＡＢＣ！", "2025年，ABC！"),
+        ("ｶﾞｽ", "ガス"),
+        // A lone `#` is not said; one that belongs to a word is.
+        ("One. # Two. ## Three.", "One. Two. Three."),
+        ("Step #1 in C# and #tag.", "Step #1 in C# and #tag."),
+    ];
+    for (input, want) in cases {
+        assert_eq!(&for_speech(input), want, "input: {input:?}");
+    }
+}
+
+#[test]
+fn a_tone_mark_in_the_next_chunk_still_composes() {
+    let text = "Ba\u{323}n kho\u{309}e kho\u{302}ng? \u{1b}[31mĐo\u{309} ｶﾞ ２";
+    let want = for_speech(text);
+    assert_eq!(want, "Bạn khỏe không? Đỏ ガ 2");
+    for cut in 0..=text.chars().count() {
+        assert_eq!(chunked(text, &[cut]), want, "cut at {cut}");
+    }
+}
+
+#[test]
+fn hostile_runs_of_marks_and_escapes_stay_bounded() {
+    let marks = format!("a{}", "\u{301}".repeat(100_000));
+    assert!(for_speech(&marks).starts_with('á'));
+    let title = format!("\u{1b}]0;{}", "x".repeat(1000));
+    // "0;" and 254 of the x are the title; the rest is text again.
+    assert_eq!(for_speech(&title), "x".repeat(1000 - 254));
 }
 
 /// Cleans `text` pushed in pieces cut at the given character positions.
@@ -155,7 +214,7 @@ fn every_split_of_the_table_inputs_gives_the_same_text() {
 proptest::proptest! {
     #[test]
     fn chunking_never_changes_the_text(
-        text in "(\\PC|[-\\[\\]`*_#>|\n\t (){}!?.:h/w])*",
+        text in "(\\PC|[-\\[\\]`*_#>|\n\t (){}!?.:h/w\u{1b}\u{301}\u{200B}\u{FF9E}])*",
         mut cuts in proptest::collection::vec(0usize..80, 0..6),
     ) {
         cuts.sort_unstable();

@@ -4,14 +4,15 @@
 //! boundary before it).
 //!
 //! A sentence shorter than `min` is not sent alone: it runs on into the next one (so "Yes."
-//! or "好。" is said with what follows). A complete sentence is held until the next letter
+//! or "好。" is said with what follows), unless the next one starts in another script ("好。I
+//! will go", "你呢？Tôi thích…"): one voice would read one of them wrongly. A complete sentence is held until the next letter
 //! arrives, so that a fragment without letters after it ("…", "】", "42.") is said with it
 //! instead of alone; engines fail on a lone "】". A fragment without letters that has nothing
 //! to join is spoken only if it holds digits. What is decided never depends on where the
 //! input was cut into pushes.
 
 use super::ends::{CLOSERS, is_cjk, is_clause_mark, is_end, is_terminal, units};
-use crate::text::lang::is_letter;
+use crate::text::lang::{Group, group, is_letter};
 
 /// Bounds on a sentence's speaking time, in `ends::UNITS_PER_SECOND` units, and on its
 /// characters (punctuation takes no time to say, but an engine still reads it).
@@ -36,6 +37,9 @@ pub(super) struct Cutter {
     end: End,
     /// A finished sentence waiting for the next letter.
     held: Option<Piece>,
+    /// A short sentence `cur` runs on past: where it ends and the script of its last letter,
+    /// until the next letter shows whether the next sentence is in the same script.
+    short: Option<(usize, Group)>,
 }
 
 /// A finished piece of text and its speaking time.
@@ -150,7 +154,41 @@ impl Cutter {
             join: false,
             end: End::Text,
             held: None,
+            short: None,
         }
+    }
+
+    /// The text pauses: `after` is the blank that followed the last character, if any (not
+    /// yet put: it comes before the next word). Ends the sentence whose marks and blank
+    /// decide it whatever word comes next, or its line (with `all`, any mark that would end
+    /// the text), and says the held sentence.
+    pub(super) fn release(&mut self, after: Option<char>, all: bool, out: &mut impl FnMut(String)) {
+        let blank = after.is_some();
+        if after == Some('\n') {
+            self.line_end(out);
+        } else if let End::Marks { start } = self.end {
+            let end = self.cur.len();
+            let ends = if all {
+                is_end(&self.cur, start, end, None, None)
+            } else {
+                blank
+                    && [Some('A'), Some('a')]
+                        .into_iter()
+                        .all(|after| is_end(&self.cur, start, end, Some(' '), after))
+            };
+            if ends {
+                self.end = End::Text;
+                self.sentence_end(end, out);
+            }
+        }
+        if let Some(held) = self.held.take() {
+            out(held.text);
+        }
+    }
+
+    /// A cutter with the same limits and nothing read.
+    pub(super) fn fresh(&self) -> Cutter {
+        Cutter::new(self.limits)
     }
 
     /// The limits in force (raised to the smallest that can cut).
@@ -204,6 +242,14 @@ impl Cutter {
             End::Marks { start } => self.judge(start, at, Some(c), None, out),
             End::Space { start, space } => self.judge(start, space, Some(' '), Some(c), out),
         };
+        if let Some((at, before)) = self.short
+            && is_letter(c)
+        {
+            self.short = None;
+            if group(c).is_some_and(|g| g != before) {
+                self.split_short(at, out);
+            }
+        }
         if self.held.is_some()
             && is_letter(c)
             && let Some(held) = self.held.take()
@@ -279,7 +325,24 @@ impl Cutter {
             self.restart(rest_at);
         } else {
             self.scan.sentence = Some(Point { at, units, chars });
+            // The last letter is near the end (looking further would make hostile runs of
+            // marks quadratic).
+            self.short = self.cur[..at]
+                .chars()
+                .rev()
+                .take(64)
+                .find_map(group)
+                .map(|g| (at, g));
         }
+    }
+
+    /// The short sentence ending at byte `at` of `cur` is followed by one in another script:
+    /// it ends there after all.
+    fn split_short(&mut self, at: usize, out: &mut impl FnMut(String)) {
+        let rest_at = self.cur.len() - self.cur[at..].trim_start().len();
+        let piece = Piece::of(self.cur[..at].trim_end());
+        self.keep(piece, out);
+        self.restart(rest_at);
     }
 
     /// Whether a piece of this length fits into the held sentence.
@@ -370,6 +433,7 @@ impl Cutter {
     /// `cur` keeps only what starts at byte `rest_at`, its facts read afresh (the rest is
     /// short, or a cut just consumed a quarter of a limit).
     fn restart(&mut self, rest_at: usize) {
+        self.short = None;
         self.cur.drain(..rest_at);
         self.scan = Scan::of(&self.cur);
         self.end = match self.cur.chars().next_back() {

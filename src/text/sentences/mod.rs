@@ -22,6 +22,10 @@ mod tests;
 use std::time::Duration;
 
 pub use cutter::Limits;
+
+/// How long a streamed reply may pause before a sentence that waits to see what follows its
+/// end mark is said anyway.
+pub const PATIENCE: Duration = Duration::from_millis(150);
 pub use ends::UNITS_PER_SECOND;
 
 use super::cleanup::Cleaner;
@@ -104,6 +108,55 @@ impl Splitter {
             .finish(&mut |c| cutter.put(c, &mut |s| texts.push(s)));
         cutter.finish(&mut |s| texts.push(s));
         self.label(texts)
+    }
+
+    /// The reply pauses here (nothing more has come for now): returns the sentences its end
+    /// mark and the blank after it decide ("…in the morning. "), and the one held back to
+    /// see whether a fragment without letters follows. An end that needs the next word
+    /// ("etc. ") or could take a closing quote ("开门。") waits for more text or `settle`.
+    /// Sentences come out as from one `push` of all the text only while chunks arrive
+    /// together; a pause between them may cut them otherwise (a "】" after a pause is not
+    /// joined to the sentence before it).
+    pub fn release(&mut self) -> Vec<Sentence> {
+        self.pause(false)
+    }
+
+    /// The reply has paused for a while (`PATIENCE`): every end is judged as if the text
+    /// stopped here, and what is decided comes out.
+    pub fn settle(&mut self) -> Vec<Sentence> {
+        self.pause(true)
+    }
+
+    fn pause(&mut self, all: bool) -> Vec<Sentence> {
+        let mut texts = Vec::new();
+        let cutter = &mut self.cutter;
+        let put = &mut |c| cutter.put(c, &mut |s| texts.push(s));
+        let after = if all {
+            self.cleaner.settle(put)
+        } else {
+            self.cleaner.pause(put)
+        };
+        cutter.release(after, all, &mut |s| texts.push(s));
+        self.label(texts)
+    }
+
+    /// The reply is complete, and `notice` (what the box says about it, such as "The answer
+    /// was cut off.") follows in sentences of its own: never run on from the reply's last
+    /// words, however short they are.
+    pub fn finish_with(self, notice: Option<&str>) -> Vec<Sentence> {
+        let fresh = Splitter {
+            cleaner: Cleaner::default(),
+            cutter: self.cutter.fresh(),
+            languages: self.languages.clone(),
+            context: Context::default(),
+        };
+        let mut sentences = self.finish();
+        if let Some(notice) = notice {
+            let mut fresh = fresh;
+            sentences.extend(fresh.push(notice));
+            sentences.extend(fresh.finish());
+        }
+        sentences
     }
 
     fn label(&mut self, texts: Vec<String>) -> Vec<Sentence> {

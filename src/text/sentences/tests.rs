@@ -190,6 +190,146 @@ fn short_fragments_run_on_into_the_next_sentence() {
 }
 
 #[test]
+fn a_short_sentence_never_runs_on_into_another_script() {
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "你呢？Tôi thích Hà Nội lắm.",
+            &["你呢？", "Tôi thích Hà Nội lắm."],
+        ),
+        (
+            "好。I will go to the market.",
+            &["好。", "I will go to the market."],
+        ),
+        (
+            "好。对。I will go to the market.",
+            &["好。对。", "I will go to the market."],
+        ),
+        (
+            "Yes. 好的，我们现在就走吧。",
+            &["Yes.", "好的，我们现在就走吧。"],
+        ),
+        (
+            "好\nI will go to the market.",
+            &["好", "I will go to the market."],
+        ),
+        (
+            "はい。(Yes, I will come with you.)",
+            &["はい。", "(Yes, I will come with you.)"],
+        ),
+        // Han and kana are one script here (Japanese mixes them); Latin is Latin.
+        ("東京。はい、行きます。", &["東京。はい、行きます。"]),
+        ("Ok. Tôi thích Hà Nội lắm.", &["Ok. Tôi thích Hà Nội lắm."]),
+    ];
+    for (input, want) in cases {
+        assert_eq!(cut(input, DEFAULT), *want, "input: {input:?}");
+    }
+    let rules = Rules {
+        limits: DEFAULT,
+        languages: Languages {
+            latin: "en".into(),
+            han: "zh".into(),
+        },
+    };
+    let langs: Vec<String> = split("你呢？Tôi thích Hà Nội lắm.", &rules)
+        .into_iter()
+        .map(|s| s.lang)
+        .collect();
+    assert_eq!(langs, ["zh", "vi"]);
+}
+
+#[test]
+fn a_notice_after_a_cut_reply_is_a_sentence_of_its_own() {
+    let rules = Rules {
+        limits: DEFAULT,
+        languages: Languages {
+            latin: "en".into(),
+            han: "zh".into(),
+        },
+    };
+    let texts = |v: Vec<Sentence>| v.into_iter().map(|s| s.text).collect::<Vec<_>>();
+    // A line break before the notice is not enough: a short fragment runs on into it.
+    assert_eq!(
+        texts(split("Then\nThe answer was cut off.", &rules)),
+        ["Then The answer was cut off."]
+    );
+    for (arrived, notice, want) in [
+        (
+            "The sky is blue because of scattering. Then",
+            "The answer was cut off.",
+            &[
+                "The sky is blue because of scattering.",
+                "Then",
+                "The answer was cut off.",
+            ][..],
+        ),
+        (
+            "天空是蓝色的，因为",
+            "回答被中断了。",
+            &["天空是蓝色的，因为", "回答被中断了。"],
+        ),
+        ("Then", "", &["Then"]),
+    ] {
+        let mut s = Splitter::new(&rules);
+        let mut got = s.push(arrived);
+        got.extend(s.finish_with(Some(notice)));
+        assert_eq!(texts(got), want, "{arrived:?}");
+    }
+}
+
+#[test]
+fn a_sentence_its_mark_and_blank_end_is_released_when_the_text_pauses() {
+    let rules = Rules {
+        limits: DEFAULT,
+        languages: Languages {
+            latin: "en".into(),
+            han: "zh".into(),
+        },
+    };
+    let texts = |v: Vec<Sentence>| v.into_iter().map(|s| s.text).collect::<Vec<_>>();
+    // (what arrived, released at once when nothing more comes, released after the pause)
+    let cases: &[(&str, &[&str], &[&str])] = &[
+        (
+            "It will rain in the morning. ",
+            &["It will rain in the morning."],
+            &[],
+        ),
+        ("Bring a coat!\n", &["Bring a coat!"], &[]),
+        // A Chinese mark may be followed by a closing quote: that waits for the pause.
+        ("我们明天早上九点开门。", &[], &["我们明天早上九点开门。"]),
+        ("He said \"go now.", &[], &["He said \"go now."]),
+        // "etc." ends a sentence only before a capital; "Dr." never does.
+        (
+            "I like apples, pears etc. ",
+            &[],
+            &["I like apples, pears etc."],
+        ),
+        ("Go and see the Dr. ", &[], &[]),
+        // A short sentence still runs on into the next.
+        ("Yes. ", &[], &[]),
+    ];
+    for (arrived, at_once, after_pause) in cases {
+        let mut s = Splitter::new(&rules);
+        assert_eq!(texts(s.push(arrived)), Vec::<String>::new(), "{arrived:?}");
+        assert_eq!(texts(s.release()), *at_once, "{arrived:?} at once");
+        assert_eq!(texts(s.settle()), *after_pause, "{arrived:?} after a pause");
+    }
+    // What comes after a release is cut as before.
+    let mut s = Splitter::new(&rules);
+    let mut got = s.push("It will rain in the morning. ");
+    got.extend(s.release());
+    got.extend(s.push("Take an umbrella with you. Yes. I will."));
+    got.extend(s.finish());
+    assert_eq!(
+        texts(got),
+        [
+            "It will rain in the morning.",
+            "Take an umbrella with you.",
+            "Yes. I will."
+        ]
+    );
+}
+
+#[test]
 fn long_sentences_cut_at_clause_then_space_then_hard() {
     let units = |max| Limits {
         min: 0,
@@ -425,5 +565,36 @@ proptest! {
             languages: Languages { latin: "en".into(), han: "zh".into() },
         };
         prop_assert_eq!(sentences(&text, &cuts, &rules), split(&text, &rules));
+    }
+
+    #[test]
+    fn pauses_between_chunks_lose_and_reorder_no_word(
+        text in prop_oneof![mixed_text(), "(\\PC|[-\\[\\]`*_#>|\n (){}!?.。])*"],
+        mut cuts in proptest::collection::vec(0usize..120, 0..8),
+        settle in any::<bool>(),
+        limits in limits(),
+    ) {
+        cuts.sort_unstable();
+        let rules = Rules {
+            limits,
+            languages: Languages { latin: "en".into(), han: "zh".into() },
+        };
+        let chars: Vec<char> = text.chars().collect();
+        let mut s = Splitter::new(&rules);
+        let mut out = Vec::new();
+        let mut start = 0;
+        for cut in cuts.into_iter().chain([chars.len()]) {
+            let cut = cut.clamp(start, chars.len());
+            out.extend(s.push(&chars[start..cut].iter().collect::<String>()));
+            out.extend(if settle { s.settle() } else { s.release() });
+            start = cut;
+        }
+        out.extend(s.finish());
+        let said: String = out.iter().map(|s| s.text.as_str()).collect();
+        let whole: String = split(&text, &rules).iter().map(|s| s.text.as_str()).collect();
+        prop_assert_eq!(alnum(&said), alnum(&whole));
+        for s in &out {
+            prop_assert!(!s.text.is_empty() && s.text.trim() == s.text, "{:?}", s);
+        }
     }
 }

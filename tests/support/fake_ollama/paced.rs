@@ -20,6 +20,9 @@ pub struct Pace {
     pub text: String,
     /// A stream cut after this many tokens: the connection closes without the final line.
     pub cut_after: Option<usize>,
+    /// The model stops for a while after this many tokens (a slow server, a proxy flushing
+    /// whole sentences).
+    pub pause: Option<(usize, Duration)>,
 }
 
 impl Pace {
@@ -29,7 +32,13 @@ impl Pace {
             per_token: Duration::from_secs_f64(1.0 / tokens_per_s),
             text: text.to_string(),
             cut_after: None,
+            pause: None,
         }
+    }
+
+    pub fn pause_after(mut self, tokens: usize, ms: u64) -> Pace {
+        self.pause = Some((tokens, Duration::from_millis(ms)));
+        self
     }
 
     pub fn cut_after(mut self, tokens: usize) -> Pace {
@@ -127,7 +136,11 @@ pub(super) fn respond(
     let gone = watch_for_hang_up(conn, runs.clone(), index)?;
     let start = Instant::now();
     // Token k is made at first_token + k × per_token after the request, on an absolute schedule.
-    let made = |k: usize| start + pace.first_token + pace.per_token * k as u32;
+    let paused = |k: usize| match pace.pause {
+        Some((after, d)) if k >= after => d,
+        _ => Duration::ZERO,
+    };
+    let made = |k: usize| start + pace.first_token + pace.per_token * k as u32 + paused(k);
     // Waits for `at`; false when the client hung up first (the server stops generating).
     let wait_until = |at: Instant| -> bool {
         let left = at.saturating_duration_since(Instant::now());

@@ -7,6 +7,8 @@ Usage (release build first: `cargo build --release`):
     python3 benches/idle.py --runs 1 --idle 20 --starts 5 --presses 10   # quicker look
     python3 benches/idle.py --short          # smoke check: 5 s idle, no peer; exits 1 when
                                              # tree RSS > 6 MiB or any CPU tick is used idle
+    python3 benches/idle.py --short --timers 20 --idle 30   # the same with 20 pending timers
+                                             # (set over the control socket before the window)
 The peer: `python3 -m venv target/satellite-venv && target/satellite-venv/bin/pip install
 wyoming-satellite` (skipped with a note when absent), started exactly as perf-anchors.md
 section 2 says, with a paced mic (`pv -q -L 32000 /dev/zero`, Debian package pv).
@@ -116,7 +118,8 @@ def stop(proc):
 class Voicebox:
     name = "voicebox run"
 
-    def __init__(self, log_level="info"):
+    def __init__(self, log_level="info", timers=0):
+        self.timers = timers
         self.dir = tempfile.mkdtemp(prefix="vb-bench-")
         self.sock = os.path.join(self.dir, "ctl.sock")
         self.config = os.path.join(self.dir, "voicebox.toml")
@@ -134,7 +137,7 @@ class Voicebox:
         listener.bind(notify)
         listener.settimeout(10)
         env = dict(os.environ, NOTIFY_SOCKET=notify, ALSA_CONFIG_PATH=ALSA,
-                   RUST_LOG=self.log_level)
+                   RUST_LOG=self.log_level, STATE_DIRECTORY=self.dir)
         for k in ("WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM", "OLLAMA_HOST"):
             env.pop(k, None)
         if os.path.exists(self.sock):
@@ -148,6 +151,15 @@ class Voicebox:
             if "READY=1" in msg:
                 break
         ready = time.perf_counter() - t0
+        # Pending timers, due long after the idle window (the first at +1 h, then a minute
+        # apart): set before the window starts, so it measures waiting between due times.
+        for i in range(self.timers):
+            call = {"name": "set_timer", "arguments": {"seconds": 3600 + 60 * i,
+                                                        "label": f"timer {i}"}, "lang": "en"}
+            reply = ctl(self.sock, "tool " + json.dumps(call))
+            assert reply.startswith("ok "), reply
+        if self.timers:
+            assert json.loads(ctl(self.sock, "status"))["timers"] == self.timers
         cpu = sample(proc.pid)["sched_ns"]
         listener.close()
         return proc, ready, cpu
@@ -324,17 +336,21 @@ def main():
     ap.add_argument("--presses", type=int, default=20)
     ap.add_argument("--no-peer", action="store_true")
     ap.add_argument("--short", action="store_true")
+    ap.add_argument("--timers", type=int, default=0,
+                    help="pending timers set before each idle window (tools.max_timers: 20)")
     a = ap.parse_args()
     if not os.path.exists(BIN):
         sys.exit(f"{BIN} missing: run `cargo build --release` first")
     if a.short:
-        res = idle([Voicebox()], 1, 5)["voicebox run"]
-        rss, ticks = res["tree RSS @5s (MiB)"][0], res["CPU ticks ready→+5s (tree)"][0]
-        print(f"idle smoke: tree RSS {rss:.2f} MiB (limit 6), CPU ticks over 5 s {ticks} (limit 0), "
-              f"context switches {res['context switches ready→+5s (tree)'][0]}")
+        secs = a.idle if a.timers else 5
+        res = idle([Voicebox(timers=a.timers)], 1, secs)["voicebox run"]
+        rss, ticks = res[f"tree RSS @{secs}s (MiB)"][0], res[f"CPU ticks ready→+{secs}s (tree)"][0]
+        print(f"idle smoke ({a.timers} timers pending): tree RSS {rss:.2f} MiB (limit 6), "
+              f"CPU ticks over {secs} s {ticks} (limit 0), "
+              f"context switches {res[f'context switches ready→+{secs}s (tree)'][0]}")
         sys.exit(0 if rss <= 6 and ticks == 0 else 1)
 
-    targets = [Voicebox()]
+    targets = [Voicebox(timers=a.timers)]
     sat = Satellite()
     if not a.no_peer:
         if sat.available():

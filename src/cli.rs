@@ -138,6 +138,14 @@ pub enum CtlCommand {
         #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
         text: Vec<String>,
     },
+    /// Print the pending timers and alarms as JSON (label, due time, seconds left)
+    Timers,
+    /// Run a tool call as the model would, e.g.
+    /// '{"name":"set_timer","arguments":{"seconds":180,"label":"关火"},"lang":"zh"}'
+    Tool {
+        /// The call as one JSON object: name, arguments, lang
+        json: String,
+    },
 }
 
 impl CtlCommand {
@@ -151,6 +159,9 @@ impl CtlCommand {
             Self::Status => "status".into(),
             Self::Volume { level } => format!("volume {level}"),
             Self::Say { text } => format!("say {}", text.join(" ").replace(['\n', '\r'], " ")),
+            Self::Timers => "timers".into(),
+            // JSON strings cannot hold a raw newline; outside them it is only spacing.
+            Self::Tool { json } => format!("tool {}", json.replace(['\n', '\r'], " ")),
         }
     }
 }
@@ -244,6 +255,11 @@ mod tests {
                 "say -5 degrees outside",
             ),
             (&["say", "Two\nlines"][..], "say Two lines"),
+            (&["timers"][..], "timers"),
+            (
+                &["tool", "{\"name\":\n\"list_timers\"}"][..],
+                "tool {\"name\": \"list_timers\"}",
+            ),
         ] {
             let cli = Cli::try_parse_from(["voicebox", "ctl"].iter().chain(args)).unwrap();
             let Command::Ctl { command } = cli.command else {

@@ -1,6 +1,8 @@
 //! The control socket: a Unix stream socket with one command per line (`press`, `release`,
-//! `tap`, `cancel`, `status`, `volume N|up|down`, `say TEXT`), so scripts, home automation and
-//! `voicebox ctl` drive the daemon like a finger.
+//! `tap`, `cancel`, `status`, `volume N|up|down`, `say TEXT`, `timers`, `tool JSON`), so
+//! scripts, home automation and `voicebox ctl` drive the daemon like a finger, and `voicebox
+//! ask` hands it the model's tool calls (`tool {"name":…,"arguments":{…},"lang":"zh"}`,
+//! answered `ok TEXT` or `error: TEXT`).
 //!
 //! Every line gets exactly one reply line: `ok`, `ignored: why` (the machine did nothing with
 //! a gesture, e.g. a second press while one is held), the status JSON, or `error: ...`. Bad
@@ -21,12 +23,14 @@ use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
 use crate::event::{ControlCommand, Event, EventSender, VolumeChange};
+use crate::tools::{self, Call};
 
 /// Longest accepted line: room for an announcement of a few sentences (`say TEXT`); it bounds
 /// memory per client, and what waits to be said (the machine keeps at most 8).
 pub const MAX_LINE: usize = 4096;
 /// What the error for an unknown command lists.
-const COMMANDS: &str = "try press, release, tap, cancel, status, volume N|up|down, say TEXT";
+const COMMANDS: &str =
+    "try press, release, tap, cancel, status, volume N|up|down, say TEXT, timers, tool JSON";
 /// Clients served at once; more wait in the kernel's accept queue.
 const MAX_CLIENTS: usize = 32;
 /// How long a client may take to send a line, or to take its reply, before it is closed: a
@@ -43,6 +47,13 @@ pub enum Request {
     Volume(VolumeChange),
     /// An announcement: the rest of the line, as written.
     Say(String),
+    /// The pending timers as JSON (label, due, seconds_left).
+    Timers,
+    /// A tool call, checked as the model's are.
+    Tool {
+        call: Call,
+        lang: String,
+    },
 }
 
 /// Parses one line (surrounding whitespace and the command's case ignored). The error is the
@@ -64,6 +75,8 @@ pub fn parse_line(line: &str) -> Result<Request, String> {
             return Err("error: say needs the text to speak, e.g. `say Dinner is ready.`".into());
         }
         "say" => Some(Request::Say(rest.to_string())),
+        "timers" => bare(Request::Timers),
+        "tool" => return tool(rest),
         _ => None,
     };
     request.ok_or_else(|| {
@@ -88,6 +101,32 @@ fn volume(arg: &str) -> Result<VolumeChange, String> {
             .map(VolumeChange::Set)
             .ok_or_else(|| "error: volume takes a percent from 0 to 100, up or down".into()),
     }
+}
+
+/// `tool`'s argument: `{"name": "set_timer", "arguments": {...}, "lang": "zh"}` (`arguments`
+/// may be left out for a call without any, `lang` defaults to English), checked by
+/// `tools::check` as a model's call is.
+fn tool(json: &str) -> Result<Request, String> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Raw {
+        name: String,
+        #[serde(default)]
+        arguments: Option<serde_json::Value>,
+        #[serde(default)]
+        lang: Option<String>,
+    }
+    let usage = r#"tool takes one JSON object: {"name": "set_timer", "arguments": {"seconds": 60}, "lang": "en"}"#;
+    let raw: Raw = serde_json::from_str(json).map_err(|e| format!("error: {usage} ({e})"))?;
+    let lang = raw.lang.unwrap_or_else(|| "en".into());
+    let lang_ok = (1..=16).contains(&lang.len())
+        && lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !lang_ok {
+        return Err("error: lang must be a language code such as \"zh\" or \"en\"".into());
+    }
+    let arguments = raw.arguments.unwrap_or_else(|| serde_json::json!({}));
+    let call = tools::check(&raw.name, &arguments).map_err(|e| format!("error: {e}"))?;
+    Ok(Request::Tool { call, lang })
 }
 
 /// Serves the socket until `shutdown`, then removes the socket file.
@@ -232,6 +271,15 @@ async fn client(
             Ok(Request::Command(c)) => Err(gesture(c, events).await),
             Ok(Request::Volume(v)) => Ok(Event::Volume(v)),
             Ok(Request::Say(text)) => Ok(Event::Announce(text)),
+            // The list is JSON already: the reply is that line.
+            Ok(Request::Timers) => Err(match tool_call(Call::ListTimers, "en", events).await {
+                Ok(json) => json,
+                Err(e) => format!("error: {e}"),
+            }),
+            Ok(Request::Tool { call, lang }) => Err(match tool_call(call, &lang, events).await {
+                Ok(text) => format!("ok {text}"),
+                Err(e) => format!("error: {e}"),
+            }),
             Ok(Request::Status) => {
                 let s = status.borrow().clone();
                 // One line, whatever the status producer put in.
@@ -262,6 +310,40 @@ async fn gesture(c: ControlCommand, events: &EventSender) -> String {
             "error: the daemon did not answer within {} s",
             VERDICT_WAIT.as_secs()
         ),
+    }
+}
+
+/// Hands a checked call to the loop and waits (bounded) for its answer; one line either way.
+async fn tool_call(call: Call, lang: &str, events: &EventSender) -> Result<String, String> {
+    let (reply, answer) = std::sync::mpsc::sync_channel(1);
+    let event = Event::ToolCall {
+        call,
+        lang: lang.to_string(),
+        reply,
+    };
+    if events.send(event).is_err() {
+        return Err("the daemon is shutting down".into());
+    }
+    // A std channel (the Ollama worker's kind). The loop runs on this same thread and answers
+    // as soon as it handles the event, so this looks again after letting it run: a few
+    // milliseconds while a client waits, and no thread kept for it afterwards.
+    let start = tokio::time::Instant::now();
+    loop {
+        match answer.try_recv() {
+            Ok(result) => return result.map(|t| t.replace(['\n', '\r'], " ")),
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                return Err("the daemon is shutting down".into());
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) if start.elapsed() >= VERDICT_WAIT => {
+                return Err(format!(
+                    "the daemon did not answer within {} s",
+                    VERDICT_WAIT.as_secs()
+                ));
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) => {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
     }
 }
 
@@ -331,8 +413,53 @@ mod tests {
             ("", unknown("")),
             ("press now", unknown("press now")),
             ("status please", unknown("status please")),
+            ("timers", Ok(Request::Timers)),
+            ("TIMERS\n", Ok(Request::Timers)),
+            ("timers all", unknown("timers all")),
+            (
+                r#"tool {"name":"set_timer","arguments":{"seconds":180,"label":"关火"},"lang":"zh"}"#,
+                Ok(Request::Tool {
+                    call: Call::SetTimer {
+                        seconds: 180,
+                        label: Some("关火".into()),
+                    },
+                    lang: "zh".into(),
+                }),
+            ),
+            (
+                r#"tool {"name":"list_timers"}"#,
+                Ok(Request::Tool {
+                    call: Call::ListTimers,
+                    lang: "en".into(),
+                }),
+            ),
         ] {
             assert_eq!(parse_line(line), want, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn tool_lines_are_checked_as_the_models_calls_are() {
+        for (line, want) in [
+            ("tool", "tool takes one JSON object"),
+            ("tool {", "tool takes one JSON object"),
+            (r#"tool {"name":"set_timer","args":{}}"#, "unknown field"),
+            (r#"tool {"name":"launch_rockets"}"#, "launch_rockets"),
+            (
+                r#"tool {"name":"set_timer","arguments":{"seconds":-5}}"#,
+                "seconds",
+            ),
+            (
+                r#"tool {"name":"set_timer","arguments":{"seconds":"60"}}"#,
+                "seconds",
+            ),
+            (
+                r#"tool {"name":"set_timer","arguments":{"seconds":60},"lang":"../x"}"#,
+                "lang must be a language code",
+            ),
+        ] {
+            let e = parse_line(line).unwrap_err();
+            assert!(e.starts_with("error: ") && e.contains(want), "{line}: {e}");
         }
     }
 
@@ -340,6 +467,6 @@ mod tests {
     fn unknown_commands_are_shown_escaped_and_short() {
         let e = parse_line(&format!("{}\u{1b}[2J", "x".repeat(100))).unwrap_err();
         assert!(!e.contains('\u{1b}'), "{e}");
-        assert!(e.len() < 150, "{e}");
+        assert!(e.len() < 170, "{e}");
     }
 }

@@ -50,6 +50,28 @@ pub enum Event {
     Spoken { turn: TurnId, report: SpeechReport },
     /// A one-shot timer the machine asked for fired.
     Timer { turn: TurnId, kind: TimerKind },
+    /// A user's timer or alarm fell due (the loop keeps them and sleeps until the next one).
+    TimerDue(Due),
+    /// A checked tool call from the model (`tools::Executor` on the Ollama worker thread, or
+    /// the control socket's `tool` line), answered on `reply` by the loop: `Ok` and `Err` texts
+    /// both go back to the model. A std channel, so the blocking caller needs no runtime.
+    ToolCall {
+        call: crate::tools::Call,
+        /// The language of the question: a timer rings in it.
+        lang: String,
+        reply: std::sync::mpsc::SyncSender<Result<String, String>>,
+    },
+}
+
+/// A timer or alarm that fell due: what the machine rings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    /// What it says when it rings ("喝茶"); none: only "time's up".
+    pub label: Option<String>,
+    /// The language it was set in.
+    pub lang: String,
+    /// It fell due while the box was off: the local "HH:MM" it was due at.
+    pub missed: Option<String>,
 }
 
 /// Where the loop tells a control-socket client what became of its command: `Err(why)` when
@@ -100,6 +122,8 @@ pub enum TimerKind {
     ForgetConversation,
     /// `audio.thinking_cue_ms` passed since the question was recorded.
     ThinkingCue,
+    /// The pause between two rings of a due timer ended.
+    Ring,
 }
 
 /// A finished recording, resampled to 16 kHz mono.

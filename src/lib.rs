@@ -11,7 +11,9 @@
 //! - `event`    the one closed `Event` enum and the plain data it carries.
 //! - `machine`  the pure state machine: `(Event, now) -> Vec<Action>`; every product decision.
 //! - `app`      the one `select!` loop: events → machine → actions → the device traits
-//!   (`app::Devices`); `cmd/run.rs` builds the real devices, the loop's tests fakes.
+//!   (`app::Devices`); `cmd/run.rs` builds the real devices, the loop's tests fakes. It keeps
+//!   the user's timers (`app::timers`, with the wall clock `app::clock`), sleeping until the
+//!   soonest, and answers tool calls (`Event::ToolCall`; `tools::daemon` posts them).
 //! - `cancel`   the cancel token of blocking work (hooks, Ollama requests, speech).
 //! - `shutdown` SIGTERM/SIGINT → one cancellation token; SIGHUP → reload.
 //! - `systemd`  sd_notify: READY, STATUS, WATCHDOG, STOPPING.
@@ -37,7 +39,11 @@
 //! - `control`  the control socket (`voicebox ctl`).
 //! - `url`      URLs with credentials kept apart: sent as HTTP Basic, shown as `user:***@`.
 //! - `printable` outside text made safe for the terminal and the log (control characters).
-//! - `state`    what is kept across restarts (the volume), in the state directory.
+//! - `state`    what is kept across restarts, in the state directory: the volume, and the read and
+//!   atomic write the timers' file beside it goes through.
+//! - `mcp`      MCP servers' tools (`[[tools.mcp]]`): stdio children and streamable-HTTP
+//!   sessions kept connected, their tools offered beside the built-in ones, calls bounded.
+//! - `timers`   the daemon's timers and alarms (pure: time is an argument) and their file.
 //! - `tools`    the tools the model may call: their definitions, `check` (a model's call → a
 //!   typed `Call` or the error it is told), the `Executor` that runs calls, and `clock`, the
 //!   time context of each question's prompt.
@@ -59,6 +65,7 @@ pub mod hook;
 pub mod http;
 pub mod logging;
 pub mod machine;
+pub mod mcp;
 pub mod ollama;
 pub mod printable;
 pub mod shutdown;
@@ -69,6 +76,7 @@ pub mod systemd;
 #[cfg(test)]
 mod testing;
 pub mod text;
+pub mod timers;
 pub mod tools;
 pub mod tts;
 pub mod url;

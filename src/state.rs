@@ -1,5 +1,5 @@
-//! What the daemon keeps across restarts (the everyday volume): one small JSON file in the state
-//! directory, `$STATE_DIRECTORY` (systemd's `StateDirectory=voicebox`), else
+//! What the daemon keeps across restarts (the everyday volume; the timers beside it): small
+//! JSON files in the state directory, `$STATE_DIRECTORY` (systemd's `StateDirectory=voicebox`), else
 //! `$XDG_STATE_HOME/voicebox`, else `~/.local/state/voicebox`.
 //!
 //! Written atomically (a synced temporary file renamed over the old one), so a power cut leaves
@@ -90,6 +90,12 @@ impl Store {
         let mut bytes = serde_json::to_vec(saved)?;
         bytes.push(b'\n');
         write_atomic(file, &bytes)
+    }
+
+    /// Another file of the state directory (`timers.json`), read and written by the same rules
+    /// as the state file: `None` when there is no state directory.
+    pub fn beside(&self, name: &str) -> Option<PathBuf> {
+        self.file.as_deref().map(|f| f.with_file_name(name))
     }
 }
 

@@ -136,6 +136,7 @@ impl Loop {
                 shutdown,
                 // The volume stays at its default; nothing is kept between runs.
                 store: voicebox::state::Store::none(),
+                clock: voicebox::app::Clock::system(),
             }
         };
         let thread = std::thread::spawn(move || {

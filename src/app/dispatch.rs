@@ -206,6 +206,7 @@ impl Driver {
             Action::ForgetConversation => tracing::info!("conversation forgotten"),
             Action::Ignored(why) => tracing::info!("{why}"),
             Action::Warn(why) => tracing::warn!("{why}"),
+            Action::RingEnded { how, rings } => tracing::info!(how, rings, "timer stopped ringing"),
             Action::AnnouncementDropped { chars } => tracing::warn!(
                 chars,
                 "announcement dropped: too many are waiting for the box to be idle"

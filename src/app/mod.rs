@@ -4,18 +4,22 @@
 //! The loop builds no device itself: `cmd/run.rs` (the composition root) hands it a `rebuild`
 //! function that makes the real ones, the tests one that makes fakes.
 
+mod clock;
 mod devices;
 mod dispatch;
 #[cfg(test)]
 mod tests;
+mod timers;
 
 use std::time::Instant;
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+pub use clock::Clock;
 pub use devices::{Devices, Loudspeaker, Microphone, Responder, Transcriber};
 use dispatch::Driver;
+use timers::Keeper;
 
 use crate::button::Button;
 use crate::config::Config;
@@ -43,8 +47,10 @@ pub struct Parts {
     /// The control socket's `status` line.
     pub status: watch::Sender<String>,
     pub shutdown: CancellationToken,
-    /// Where the volume is kept across restarts.
+    /// Where the volume (and beside it the timers) is kept across restarts.
     pub store: state::Store,
+    /// The wall clock of timers and alarms.
+    pub clock: Clock,
 }
 
 pub struct App {
@@ -61,6 +67,8 @@ pub struct App {
     shutdown: CancellationToken,
     watchdog: Option<tokio::time::Interval>,
     last_state: State,
+    /// The user's timers; the loop sleeps until the soonest.
+    keeper: Keeper,
 }
 
 /// What woke the loop.
@@ -68,6 +76,8 @@ enum Input {
     Event(Option<Event>),
     Reload,
     Watchdog,
+    /// The soonest timer's due time came.
+    TimersDue,
     Shutdown,
 }
 
@@ -76,6 +86,12 @@ impl App {
     pub fn new(mut parts: Parts) -> anyhow::Result<App> {
         let devices = (parts.rebuild)(&parts.config)?;
         let volume = parts.store.load().volume.unwrap_or(100);
+        let file = crate::timers::file::TimerFile::in_store(&parts.store);
+        let (keeper, missed) = Keeper::start(file, parts.clock, parts.config.tools.max_timers);
+        // Rung by the first steps of the loop, like any other due timer.
+        for due in missed {
+            let _ = parts.events_tx.send(Event::TimerDue(due));
+        }
         let machine = Machine::new(Settings::from_config(&parts.config)).with_volume(volume);
         devices.speaker.set_volume(machine.volume());
         Ok(App {
@@ -91,6 +107,7 @@ impl App {
             status: parts.status,
             shutdown: parts.shutdown,
             watchdog: systemd::watchdog_interval().map(tokio::time::interval),
+            keeper,
         })
     }
 
@@ -99,7 +116,7 @@ impl App {
     /// restarts the daemon.
     pub async fn run(&mut self) -> anyhow::Result<()> {
         systemd::status(&status_line(self.last_state));
-        self.status.send_replace(self.machine.status_json());
+        self.status.send_replace(self.status_json());
         while self.step().await? {}
         self.finish();
         Ok(())
@@ -107,16 +124,29 @@ impl App {
 
     /// Waits for one input and handles it; false once shutdown is requested.
     async fn step(&mut self) -> anyhow::Result<bool> {
+        let due = self.keeper.deadline();
         let input = tokio::select! {
             _ = self.shutdown.cancelled() => Input::Shutdown,
             event = self.events.recv() => Input::Event(event),
             Some(()) = self.reloads.recv() => Input::Reload,
             // The watchdog is pinged from the loop itself, so a hung loop stops the pings.
             _ = tick(&mut self.watchdog) => Input::Watchdog,
+            // One sleep until the soonest timer (recomputed each pass: sets and cancels move it).
+            _ = sleep_until(due) => Input::TimersDue,
         };
         match input {
             Input::Shutdown => return Ok(false),
             Input::Event(None) => anyhow::bail!("the event channel closed: a device actor died"),
+            Input::Event(Some(Event::ToolCall { call, lang, reply })) => {
+                let answer = self.tool_call(call, &lang);
+                // The caller may have given up waiting; the call was made either way.
+                let _ = reply.try_send(answer);
+            }
+            Input::TimersDue => {
+                for due in self.keeper.take_due() {
+                    self.handle(Event::TimerDue(due));
+                }
+            }
             Input::Event(Some(mut event)) => {
                 log_private(&event);
                 log_failure(&event);
@@ -154,8 +184,34 @@ impl App {
             }
             self.last_state = state;
         }
-        self.status.send_replace(self.machine.status_json());
+        self.status.send_replace(self.status_json());
         Ok(true)
+    }
+
+    /// The machine's status, and how many timers are pending.
+    fn status_json(&self) -> String {
+        let mut status = self.machine.status();
+        status["timers"] = self.keeper.len().into();
+        status.to_string()
+    }
+
+    /// An event the loop itself produced: to the machine, its actions to the devices.
+    fn handle(&mut self, event: Event) {
+        for action in self.machine.handle(event, now()) {
+            self.driver.dispatch(action);
+        }
+        self.driver.settle();
+    }
+
+    /// A checked tool call: timers here, the volume through the machine (as `ctl volume`).
+    fn tool_call(&mut self, call: crate::tools::Call, lang: &str) -> Result<String, String> {
+        if let crate::tools::Call::SetVolume(change) = call {
+            self.handle(Event::Volume(change));
+            return Ok(format!("volume set to {} %", self.machine.volume()));
+        }
+        self.keeper
+            .run(call, lang)
+            .unwrap_or_else(|| Err("not a built-in tool".into()))
     }
 
     /// Shutdown: a turn cut short still gets its summary line (as cancelled), then everything
@@ -200,6 +256,7 @@ impl App {
             }
         }
         self.machine.reconfigure(Settings::from_config(&new));
+        self.keeper.set_max(new.tools.max_timers);
         self.config = new;
     }
 }
@@ -214,6 +271,14 @@ async fn tick(watchdog: &mut Option<tokio::time::Interval>) {
         Some(i) => {
             i.tick().await;
         }
+        None => std::future::pending().await,
+    }
+}
+
+/// Sleeps until `deadline`; forever without one.
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
     }
 }

@@ -28,6 +28,16 @@ impl Earcon {
                 chirp(&mut samples, 262.0, 262.0, 0.18, LEVEL);
             }
             Self::Volume => chirp(&mut samples, 880.0, 880.0, 0.08, LEVEL),
+            Self::Alarm => {
+                // C6 E6 G6, twice: higher and busier than any other sound the box makes.
+                for _ in 0..2 {
+                    for f in [1047.0, 1319.0, 1568.0] {
+                        chirp(&mut samples, f, f, 0.09, LEVEL);
+                        silence(&mut samples, 0.03);
+                    }
+                    silence(&mut samples, 0.15);
+                }
+            }
         }
         mono(samples)
     }
@@ -115,5 +125,22 @@ mod tests {
         let peak = cue.samples.iter().fold(0.0f32, |m, s| m.max(s.abs()));
         assert!(peak > 0.05 && peak <= SOFT, "soft but audible: {peak}");
         assert!(cue.rms() < Earcon::Listening.clip().rms() / 2.0);
+    }
+
+    #[test]
+    fn the_alarm_is_loud_high_and_longer_than_any_cue() {
+        let alarm = Earcon::Alarm.clip();
+        assert!(alarm.duration() > Duration::from_millis(800));
+        assert!(alarm.duration() < Duration::from_millis(1500));
+        assert!(alarm.samples[0].abs() < 0.01, "starts with a click");
+        assert!(alarm.samples.iter().all(|s| s.abs() <= LEVEL));
+        let sounding: Vec<f32> = alarm
+            .samples
+            .iter()
+            .copied()
+            .filter(|s| *s != 0.0)
+            .collect();
+        assert!(pitch(&sounding) > 1000.0, "high: {}", pitch(&sounding));
+        assert!(pitch(&sounding) > pitch(&Earcon::Listening.clip().samples) + 300.0);
     }
 }

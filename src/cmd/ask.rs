@@ -35,6 +35,16 @@ pub fn ask(config: &Config, text: &str, speak: bool) -> anyhow::Result<()> {
         socket: config.control.socket.clone(),
         timeout: config.tools.call_timeout,
     });
+    // MCP servers' tools are called from here: this process connects to them itself, and
+    // waits (bounded) for them so the question sees their tools.
+    let mcp = crate::mcp::Mcp::start(&config.tools.mcp, config.tools.call_timeout);
+    mcp.settle(
+        config
+            .tools
+            .call_timeout
+            .max(std::time::Duration::from_secs(30)),
+    );
+    let to_daemon = Arc::new(crate::mcp::WithMcp::new(to_daemon, mcp));
     let question = Question {
         history: &[],
         text,

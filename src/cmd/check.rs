@@ -41,6 +41,7 @@ pub fn check(config: &Config) -> anyhow::Result<()> {
     lines.push(stt_line(config));
     lines.extend(audio_lines(config));
     lines.push(gpio_line(config));
+    lines.extend(mcp_lines(config));
     for line in &lines {
         // Server versions, model names and hook output are in these lines: one line each, no
         // control characters, so nothing can forge an `ok` line or drive the terminal.
@@ -203,4 +204,41 @@ fn gpio_line(config: &Config) -> Line {
         }
         Err(why) => Line::fail(format!("gpio: {why}")),
     }
+}
+
+/// One line per `[[tools.mcp]]` server: connected and how many tools, or why not. The servers
+/// are tried at once, each within a bound (a stdio server may take seconds to start).
+fn mcp_lines(config: &Config) -> Vec<Line> {
+    let timeout = config
+        .tools
+        .call_timeout
+        .max(std::time::Duration::from_secs(30));
+    std::thread::scope(|scope| {
+        let probes: Vec<_> = config
+            .tools
+            .mcp
+            .iter()
+            .map(|server| {
+                (
+                    server,
+                    scope.spawn(move || crate::mcp::probe(server, timeout)),
+                )
+            })
+            .collect();
+        probes
+            .into_iter()
+            .map(|(server, probe)| {
+                let name = &server.name;
+                match probe.join() {
+                    Ok(Ok(n)) => Line::ok(format!(
+                        "mcp {name}: connected, {n} tool{} ({})",
+                        if n == 1 { "" } else { "s" },
+                        server.target()
+                    )),
+                    Ok(Err(why)) => Line::fail(format!("mcp {name}: {why}")),
+                    Err(_) => Line::fail(format!("mcp {name}: the check failed")),
+                }
+            })
+            .collect()
+    })
 }

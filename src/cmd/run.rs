@@ -16,6 +16,7 @@ use crate::event::EventSender;
 use crate::ollama::Client;
 use crate::speaker::pipeline::Speaker;
 use crate::stt::Stt;
+use crate::tools::daemon::ToLoop;
 use crate::{control, shutdown, state, systemd};
 
 pub fn run(config: Config, config_path: PathBuf) -> anyhow::Result<()> {
@@ -81,6 +82,7 @@ async fn daemon(config: Config, config_path: PathBuf) -> anyhow::Result<()> {
         status: status_tx,
         shutdown: token.clone(),
         store,
+        clock: crate::app::Clock::system(),
     })?;
     let socket = config.control.socket.clone();
     let listener = control::bind(&socket)?;
@@ -129,10 +131,15 @@ pub fn devices(config: &Config, events: &EventSender) -> anyhow::Result<Devices>
         microphone: Box::new(Capture::spawn(&config.audio, events.clone())),
         speaker: Box::new(Speaker::spawn(config, Some(events.clone()))?),
         stt: Box::new(Stt::new(&config.stt)),
-        // Until the daemon keeps timers, every tool call is answered with an error.
+        // Built-in tool calls go to the loop, which keeps the timers and the volume; the MCP
+        // servers' tools beside them. The servers connect in the background; a reload replaces
+        // them (the old set is stopped when the old client goes).
         ollama: Box::new(Client::with_tools(
             config,
-            std::sync::Arc::new(crate::tools::Unavailable),
+            std::sync::Arc::new(crate::mcp::WithMcp::new(
+                std::sync::Arc::new(ToLoop::new(events.clone(), config.tools.call_timeout)),
+                crate::mcp::Mcp::start(&config.tools.mcp, config.tools.call_timeout),
+            )),
         )),
     })
 }

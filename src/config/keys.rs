@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::language::{DefaultLanguage, SttLanguage, Voices};
+use super::mcp::McpServers;
 use super::rules::{
     Argv, Chip, Choice, Flag, Float, Int, JsonObject, Ms, OllamaUrl, Optional, Pin, Rule, Secret,
     Secs, Socket, SpeechUrl, Text,
@@ -95,6 +96,8 @@ section! {
         #[key = "ring_s"] ring: Duration = Secs(1.0, 3600.0),
         /// How long one tool call may take (an MCP server's, the daemon's answer to `ask`).
         #[key = "call_timeout_s"] call_timeout: Duration = Secs(0.1, 600.0),
+        /// `[[tools.mcp]]`: MCP servers whose tools are offered too (`config/mcp.rs`).
+        mcp: Vec<crate::mcp::Server> = McpServers,
     }
 }
 

@@ -13,8 +13,9 @@ use super::language::Lang;
 use super::rules::{Rule, Text};
 use super::section::Reader;
 
-/// Every message: one per `FailureClass` (see `event.rs`), in its order, then the others.
-pub const KEYS: [&str; 12] = [
+/// Every message: one per `FailureClass` (see `event.rs`), in its order, then the others
+/// (what a ringing timer says: `{label}` and `{time}` are filled in).
+pub const KEYS: [&str; 15] = [
     "unreachable",
     "proxy_error",
     "too_slow",
@@ -27,6 +28,9 @@ pub const KEYS: [&str; 12] = [
     "audio_failed",
     "cut_off",
     "tool_unfinished",
+    "timer_up",
+    "timer_label",
+    "timer_missed",
 ];
 
 /// The language the keys directly under `[messages]` are in.

@@ -32,6 +32,7 @@ mod host;
 mod keys;
 mod language;
 mod locate;
+mod mcp;
 mod messages;
 mod rules;
 

@@ -429,7 +429,9 @@ fn every_key_is_documented_in_the_shipped_file() {
         let documented = body.lines().any(|l| {
             let l = l.trim_start_matches("# ");
             l.starts_with(&format!("{name} = "))
-        }) || DEFAULT_TOML.contains(&format!("\n[{key}]\n"));
+        }) || DEFAULT_TOML.contains(&format!("\n[{key}]\n"))
+            // An array of tables (`[[tools.mcp]]`), shown commented out.
+            || DEFAULT_TOML.contains(&format!("\n# [[{key}]]\n"));
         assert!(
             documented,
             "{key} is not in config/voicebox.toml: add it with its default (commented out when it has none)"

@@ -15,6 +15,8 @@ pub enum Earcon {
     Error,
     /// A volume step: a short beep at the new level.
     Volume,
+    /// A timer or alarm rings (then its label is said).
+    Alarm,
 }
 
 /// The status LED (the button drives it as it is).
@@ -125,6 +127,11 @@ pub enum Action {
     /// Why a turn failed when the machine itself decided it (no speech heard, an empty reply):
     /// logged once at WARN, like a stage's failure.
     Warn(String),
+    /// A timer's ringing ended: `how` is "pressed", "cancelled" or "rang_out"; log it.
+    RingEnded {
+        how: &'static str,
+        rings: u32,
+    },
     /// Too many announcements were waiting; this one (`chars` long) was dropped. Log it.
     AnnouncementDropped {
         chars: usize,

@@ -47,7 +47,10 @@ impl Machine {
             out.push(Action::SetVolume(new));
         }
         let step = !matches!(change, VolumeChange::Set(_));
-        let quiet = matches!(self.phase, Phase::Listening { .. } | Phase::Speaking { .. });
+        let quiet = matches!(
+            self.phase,
+            Phase::Listening { .. } | Phase::Speaking { .. } | Phase::Ringing { .. }
+        );
         if step && !quiet {
             // Also at the limit: the beep says "this is as loud (or soft) as it goes".
             out.push(Action::Earcon(Earcon::Volume));
@@ -118,6 +121,7 @@ impl Machine {
         !self.settings.follow_up.is_zero()
             && self.follow_ups < self.settings.max_follow_ups
             && self.announcements.is_empty()
+            && self.rings.is_empty()
             && question::asks(answer)
     }
 }

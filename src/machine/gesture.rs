@@ -36,11 +36,17 @@ impl Machine {
         }
         self.last_press += 1;
         let id = self.last_press;
+        // A press silences a ringing timer and does nothing else: not its release, not a
+        // long press.
+        let ringing = self.ringing();
         self.button = Some(Press {
             id,
             at: now,
-            consumed: false,
+            consumed: ringing,
         });
+        if ringing {
+            return self.silence("pressed", now, out);
+        }
         match self.settings.mode {
             ButtonMode::Hold => self.hold_press(id, now, out),
             ButtonMode::Toggle => {
@@ -75,6 +81,8 @@ impl Machine {
                 self.abandon(Outcome::Interrupted, now, out);
                 self.begin_listening(Some(id), false, now, out);
             }
+            // `press` silences a ring before it gets here.
+            Phase::Ringing { .. } => self.silence("pressed", now, out),
             Phase::Listening { .. } | Phase::Transcribing { .. } | Phase::Thinking { .. } => {
                 self.abandon(Outcome::Abandoned, now, out);
                 self.begin_listening(Some(id), false, now, out);
@@ -85,6 +93,7 @@ impl Machine {
     /// The toggle gesture: a toggle-mode press (`press` = its id) or a tap (`None`).
     pub(super) fn toggle(&mut self, press: Option<u64>, now: Instant, out: &mut Vec<Action>) {
         match &self.phase {
+            Phase::Ringing { .. } => self.silence("pressed", now, out),
             Phase::Idle => self.begin_listening(press, true, now, out),
             Phase::Listening { stopping: None, .. } => {
                 self.consume_press();
@@ -147,8 +156,12 @@ impl Machine {
 
     pub(super) fn cancel(&mut self, now: Instant, out: &mut Vec<Action>) {
         self.consume_press();
-        // Quiet means quiet: announcements waiting are dropped too.
+        // Quiet means quiet: announcements waiting are dropped too (a timer that fell due
+        // during the turn is not: it rings next).
         self.announcements.clear();
+        if self.ringing() {
+            return self.silence("cancelled", now, out);
+        }
         if matches!(self.phase, Phase::Idle) {
             return;
         }
@@ -260,6 +273,7 @@ impl Machine {
                 }
             }
             TimerKind::ThinkingCue => self.thinking_cue(id, out),
+            TimerKind::Ring => self.ring_again(id, out),
             TimerKind::ForgetConversation => {
                 if id == self.forget_generation
                     && matches!(self.phase, Phase::Idle)

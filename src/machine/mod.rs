@@ -2,7 +2,7 @@
 //!
 //! No IO, no tokio, no clock: time comes in as an argument, effects go out as `Action`s, so every
 //! rule below is a row in a table test. States: Idle → Listening → Transcribing → Thinking →
-//! Speaking → Idle.
+//! Speaking → Idle, and Idle → Ringing → Idle for a timer.
 //!
 //! # The rules (each is tested in `tests.rs`)
 //!
@@ -52,13 +52,15 @@
 //! the long-press gesture.
 //!
 //! Everyday use (volume, announcements, the follow-up window, the thinking cue): the rules are
-//! listed in `everyday.rs`.
+//! listed in `everyday.rs`. A user's timer that fell due (it rings, a press silences it, one
+//! due during a turn rings when the turn ends): `ringing.rs`.
 
 mod action;
 mod everyday;
 mod gesture;
 mod memory;
 mod results;
+mod ringing;
 #[cfg(test)]
 mod tests;
 mod turn;
@@ -68,10 +70,11 @@ use std::time::{Duration, Instant};
 
 pub use action::{Action, Earcon, Exchange, Led, Outcome, TurnSummary};
 use memory::Memory;
+pub use ringing::RING_PAUSE;
 use turn::Turn;
 
 use crate::config::{ButtonMode, Config, Messages};
-use crate::event::{ControlCommand, Event, FailureClass, TimerKind, ToolUse, TurnId};
+use crate::event::{ControlCommand, Due, Event, FailureClass, TimerKind, ToolUse, TurnId};
 use crate::text::lang::Languages;
 
 /// The part of the config the machine decides with.
@@ -95,6 +98,8 @@ pub struct Settings {
     pub stt_language: Option<String>,
     /// `ollama.warm_up`: have the model loaded while the user speaks.
     pub warm_up: bool,
+    /// `tools.ring_s`: how long a due timer rings unless a press stops it.
+    pub ring: Duration,
 }
 
 impl Settings {
@@ -118,6 +123,7 @@ impl Settings {
             },
             stt_language: config.stt.language.clone(),
             warm_up: config.ollama.warm_up,
+            ring: config.tools.ring,
         }
     }
 }
@@ -130,6 +136,8 @@ pub enum State {
     Transcribing,
     Thinking,
     Speaking,
+    /// A user's timer or alarm is ringing.
+    Ringing,
 }
 
 impl State {
@@ -140,6 +148,7 @@ impl State {
             Self::Transcribing => "transcribing",
             Self::Thinking => "thinking",
             Self::Speaking => "speaking",
+            Self::Ringing => "ringing",
         }
     }
 }
@@ -193,6 +202,11 @@ enum Phase {
         turn: Turn,
         speech: Speech,
     },
+    /// A due timer rings (`ringing.rs`); `turn` numbers its speech.
+    Ringing {
+        turn: Turn,
+        ringing: ringing::Ringing,
+    },
 }
 
 /// The button (or control-socket press) currently held down.
@@ -226,6 +240,8 @@ pub struct Machine {
     announcements: VecDeque<String>,
     /// Follow-up windows opened since the last turn a press (or tap) began.
     follow_ups: u32,
+    /// Timers that fell due while the box was busy, oldest first: they ring when it is idle.
+    rings: VecDeque<Due>,
 }
 
 impl Machine {
@@ -245,6 +261,7 @@ impl Machine {
             volume: 100,
             announcements: VecDeque::new(),
             follow_ups: 0,
+            rings: VecDeque::new(),
         }
     }
 
@@ -271,6 +288,7 @@ impl Machine {
             Phase::Transcribing { .. } => State::Transcribing,
             Phase::Thinking { .. } => State::Thinking,
             Phase::Speaking { .. } => State::Speaking,
+            Phase::Ringing { .. } => State::Ringing,
         }
     }
 
@@ -293,12 +311,18 @@ impl Machine {
     /// One JSON line for the control socket's `status`: `{"state":"idle","turn":3,
     /// "last_turn":3,"last_outcome":"answered","remembered":2,"volume":60}`.
     pub fn status_json(&self) -> String {
+        self.status().to_string()
+    }
+
+    /// The status as a JSON object, for the loop to add what it keeps (the timers).
+    pub fn status(&self) -> serde_json::Value {
         let turn = match &self.phase {
             Phase::Idle => None,
             Phase::Listening { turn, .. }
             | Phase::Transcribing { turn }
             | Phase::Thinking { turn, .. }
-            | Phase::Speaking { turn, .. } => Some(turn.id),
+            | Phase::Speaking { turn, .. }
+            | Phase::Ringing { turn, .. } => Some(turn.id),
         };
         serde_json::json!({
             "state": self.state().as_str(),
@@ -308,7 +332,6 @@ impl Machine {
             "remembered": self.memory.len(),
             "volume": self.volume,
         })
-        .to_string()
     }
 
     pub fn handle(&mut self, event: Event, now: Instant) -> Vec<Action> {
@@ -340,6 +363,9 @@ impl Machine {
             Event::Answered { turn, result } => self.answered(turn, result, now, &mut out),
             Event::Spoken { turn, report } => self.spoken(turn, &report, now, &mut out),
             Event::Timer { turn, kind } => self.timer(turn, kind, now, &mut out),
+            Event::TimerDue(due) => self.timer_due(due, now, &mut out),
+            // The loop answers tool calls itself (a volume change comes back as `Volume`).
+            Event::ToolCall { .. } => {}
         }
         out
     }
@@ -442,6 +468,14 @@ impl Machine {
                     }
                 }
             }
+            Phase::Ringing { ringing, .. } => {
+                out.push(Action::StopSpeaking);
+                out.push(Action::RingEnded {
+                    how: outcome.as_str(),
+                    rings: ringing.rings,
+                });
+                return;
+            }
         };
         if turn.cue {
             out.push(Action::StopThinkingCue);
@@ -470,9 +504,13 @@ impl Machine {
     }
 
     /// Idle, with the LED set and, if anything is remembered, a fresh idle-forget timer; or,
-    /// when an announcement is waiting, speaking it.
+    /// when a timer fell due meanwhile, ringing it; or, when an announcement is waiting,
+    /// speaking it.
     fn go_idle(&mut self, led: Led, now: Instant, out: &mut Vec<Action>) {
         self.phase = Phase::Idle;
+        if !self.rings.is_empty() {
+            return self.start_ringing(now, out);
+        }
         if let Some(text) = self.announcements.pop_front() {
             return self.start_announcement(text, now, out);
         }

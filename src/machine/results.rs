@@ -263,6 +263,9 @@ impl Machine {
             out.push(Action::LogTurn(summary));
             return;
         }
+        if self.ringing() {
+            return self.rang(id, report, now, out);
+        }
         let (turn, speech) = match self.take_phase() {
             Phase::Speaking { turn, speech } if turn.id == id => (turn, speech),
             other => {

@@ -6,6 +6,7 @@
 //! start at 1. The tables are long on purpose: one rule of `machine/mod.rs` per row.
 
 mod everyday;
+mod ringing;
 mod steps;
 
 use std::time::{Duration, Instant};

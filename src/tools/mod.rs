@@ -15,6 +15,7 @@
 
 mod builtin;
 pub mod clock;
+pub mod daemon;
 
 pub use builtin::{MAX_LABEL_CHARS, MAX_TIMER_SECONDS, NAMES, check, definitions};
 
@@ -67,18 +68,5 @@ pub trait Executor: Send + Sync {
     ) -> Option<Result<String, String>> {
         let _ = (name, arguments);
         None
-    }
-}
-
-/// Answers every call with an error: for a daemon whose timers are not wired in yet. The model
-/// hears that nothing was done and says so; nothing panics.
-pub struct Unavailable;
-
-impl Executor for Unavailable {
-    fn run(&self, call: Call, _lang: &str) -> Result<String, String> {
-        Err(format!(
-            "not done: {} is not available on this voicebox yet",
-            call.name()
-        ))
     }
 }

@@ -197,7 +197,7 @@ fn bad_input_gets_an_error_line_and_the_server_keeps_going() {
     let replies = raw(&srv.socket, b"explode\n\n\xff\xfe\npress\nSTATUS\r\n", 4);
     assert_eq!(
         replies[0],
-        "error: unknown command \"explode\"; try press, release, tap, cancel, status, volume N|up|down, say TEXT"
+        "error: unknown command \"explode\"; try press, release, tap, cancel, status, volume N|up|down, say TEXT, timers, tool JSON"
     );
     assert!(
         replies[1].starts_with("error: unknown command"),

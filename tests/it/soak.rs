@@ -5,9 +5,10 @@
 //! truncated and garbage bodies, 404 model-missing and bodies over `max_reply_bytes`; hostile
 //! hooks: the TTS hook sometimes hangs past its timeout, exits 1, leaves a helper in its own
 //! session holding its output, writes a WAV whose header claims 50 MHz and 10 channels, or one
-//! full of NaN and infinities, and the STT hook leaves such helpers too; the microphone delivers
-//! NaN and infinities (a glitching card); and presses land at random moments (listening,
-//! thinking, speaking).
+//! full of NaN and infinities; speech to text is a Wyoming server (official Python package) that
+//! drips its answer one byte every 0.4 s on every 6th connection (`stt.timeout_ms` hangs up on
+//! it); the microphone delivers NaN and infinities (a glitching card); and presses land at
+//! random moments (listening, thinking, speaking).
 //!
 //! It asserts that the daemon never dies, that every turn ends with a turn summary whose outcome
 //! is an answer, a spoken error class or our own interruption, that RSS after the run is within
@@ -28,6 +29,7 @@ use crate::support::daemon::{Daemon, Launch};
 use crate::support::fake_ollama::{FakeOllama, Reply};
 use crate::support::nginx::Nginx;
 use crate::support::procfs::{self, Proc};
+use crate::support::speech_servers::Server;
 
 /// Turns before the baseline sample: long answers and every fault kind once, so the heap has
 /// seen its largest turn before RSS is compared.
@@ -123,19 +125,6 @@ fn tts_hook(dir: &Path, helpers: &Helpers) -> PathBuf {
         helper = helpers.start(5),
     );
     support::script(dir, "tts.sh", &body)
-}
-
-/// An STT hook that "hears" the question, leaving a helper holding its stdout every 3rd run.
-fn stt_hook(dir: &Path, helpers: &Helpers) -> PathBuf {
-    let body = format!(
-        "c={dir}/stt.count\n\
-         n=$(( $(cat \"$c\" 2>/dev/null || echo 0) + 1 )); echo $n > \"$c\"\n\
-         if [ $((n % 3)) = 0 ]; then\n{helper}\nfi\n\
-         cat > /dev/null; echo what is the capital of france",
-        dir = dir.display(),
-        helper = helpers.start(5),
-    );
-    support::script(dir, "stt.sh", &body)
 }
 
 /// Two float WAVs of 0.3 s: one whose (consistent) header claims 50 MHz and 10 channels, one
@@ -285,6 +274,8 @@ struct Soak {
     helpers: usize,
     spk_len: (u64, u64),
     took: Duration,
+    /// Connections the dripping STT server saw hung up on.
+    dripped: usize,
 }
 
 /// Runs the daemon behind nginx and the scripted fake for the warm-up and `turns` turns, with
@@ -300,6 +291,17 @@ fn run(turns: usize, script: Vec<Reply>, rng: &mut fastrand::Rng) -> Soak {
     let dir = tempfile::tempdir().unwrap();
     // Hook helpers still alive at the end are killed when this drops.
     let helpers = Helpers::new(dir.path());
+    // It "hears" the question whatever the microphone gives; every 6th connection drips.
+    let stt = Server::start(
+        dir.path(),
+        "stt",
+        &[
+            "--says",
+            "what is the capital of france",
+            "--drip-every",
+            "6",
+        ],
+    );
     // A plain file, not the `out_*.raw` pipe: whether the daemon holds it open is the check
     // that the output device closed.
     let spk = dir.path().join("spk.raw");
@@ -315,11 +317,11 @@ fn run(turns: usize, script: Vec<Reply>, rng: &mut fastrand::Rng) -> Soak {
             &Config::argv(&[tts_hook(dir.path(), &helpers).to_str().unwrap()]),
         )
         .set("tts", "timeout_ms", "800")
-        .set(
-            "stt",
-            "command",
-            &Config::argv(&[stt_hook(dir.path(), &helpers).to_str().unwrap()]),
-        )
+        .set("stt", "url", &stt.wyoming_url())
+        .set("stt", "timeout_ms", "1500")
+        // Streamed to the server as captured, a recording of the card's endless tone lasts
+        // until the max_record timer (wall clock), not until that much audio was read.
+        .set("audio", "max_record_s", "2")
         .set("button", "mode", "\"toggle\"");
     // A glitching card: NaN, +inf and -inf every 997 samples.
     let mic = support::sound::tone_mic(dir.path());
@@ -399,6 +401,11 @@ fn run(turns: usize, script: Vec<Reply>, rng: &mut fastrand::Rng) -> Soak {
         helpers: started_helpers,
         spk_len: (spk_len, spk_len_later),
         took: started.elapsed(),
+        dripped: stt
+            .received("disconnected")
+            .iter()
+            .filter(|e| e["dripped"] == true)
+            .count(),
     };
     drop(nginx);
     soak
@@ -445,7 +452,9 @@ fn report(turns: usize, kinds: &std::collections::BTreeMap<&str, usize>, soak: &
     ]);
     let ours = count(&["interrupted", "abandoned", "cancelled"]);
     let speech_failed = count(&["speech_failed"]);
-    let known = answers + spoken_errors + ours + speech_failed;
+    let stt_failed = count(&["stt_failed"]);
+    let known = answers + spoken_errors + ours + speech_failed + stt_failed;
+    let dripped = soak.dripped;
     let rss_drift = after.rss_kib - baseline.rss_kib;
     let fd_drift = after.fds as i64 - baseline.fds as i64;
     println!("soak: server replies scripted {kinds:?}");
@@ -460,7 +469,7 @@ fn report(turns: usize, kinds: &std::collections::BTreeMap<&str, usize>, soak: &
     );
     println!(
         "soak: turns={} answers={answers} spoken_errors={spoken_errors} interrupted_by_us={ours} \
-         tts_failed={speech_failed} crashes=0 panics={panics} rss_drift={:+.2}MiB fd_drift={fd_drift:+} pooled_http={} \
+         tts_failed={speech_failed} stt_failed={stt_failed} stt_dripped={dripped} crashes=0 panics={panics} rss_drift={:+.2}MiB fd_drift={fd_drift:+} pooled_http={} \
          thread_drift={:+} zombies={} hook_helpers={} in {:.0}s",
         ids.len(),
         rss_drift as f64 / 1024.0,
@@ -472,6 +481,11 @@ fn report(turns: usize, kinds: &std::collections::BTreeMap<&str, usize>, soak: &
     );
 
     assert_eq!(panics, 0, "{}", tail(text));
+    // The slow peer was met and hung up on, and its turns ended as STT failures.
+    assert!(
+        dripped > 0 && stt_failed > 0,
+        "stt_failed {stt_failed}, dripped {dripped}"
+    );
     assert!(
         ids.len() >= WARM_UP_TURNS + turns,
         "{} summaries",

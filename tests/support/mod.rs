@@ -13,12 +13,15 @@
 //! - `journald`    a real systemd-journald, read back with `journalctl`.
 //! - `speech_servers` Wyoming STT/TTS (official Python package, pocketsphinx, espeak-ng) and an
 //!   OpenAI-compatible speech endpoint, as children that log what they received.
+//! - `mcp_servers` MCP servers on the official Python SDK (stdio, and streamable HTTP behind a
+//!   Bearer token) that record the tool calls they receive.
 
 pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod fake_ollama;
 pub mod journald;
+pub mod mcp_servers;
 pub mod nginx;
 pub mod procfs;
 pub mod say;

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Speech servers for voicebox's remote-speech tests, on real engines.
 
-  servers.py stt    --log FILE [--stream] [--stall] [--drip]   Wyoming STT: pocketsphinx
+  servers.py stt    --log FILE [--stream] [--stall] [--drip] [--says TEXT] [--drip-every N]
+                                                              Wyoming STT: pocketsphinx
   servers.py tts    --log FILE [--pace] [--stall] [--drip]     Wyoming TTS: espeak-ng
   servers.py openai --log FILE [--token T]            OpenAI-compatible /v1/audio/speech: espeak-ng
 
@@ -24,7 +25,9 @@ when the client hangs up.
 and sends its answer one byte every 0.4 s, starting at once (it does not wait for a request it
 would take minutes to read): TTS a sentence of espeak-ng audio, STT a long transcript. A client
 that bounds each read, not the whole exchange, waits for ever. When the client hangs up, the
-next byte written fails and {"type": "disconnected"} is logged.
+next byte written fails and {"type": "disconnected"} is logged. --drip-every N drips on every Nth
+connection only (the soak's slow peer among good answers). STT --says TEXT hears TEXT whatever
+the audio (no pocketsphinx), as a fixed STT hook does.
 """
 
 import argparse
@@ -168,7 +171,7 @@ def wyoming_server(args):
                 if (start.rate, start.width, start.channels) != (16000, 2, 1):
                     await self.write_event(Event("error", {"text": "want 16 kHz 16-bit mono"}))
                     return
-                if not args.stall:
+                if not args.stall and not args.says:
                     self.recogniser = await asyncio.create_subprocess_exec(
                         *POCKETSPHINX, stdin=asyncio.subprocess.PIPE,
                         stdout=asyncio.subprocess.PIPE)
@@ -177,6 +180,8 @@ def wyoming_server(args):
                 await self.recogniser.stdin.drain()
             elif AudioStop.is_type(event.type) and args.stall:
                 await self.until_hung_up()
+            elif AudioStop.is_type(event.type) and args.says:
+                await self.write_event(Transcript(text=args.says, language="en").event())
             elif AudioStop.is_type(event.type) and self.recogniser:
                 self.recogniser.stdin.close()
                 text = (await self.recogniser.stdout.read()).decode().strip()
@@ -212,8 +217,7 @@ def wyoming_server(args):
                 await asyncio.sleep(0.02)
 
         async def disconnect(self):
-            if not args.drip:
-                log(args.log, {"type": "disconnected"})
+            log(args.log, {"type": "disconnected"})
 
         async def drip(self):
             # Read the client (slowly) while answering it (slowly), until it hangs up.
@@ -228,7 +232,7 @@ def wyoming_server(args):
                 else:
                     await self.write_event(Transcript(text="hello " * 500).event())
             except (ConnectionError, OSError):
-                log(args.log, {"type": "disconnected"})
+                log(args.log, {"type": "disconnected", "dripped": True})
             finally:
                 reading.cancel()
                 self.writer.close()
@@ -241,8 +245,11 @@ def wyoming_server(args):
                 log(args.log, {"type": event.type, "data": event.data,
                                "bytes": len(event.payload or b"")})
 
+    connections = [0]
+
     def handle(r, w):
-        if args.drip:
+        connections[0] += 1
+        if args.drip or (args.drip_every and connections[0] % args.drip_every == 0):
             return Handler(DripReader(r), DripWriter(w)).drip()
         return Handler(r, w).run()
 
@@ -318,6 +325,8 @@ def main():
     p.add_argument("--stall", action="store_true")
     p.add_argument("--pace", action="store_true")
     p.add_argument("--drip", action="store_true")
+    p.add_argument("--drip-every", type=int, default=0)
+    p.add_argument("--says")
     p.add_argument("--token")
     args = p.parse_args()
     if args.kind == "openai":

@@ -6,6 +6,7 @@ mod endings;
 mod everyday;
 mod live;
 mod rules;
+mod timers;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -237,6 +238,11 @@ impl Harness {
 
     /// A harness whose daemon keeps its state in `state_dir` (a restart: the same dir again).
     fn with_state(mode: ButtonMode, state_dir: tempfile::TempDir) -> Harness {
+        Harness::at(mode, state_dir, &timers::at("2026-12-06 05:00"))
+    }
+
+    /// A harness whose wall clock reads `wall` now (and then moves with tokio's clock).
+    fn at(mode: ButtonMode, state_dir: tempfile::TempDir, wall: &jiff::Zoned) -> Harness {
         let logs = Logs::default();
         let writer = logs.clone();
         let subscriber = tracing_subscriber::fmt()
@@ -283,6 +289,7 @@ impl Harness {
                 let dir = state_dir.path().to_str().unwrap().to_string();
                 crate::state::Store::locate(&move |k| (k == "STATE_DIRECTORY").then(|| dir.clone()))
             },
+            clock: Clock::starting_at(wall),
         })
         .unwrap();
         Harness {

@@ -145,7 +145,7 @@ fn follow_ups_end_after_max_follow_ups_in_a_row_and_a_press_starts_a_new_chain()
     for (turns, want) in [
         (
             3,
-            "log 3 answered; start 4 detect within 5000; timer MaxRecord 4 30000; led Listening",
+            "log 3 answered; start 4 detect within 5000; load; timer MaxRecord 4 30000; led Listening",
         ),
         (
             4,
@@ -165,7 +165,7 @@ fn follow_ups_end_after_max_follow_ups_in_a_row_and_a_press_starts_a_new_chain()
     let (_, all) = run(HOLD, &steps);
     assert_eq!(
         shorts(&all[all.len() - 1]),
-        "log 5 answered; start 6 detect within 5000; timer MaxRecord 6 30000; led Listening"
+        "log 5 answered; start 6 detect within 5000; load; timer MaxRecord 6 30000; led Listening"
     );
     // Zero: a question never reopens it.
     let mut s = settings(HOLD);

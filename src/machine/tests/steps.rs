@@ -15,9 +15,10 @@
 //! | `captured(T,C)`, `transcribed(T,C)`, `answered(T,C)` | a failure of class C (`too_slow`) |
 //! | `spoken(T)` | two sentences played (first audio at 150 ms) |
 //! | `spoken(T,sentences=3,failed=1)` | only what is listed (keys below) |
-//! | `timer(T,KIND)` | `LongPress`, `MaxRecord`, `ForgetConversation`, `ThinkingCue` |
+//! | `timer(T,KIND)` | `LongPress`, `MaxRecord`, `ForgetConversation`, `ThinkingCue`, `Ring` |
 //! | `volume(N)`, `volume-up`, `volume-down` | `ctl volume N`, a volume step |
 //! | `say("text")` | `ctl say text` |
+//! | `due(zh,"喝茶")`, `due(en)`, `due(en,"tea",missed=07:00)` | a user's timer fell due |
 //!
 //! `spoken` keys: `sentences=N`, `failed=N`, `first_audio=MS`, `stopped`, `device_error` (the
 //! output did not open).
@@ -27,7 +28,7 @@
 //! `[messages.zh]`), `speak_part 1 "text"`, `end_speech 1` or `end_speech 1 <cut_off>`,
 //! `earcon Stopped`, `timer LongPress 1 2000` (kind, id, ms), `led Idle`, `log 1 answered`
 //! (turn, outcome; `announce 2 announced` for an announcement), `forget`, `cue`, `stop_cue`,
-//! `volume 40`, `dropped 12` (an announcement of 12 characters)...; a step's actions are joined
+//! `volume 40`, `dropped 12` (an announcement of 12 characters), `ring_end pressed 2` (how, rings)...; a step's actions are joined
 //! by "; ".
 
 use std::sync::LazyLock;
@@ -36,7 +37,7 @@ use std::time::{Duration, Instant};
 use crate::audio::Clip;
 use crate::config::{self, ButtonMode, Messages};
 use crate::event::{
-    Answer, ControlCommand, Event, Failure, FailureClass, Recording, SpeechReport, TimerKind,
+    Answer, ControlCommand, Due, Event, Failure, FailureClass, Recording, SpeechReport, TimerKind,
     Transcript, TurnId, VolumeChange,
 };
 use crate::machine::{Action, Machine, Settings};
@@ -143,6 +144,7 @@ fn short(a: &Action) -> String {
         Action::StopThinkingCue => "stop_cue".into(),
         Action::SetVolume(v) => format!("volume {v}"),
         Action::AnnouncementDropped { chars } => format!("dropped {chars}"),
+        Action::RingEnded { how, rings } => format!("ring_end {how} {rings}"),
     }
 }
 
@@ -281,11 +283,32 @@ pub fn event(text: &str) -> Event {
                 [k] if k == "MaxRecord" => TimerKind::MaxRecord,
                 [k] if k == "ForgetConversation" => TimerKind::ForgetConversation,
                 [k] if k == "ThinkingCue" => TimerKind::ThinkingCue,
+                [k] if k == "Ring" => TimerKind::Ring,
                 _ => panic!("bad timer kind in {text:?}"),
             },
         },
+        "due" => Event::TimerDue(due(&args, text)),
         _ => panic!("no event {name:?} in {text:?}"),
     }
+}
+
+/// `due(LANG[,"label"][,missed=HH:MM])`: a timer set in LANG fell due.
+fn due(args: &[String], text: &str) -> Due {
+    let (lang, rest) = args
+        .split_first()
+        .unwrap_or_else(|| panic!("no language in {text:?}"));
+    let mut d = Due {
+        label: None,
+        lang: lang.clone(),
+        missed: None,
+    };
+    for a in rest {
+        match a.strip_prefix("missed=") {
+            Some(time) => d.missed = Some(time.to_string()),
+            None => d.label = Some(quoted(std::slice::from_ref(a), text)),
+        }
+    }
+    d
 }
 
 /// `Some` when the one argument is a failure class name.

@@ -52,6 +52,9 @@ pub enum Event {
     Timer { turn: TurnId, kind: TimerKind },
     /// A user's timer or alarm fell due (the loop keeps them and sleeps until the next one).
     TimerDue(Due),
+    /// A user's timer or alarm falls due in `left` (the loop posts it `tools.ring_ready_s`
+    /// before): time to get the speaker ready, so the ring is heard on time.
+    TimerSoon { left: std::time::Duration },
     /// A checked tool call from the model (`tools::Executor` on the Ollama worker thread, or
     /// the control socket's `tool` line), answered on `reply` by the loop: `Ok` and `Err` texts
     /// both go back to the model. A std channel, so the blocking caller needs no runtime.

@@ -8,6 +8,8 @@
 //! A transcriber that can hear the recording while it is made (a Wyoming server) hands out a
 //! `Live` at the press; its feed goes to the microphone, and the handle to `transcribe`.
 
+use std::time::Duration;
+
 use crate::audio::capture::{Capture, Feed, Listen};
 use crate::audio::{Clip, earcons::Earcon};
 use crate::cancel;
@@ -50,6 +52,8 @@ pub trait Loudspeaker {
     fn thinking_cue(&self, on: bool);
     /// The everyday volume, percent of `audio.volume`.
     fn set_volume(&self, percent: u8);
+    /// Opens the output now and holds it open for `hold`: a timer rings within it.
+    fn ready(&self, hold: Duration);
 }
 
 /// Transcribes a recording; posts `Transcribed` unless the process ends first.
@@ -117,6 +121,9 @@ impl Loudspeaker for Speaker {
     }
     fn set_volume(&self, percent: u8) {
         Speaker::set_volume(self, percent);
+    }
+    fn ready(&self, hold: Duration) {
+        Speaker::ready(self, hold);
     }
 }
 

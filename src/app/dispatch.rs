@@ -149,6 +149,7 @@ impl Driver {
                 d.microphone.start(turn, listen);
             }
             Action::LoadModel => d.ollama.load(),
+            Action::ReadySpeaker { hold } => d.speaker.ready(hold),
             Action::StopCapture { turn } => d.microphone.stop(turn),
             Action::CancelCapture => {
                 d.microphone.cancel();

@@ -78,6 +78,8 @@ enum Input {
     Watchdog,
     /// The soonest timer's due time came.
     TimersDue,
+    /// The soonest timer is due within `tools.ring_ready_s`: get the speaker ready.
+    TimerSoon,
     Shutdown,
 }
 
@@ -87,7 +89,8 @@ impl App {
         let devices = (parts.rebuild)(&parts.config)?;
         let volume = parts.store.load().volume.unwrap_or(100);
         let file = crate::timers::file::TimerFile::in_store(&parts.store);
-        let (keeper, missed) = Keeper::start(file, parts.clock, parts.config.tools.max_timers);
+        let (mut keeper, missed) = Keeper::start(file, parts.clock, parts.config.tools.max_timers);
+        keeper.ready_ahead = parts.config.tools.ring_ready;
         // Rung by the first steps of the loop, like any other due timer.
         for due in missed {
             let _ = parts.events_tx.send(Event::TimerDue(due));
@@ -124,7 +127,17 @@ impl App {
 
     /// Waits for one input and handles it; false once shutdown is requested.
     async fn step(&mut self) -> anyhow::Result<bool> {
+        // A timer nearer than `tools.ring_ready_s` (just set, or just restored) readies the
+        // speaker at once, without a pass of its own.
+        if self
+            .keeper
+            .ready_deadline()
+            .is_some_and(|at| at <= tokio::time::Instant::now())
+        {
+            self.ready_speaker();
+        }
         let due = self.keeper.deadline();
+        let soon = self.keeper.ready_deadline();
         let input = tokio::select! {
             _ = self.shutdown.cancelled() => Input::Shutdown,
             event = self.events.recv() => Input::Event(event),
@@ -133,6 +146,7 @@ impl App {
             _ = tick(&mut self.watchdog) => Input::Watchdog,
             // One sleep until the soonest timer (recomputed each pass: sets and cancels move it).
             _ = sleep_until(due) => Input::TimersDue,
+            _ = sleep_until(soon) => Input::TimerSoon,
         };
         match input {
             Input::Shutdown => return Ok(false),
@@ -142,6 +156,7 @@ impl App {
                 // The caller may have given up waiting; the call was made either way.
                 let _ = reply.try_send(answer);
             }
+            Input::TimerSoon => self.ready_speaker(),
             Input::TimersDue => {
                 for due in self.keeper.take_due() {
                     self.handle(Event::TimerDue(due));
@@ -196,6 +211,13 @@ impl App {
     }
 
     /// An event the loop itself produced: to the machine, its actions to the devices.
+    /// The soonest timer is due within `tools.ring_ready_s`: the machine readies the speaker.
+    fn ready_speaker(&mut self) {
+        if let Some(left) = self.keeper.readying() {
+            self.handle(Event::TimerSoon { left });
+        }
+    }
+
     fn handle(&mut self, event: Event) {
         for action in self.machine.handle(event, now()) {
             self.driver.dispatch(action);
@@ -257,6 +279,7 @@ impl App {
         }
         self.machine.reconfigure(Settings::from_config(&new));
         self.keeper.set_max(new.tools.max_timers);
+        self.keeper.ready_ahead = new.tools.ring_ready;
         self.config = new;
     }
 }

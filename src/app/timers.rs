@@ -17,6 +17,10 @@ pub(super) struct Keeper {
     timers: Timers,
     file: TimerFile,
     pub(super) clock: Clock,
+    /// The due time the speaker was last readied for (`ready_deadline`).
+    readied: Option<jiff::Timestamp>,
+    /// `tools.ring_ready_s`: how long ahead (zero: never).
+    pub(super) ready_ahead: Duration,
 }
 
 impl Keeper {
@@ -55,6 +59,8 @@ impl Keeper {
             timers: restored.timers,
             file,
             clock,
+            readied: None,
+            ready_ahead: Duration::ZERO,
         };
         if keeper.timers.len() != had {
             keeper.save();
@@ -82,6 +88,34 @@ impl Keeper {
         let left = self.clock.now().timestamp().duration_until(due);
         let left = Duration::try_from(left).unwrap_or(Duration::ZERO);
         Some(tokio::time::Instant::now() + left)
+    }
+
+    /// When the loop must get the speaker ready for the soonest timer (`ready_ahead` before it
+    /// is due, or now if it is nearer), on tokio's clock; `None` once readied, or when off.
+    pub(super) fn ready_deadline(&self) -> Option<tokio::time::Instant> {
+        let due = self.timers.next_due()?;
+        if self.readied == Some(due) || self.ready_ahead.is_zero() {
+            return None;
+        }
+        let left = self.left(due);
+        Some(tokio::time::Instant::now() + left.saturating_sub(self.ready_ahead))
+    }
+
+    /// The speaker is being readied for the soonest timer: how long until it is due.
+    pub(super) fn readying(&mut self) -> Option<Duration> {
+        let due = self.timers.next_due()?;
+        self.readied = Some(due);
+        let left = self.left(due);
+        tracing::debug!(
+            left_ms = left.as_millis(),
+            "a timer is due soon: readying the speaker"
+        );
+        Some(left)
+    }
+
+    fn left(&self, due: jiff::Timestamp) -> Duration {
+        let left = self.clock.now().timestamp().duration_until(due);
+        Duration::try_from(left).unwrap_or(Duration::ZERO)
     }
 
     /// The timers due now, taken out (and the file rewritten), as the machine rings them.

@@ -49,8 +49,11 @@ enum Cmd {
         generation: u64,
         done: mpsc::Sender<Played>,
     },
-    /// Open the output now (if closed), for a clip that is on its way; it lingers as usual.
-    Open,
+    /// Open the output now (if closed), for a clip that is on its way; it lingers as usual,
+    /// and is held open at least `hold` from now.
+    Open {
+        hold: Duration,
+    },
     /// Play `clip` every `period` until another clip is queued, `EndRepeat` or a stop.
     Repeat {
         clip: Clip,
@@ -99,7 +102,17 @@ impl Remote {
     /// Opens the output ahead of a clip that is still being made, so opening the device is not
     /// on the way to its first sample. Errors wait for the play that follows.
     pub fn open(&self) {
-        let _ = self.tx.send(Cmd::Open);
+        let _ = self.tx.send(Cmd::Open {
+            hold: Duration::ZERO,
+        });
+    }
+
+    /// Opens the output now, ahead of a sound due within `hold` (a timer about to ring), and
+    /// keeps it open that long even with nothing played: finding and opening the device can
+    /// take seconds (alsa-lib's first device search on a slow box), which would make the sound
+    /// late. Errors wait for the play that follows.
+    pub fn open_for(&self, hold: Duration) {
+        let _ = self.tx.send(Cmd::Open { hold });
     }
 
     /// Silences the output at once and drops everything queued.
@@ -153,6 +166,7 @@ impl Playback {
             output: None,
             repeat: None,
             last_sound: Instant::now(),
+            held_until: Instant::now(),
         };
         let thread = std::thread::Builder::new()
             .name("playback".into())
@@ -211,6 +225,8 @@ struct Actor {
     repeat: Option<Repeat>,
     /// When the last clip ended: the linger counts from here.
     last_sound: Instant,
+    /// The output stays open at least until then (`Remote::open_for`).
+    held_until: Instant,
 }
 
 impl Actor {
@@ -221,6 +237,7 @@ impl Actor {
                 Cmd::Stop => {
                     self.output = None;
                     self.repeat = None;
+                    self.held_until = Instant::now();
                 }
                 Cmd::Repeat {
                     clip,
@@ -236,12 +253,14 @@ impl Actor {
                     });
                 }
                 Cmd::EndRepeat => self.repeat = None,
-                Cmd::Open if self.output.is_none() => {
-                    self.output = open(&self.device, self.buffer_frames).ok();
-                    // It lingers from now if the clip it was opened for never comes.
-                    self.last_sound = Instant::now();
+                Cmd::Open { hold } => {
+                    if self.output.is_none() {
+                        self.output = open(&self.device, self.buffer_frames).ok();
+                        // It lingers from now if the clip it was opened for never comes.
+                        self.last_sound = Instant::now();
+                    }
+                    self.held_until = self.held_until.max(Instant::now() + hold);
                 }
-                Cmd::Open => {}
                 Cmd::Play {
                     clip,
                     pause_after,
@@ -273,7 +292,10 @@ impl Actor {
                 self.repeat = None;
             }
             let repeat_at = self.repeat.as_ref().map(|r| r.next);
-            let close_at = self.output.as_ref().map(|_| self.last_sound + self.linger);
+            let close_at = self
+                .output
+                .as_ref()
+                .map(|_| (self.last_sound + self.linger).max(self.held_until));
             let got = match repeat_at.into_iter().chain(close_at).min() {
                 None => self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
                 Some(at) => self
@@ -369,7 +391,10 @@ impl Actor {
                 }
             }
             match self.rx.recv_timeout(TICK) {
-                Ok(Cmd::Stop | Cmd::Open) | Err(RecvTimeoutError::Timeout) => {}
+                Ok(Cmd::Stop) | Err(RecvTimeoutError::Timeout) => {}
+                Ok(Cmd::Open { hold }) => {
+                    self.held_until = self.held_until.max(Instant::now() + hold)
+                }
                 Ok(c @ (Cmd::Play { .. } | Cmd::Repeat { .. } | Cmd::EndRepeat)) => {
                     self.queue.push_back(c)
                 }

@@ -94,6 +94,9 @@ section! {
         max_timers: usize = Int(1, 1000),
         /// How long a timer rings unless a press stops it.
         #[key = "ring_s"] ring: Duration = Secs(1.0, 3600.0),
+        /// How long before a timer rings the speaker's output is opened and held (0: not):
+        /// opening it can take seconds on a slow box, which would make the ring late.
+        #[key = "ring_ready_s"] ring_ready: Duration = Secs(0.0, 60.0),
         /// How long one tool call may take (an MCP server's, the daemon's answer to `ask`).
         #[key = "call_timeout_s"] call_timeout: Duration = Secs(0.1, 600.0),
         /// `[[tools.mcp]]`: MCP servers whose tools are offered too (`config/mcp.rs`).

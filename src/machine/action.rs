@@ -102,6 +102,12 @@ pub enum Action {
     /// Have the model loaded while the user speaks (a question is on its way). The client
     /// does it in the background, or not at all while a request of its own runs.
     LoadModel,
+    /// Have the speaker's output found and opened now, and held open for `hold` (or until the
+    /// next sound's linger, if later): a timer is about to ring, and opening an output can take
+    /// seconds on a slow box (alsa-lib's device search on first use).
+    ReadySpeaker {
+        hold: Duration,
+    },
     /// Repeat the soft thinking cue until the next sound of any kind (the reply's first audio,
     /// a failure message, an earcon) or `StopThinkingCue`.
     StartThinkingCue,

@@ -364,6 +364,7 @@ impl Machine {
             Event::Spoken { turn, report } => self.spoken(turn, &report, now, &mut out),
             Event::Timer { turn, kind } => self.timer(turn, kind, now, &mut out),
             Event::TimerDue(due) => self.timer_due(due, now, &mut out),
+            Event::TimerSoon { left } => self.timer_soon(left, &mut out),
             // The loop answers tool calls itself (a volume change comes back as `Volume`).
             Event::ToolCall { .. } => {}
         }

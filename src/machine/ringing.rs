@@ -15,6 +15,9 @@
 //!   announcement waiting, and a reply heard to the end opens no follow-up window while one
 //!   waits. A cancel or press that ends the turn does not drop it.
 //! - A volume step while ringing does not beep (the ring is the sound to judge it by).
+//! - A timer about to fall due (`tools.ring_ready_s` before, posted by the loop) gets the speaker ready: its output
+//!   opened and held until past the due time, so the chime is heard on time even where
+//!   opening the output takes seconds. Nothing is heard and the state does not change.
 
 use std::time::{Duration, Instant};
 
@@ -23,6 +26,10 @@ use crate::event::{Due, SpeechReport, TimerKind, TurnId};
 
 /// The pause between the end of one ring's words and the next chime.
 pub const RING_PAUSE: Duration = Duration::from_secs(2);
+
+/// How long the readied output stays open past the due time if the ring has not played by then
+/// (it waits for a turn to end, say): its own linger takes over once it plays.
+pub const RING_READY_HOLD: Duration = Duration::from_secs(5);
 
 /// A ring in progress.
 #[derive(Debug)]
@@ -51,6 +58,14 @@ impl Machine {
             }
             _ => self.rings.push_back(due),
         }
+    }
+
+    /// `Event::TimerSoon`: a timer falls due in `left`; get the speaker ready for it, whatever
+    /// the box is doing (during a turn the output is open anyway; the hold keeps it so).
+    pub(super) fn timer_soon(&mut self, left: Duration, out: &mut Vec<Action>) {
+        out.push(Action::ReadySpeaker {
+            hold: left + RING_READY_HOLD,
+        });
     }
 
     /// Rings every timer waiting, as one ring.

@@ -150,6 +150,11 @@ impl Speaker {
         drop(self.remote.play(earcon.clip(), Duration::ZERO));
     }
 
+    /// Finds and opens the output now and holds it open for `hold`: a timer rings within it.
+    pub fn ready(&self, hold: Duration) {
+        self.remote.open_for(hold);
+    }
+
     /// Plays an earcon and waits until the device has taken it (for the CLI, which exits next).
     pub fn earcon_and_wait(&self, earcon: Earcon) {
         let _ = self.remote.play(earcon.clip(), Duration::ZERO).recv();

@@ -101,6 +101,44 @@ exec espeak-ng --stdout -- "$1""#,
     earcons_play(&config);
     stop_silences_a_clip_mid_play(&config);
     a_reply_nobody_heard_plays_nothing(&config);
+    ready_opens_the_output_and_holds_it(&config);
+}
+
+/// `ready` (a timer is about to ring) opens the output with nothing to play and holds it open
+/// for its hold, past the 100 ms linger; then it closes as ever. The unpaced file device
+/// writes silence while open, so the output file grows exactly while the output is open.
+fn ready_opens_the_output_and_holds_it(config: &voicebox::config::Config) {
+    let dir = tempfile::tempdir().unwrap();
+    // SAFETY: as above; the speaker below is the only audio user from here on.
+    unsafe { std::env::set_var("VOICEBOX_TEST_SPK", speaker_files(dir.path())) };
+    let speaker = Speaker::spawn(config, None).unwrap();
+    let size = |p: &std::path::Path| std::fs::metadata(p).unwrap().len();
+    speaker.ready(Duration::from_secs(2));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let out = loop {
+        if let Some(out) = output_file(dir.path()) {
+            break out;
+        }
+        assert!(Instant::now() < deadline, "ready opened no output");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let opened = Instant::now();
+    std::thread::sleep(Duration::from_millis(500));
+    let at_half = size(&out);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        size(&out) > at_half,
+        "closed after the 100 ms linger, not held for 2 s"
+    );
+    std::thread::sleep(Duration::from_secs(3).saturating_sub(opened.elapsed()));
+    let after = size(&out);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(size(&out), after, "still open after its hold");
+    drop(speaker);
+    assert!(
+        Audio::read(dir.path()).stretches().is_empty(),
+        "ready made a sound"
+    );
 }
 
 /// The speaker only reports that every sentence failed: deciding to play the error earcon is

@@ -62,6 +62,9 @@ struct Log {
     claimed: Vec<crate::stt::live::Live>,
     /// The volume last given to the speaker (kept apart from `calls`: every build sets it).
     volume: Option<u8>,
+    /// When the speaker was readied for a timer, and its hold (apart from `calls`: it makes no
+    /// sound).
+    readied: Vec<(tokio::time::Instant, Duration)>,
     /// The follow-up window of each capture started, in order.
     windows: Vec<Option<Duration>>,
 }
@@ -119,6 +122,12 @@ impl Loudspeaker for Fake {
     }
     fn set_volume(&self, percent: u8) {
         self.0.borrow_mut().volume = Some(percent);
+    }
+    fn ready(&self, hold: Duration) {
+        self.0
+            .borrow_mut()
+            .readied
+            .push((tokio::time::Instant::now(), hold));
     }
 }
 

@@ -42,10 +42,20 @@ impl Harness {
     }
 
     /// Lets the loop wait for whatever comes next (a timer), and says how long that took.
+    /// Readying the speaker on the way (`tools.ring_ready_s` before a timer) does not count.
     async fn wait(&mut self) -> Duration {
         let start = tokio::time::Instant::now();
-        self.step().await;
-        start.elapsed()
+        loop {
+            let (calls, readied) = (self.calls().len(), self.readied().len());
+            self.step().await;
+            if self.calls().len() != calls || self.readied().len() == readied {
+                return start.elapsed();
+            }
+        }
+    }
+
+    fn readied(&self) -> Vec<(tokio::time::Instant, Duration)> {
+        self.log.borrow().readied.clone()
     }
 
     fn status(&self) -> serde_json::Value {
@@ -329,4 +339,54 @@ async fn twenty_pending_timers_cost_one_sleep_until_the_soonest() {
     assert_eq!(h.wait().await, Duration::from_secs(600));
     assert_eq!(h.rings().len(), 1);
     assert_eq!(h.status()["timers"], 19);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_speaker_is_readied_ahead_of_a_timer_kept_across_a_restart() {
+    let state_dir = tempfile::tempdir().unwrap();
+    let mut h = Harness::at(ButtonMode::Hold, state_dir, &at("2026-12-06 05:00"));
+    h.tool(timer(15, Some("good night")), "en").await.unwrap();
+    let state_dir = std::mem::replace(&mut h.state_dir, tempfile::tempdir().unwrap());
+    drop(h);
+
+    // Restarted at once (as `systemctl restart`): the new daemon's output was never opened.
+    let mut h = Harness::at(ButtonMode::Hold, state_dir, &at("2026-12-06 05:00"));
+    let start = tokio::time::Instant::now();
+    h.step().await;
+    assert_eq!(
+        h.readied(),
+        [(start + Duration::from_secs(10), Duration::from_secs(10))],
+        "readied tools.ring_ready_s (5 s) before the due time, held 5 s past it"
+    );
+    assert!(h.calls().is_empty(), "readying makes no sound");
+    assert_eq!(h.state(), State::Idle);
+    assert!(
+        h.logs
+            .lines()
+            .join("\n")
+            .contains("a timer is due soon: readying the speaker left_ms=5000"),
+        "{:?}",
+        h.logs.lines()
+    );
+
+    // Then it rings at its due time, once readied only.
+    h.step().await;
+    assert_eq!(start.elapsed(), Duration::from_secs(15));
+    assert_eq!(h.rings(), ["Time's up: good night."]);
+    assert_eq!(h.readied().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timer_set_nearer_than_the_lead_readies_the_speaker_at_once() {
+    let mut h = Harness::new(ButtonMode::Hold);
+    h.tool(timer(3, None), "en").await.unwrap();
+    let start = tokio::time::Instant::now();
+    // The next pass readies it first thing, then sleeps until the due time.
+    assert_eq!(h.wait().await, Duration::from_secs(3));
+    assert_eq!(
+        h.readied(),
+        [(start, Duration::from_secs(8))],
+        "at once, held until 5 s past its due time"
+    );
+    assert_eq!(h.rings(), ["Time's up."]);
 }

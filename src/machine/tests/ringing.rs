@@ -25,6 +25,12 @@ const RINGING: &[Row] = &[
     ("a stale pause is ignored", HOLD, "due(en)@0 spoken(1)@1500 press@2000 timer(1,Ring)@3500", "", Idle),
     ("one due while another rings joins it", HOLD, r#"due(en,"tea")@0 due(zh,"喝茶")@10 spoken(1)@2000 timer(1,Ring)@4000"#, r#"earcon Alarm; speak 1 "Time's up: tea. 时间到：喝茶。""#, Ringing),
     ("...and rings a full ring_s from when it joined", HOLD, r#"due(en,"tea")@0 spoken(1)@2000 due(en,"eggs")@50000 timer(1,Ring)@50100 spoken(1)@58500"#, "timer Ring 1 2000", Ringing),
+    // Getting the speaker ready (tools.ring_ready_s before): held RING_READY_HOLD past the due time.
+    ("due soon: the speaker readied, nothing heard", HOLD, "soon(5000)@0", "ready_speaker 10000", Idle),
+    ("...then it rings as ever", HOLD, "soon(5000)@0 due(en)@5000", r#"earcon Alarm; speak 1 "Time's up."; led Speaking"#, Ringing),
+    ("due soon while listening: readied, the turn goes on", HOLD, "press@0 soon(5000)@500", "ready_speaker 10000", Listening),
+    ("due soon while thinking: readied", HOLD, "hold:thinking soon(3000)@3000", "ready_speaker 8000", Thinking),
+    ("due soon while ringing: readied", HOLD, "due(en)@0 soon(5000)@100", "ready_speaker 10000", Ringing),
     ("no beep for a volume step while ringing", HOLD, "due(en)@0 volume-down@500", "volume 90", Ringing),
     ("an announcement waits for the ring", HOLD, r#"due(en)@0 say("Hi.")@500"#, "", Ringing),
     ("...and a press silences both", HOLD, r#"due(en)@0 say("Hi.")@500 press@1000"#, "stop_speaking; ring_end pressed 1; led Idle", Idle),

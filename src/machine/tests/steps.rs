@@ -104,6 +104,7 @@ fn short(a: &Action) -> String {
             )
         }
         Action::LoadModel => "load".into(),
+        Action::ReadySpeaker { hold } => format!("ready_speaker {}", hold.as_millis()),
         Action::StopCapture { turn } => format!("stop {turn}"),
         Action::CancelCapture => "cancel_capture".into(),
         Action::Transcribe { turn, .. } => format!("transcribe {turn}"),
@@ -288,6 +289,12 @@ pub fn event(text: &str) -> Event {
             },
         },
         "due" => Event::TimerDue(due(&args, text)),
+        "soon" => Event::TimerSoon {
+            left: Duration::from_millis(match args.as_slice() {
+                [ms] => ms.parse().unwrap_or_else(|_| panic!("bad ms in {text:?}")),
+                _ => panic!("soon(MS) in {text:?}"),
+            }),
+        },
         _ => panic!("no event {name:?} in {text:?}"),
     }
 }

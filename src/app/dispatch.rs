@@ -190,11 +190,11 @@ impl Driver {
                     tracing::warn!("the volume will not be kept across a restart: {e:#}");
                 }
             }
-            Action::StartTimer { turn, kind, after } => {
+            Action::StartTimer { timer, after } => {
                 let tx = self.events.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(after).await;
-                    let _ = tx.send(Event::Timer { turn, kind });
+                    let _ = tx.send(Event::Timer(timer));
                 });
             }
             Action::Led(led) => {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::event::{FailureClass, Recording, TimerKind, ToolUse, TurnId};
+use crate::event::{FailureClass, Recording, TimerId, ToolUse, TurnId};
 
 /// A short sound (`audio::earcons` makes each one; the thinking cue is its own action).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,13 +108,12 @@ pub enum Action {
     StopThinkingCue,
     /// The everyday volume is now this percent: apply it and keep it for the next start.
     SetVolume(u8),
-    /// A one-shot timer: after `after`, post `Event::Timer { turn, kind }`. There is no cancel:
-    /// the machine ignores timers whose id is no longer current. `turn` is the id space of
-    /// `kind`: the turn for `MaxRecord`, the press for `LongPress`, the memory generation for
+    /// A one-shot timer: after `after`, post `Event::Timer(timer)`. There is no cancel: the
+    /// machine ignores timers whose id is no longer current. Each kind carries its own id: the
+    /// turn for `MaxRecord`, the press for `LongPress`, the memory generation for
     /// `ForgetConversation`.
     StartTimer {
-        turn: TurnId,
-        kind: TimerKind,
+        timer: TimerId,
         after: Duration,
     },
     Led(Led),

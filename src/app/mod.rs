@@ -164,7 +164,6 @@ impl App {
                 for action in actions {
                     self.driver.dispatch(action);
                 }
-                self.driver.settle();
             }
             Input::Reload => self.read_config(),
             Input::Watchdog => systemd::watchdog(),
@@ -200,7 +199,6 @@ impl App {
         for action in self.machine.handle(event, now()) {
             self.driver.dispatch(action);
         }
-        self.driver.settle();
     }
 
     /// A checked tool call: timers here, the volume through the machine (as `ctl volume`).

@@ -54,8 +54,14 @@ pub enum Action {
     StopCapture {
         turn: TurnId,
     },
-    /// Drop the recording in progress without posting anything.
+    /// Drop the recording in progress without posting anything (and the live transcription
+    /// hearing it, if any).
     CancelCapture,
+    /// The recording of `turn` ended and will not be transcribed (a failed capture, silence, a
+    /// glitch, a stale turn): the live transcription hearing it, if any, hangs up.
+    HangUpLive {
+        turn: TurnId,
+    },
     /// Transcribe the recording (hook or server); posts `Transcribed`.
     Transcribe {
         turn: TurnId,

@@ -123,6 +123,7 @@ fn short(a: &Action) -> String {
             tail: Some(tail),
         } => format!("end_speech {turn} {}", spoken_text(tail)),
         Action::StopSpeaking => "stop_speaking".into(),
+        Action::HangUpLive { turn } => format!("hang_up_live {turn}"),
         Action::Earcon(e) => format!("earcon {e:?}"),
         Action::StartTimer { timer, after } => {
             format!(

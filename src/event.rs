@@ -10,10 +10,6 @@ use crate::audio::Clip;
 /// Numbers one press-to-silence cycle; late results of an abandoned turn are recognised by it.
 pub type TurnId = u64;
 
-/// Sending half of the daemon's event channel; device threads post through it without blocking.
-pub type EventSender = tokio::sync::mpsc::UnboundedSender<Event>;
-pub type EventReceiver = tokio::sync::mpsc::UnboundedReceiver<Event>;
-
 #[derive(Debug)]
 pub enum Event {
     /// A debounced GPIO edge; `pressed` is the logical state (active-low already applied).
@@ -75,8 +71,9 @@ pub struct Due {
 }
 
 /// Where the loop tells a control-socket client what became of its command: `Err(why)` when
-/// the machine ignored it.
-pub type Reply = tokio::sync::oneshot::Sender<Result<(), String>>;
+/// the machine ignored it. A std channel (room for the one answer, so sending never blocks):
+/// the core's input carries no async runtime's types.
+pub type Reply = std::sync::mpsc::SyncSender<Result<(), String>>;
 
 impl Event {
     /// A control-socket command whose client waits for no answer.

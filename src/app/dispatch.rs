@@ -6,9 +6,10 @@ use std::collections::HashMap;
 
 use super::devices::Devices;
 use crate::audio::capture::Listen;
+use crate::bus::EventSender;
 use crate::button::{self, Button};
 use crate::cancel;
-use crate::event::{Event, EventSender, TurnId};
+use crate::event::{Event, TurnId};
 use crate::machine::{Action, Outcome, TurnSummary};
 use crate::state;
 use crate::stt::live::Live;

@@ -21,9 +21,10 @@ pub use devices::{Devices, Loudspeaker, Microphone, Responder, Transcriber};
 use dispatch::Driver;
 use timers::Keeper;
 
+use crate::bus::{EventReceiver, EventSender};
 use crate::button::Button;
 use crate::config::Config;
-use crate::event::{Event, EventReceiver, EventSender};
+use crate::event::Event;
 use crate::machine::{Action, Machine, Settings, State};
 use crate::printable::escaped;
 use crate::shutdown::Reloads;

@@ -253,8 +253,10 @@ fn a_press_while_speaking_stops_the_reply_and_listens() {
     let fake = FakeOllama::start(vec![Reply::chat(&story)]);
     // espeak-ng at the pace of a slower engine (piper on a Pi): the unpaced test device plays
     // a sentence the moment it is synthesized, so synthesis sets the pace of the reply, and
-    // the test must be able to press before the end of it.
-    let tts = script(dir, "tts.sh", "sleep 0.3; exec espeak-ng --stdout --stdin");
+    // the test must be able to press before the end of it. One second a sentence leaves the
+    // press ten seconds to land on a busy machine (at 0.3 s, a CI host at load 14 once let 12
+    // sentences play between the first sound and the press being handled).
+    let tts = script(dir, "tts.sh", "sleep 1; exec espeak-ng --stdout --stdin");
     let mut config = Config::daemon(&fake.url());
     config
         .set("stt", "command", &Config::fixed_stt("tell me a story"))

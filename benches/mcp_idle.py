@@ -82,6 +82,8 @@ def run(dir, mcp_lines, idle):
     time.sleep(idle / 2)
     sample = {
         "rss_kib": status(proc.pid, "VmRSS"),
+        "anon_kib": status(proc.pid, "RssAnon"),
+        "file_kib": status(proc.pid, "RssFile"),
         "pss_kib": pss_kib(proc.pid),
         "threads": status(proc.pid, "Threads"),
         "idle_ticks": ticks(proc.pid) - t0,
@@ -114,9 +116,9 @@ def main():
             http.wait()
     mib = lambda k: f"{k / 1024:.2f} MiB"
     print(f"voicebox idle, no MCP server:        RSS {mib(none['rss_kib'])}, PSS {mib(none['pss_kib'])}, "
-          f"{none['threads']} threads, {none['idle_ticks']} ticks in {args.idle / 2:.0f} s")
+          f"(anon {mib(none['anon_kib'])}, file {mib(none['file_kib'])}), {none['threads']} threads, {none['idle_ticks']} ticks in {args.idle / 2:.0f} s")
     print(f"voicebox idle, stdio + HTTP servers: RSS {mib(both['rss_kib'])}, PSS {mib(both['pss_kib'])}, "
-          f"{both['threads']} threads, {both['idle_ticks']} ticks in {args.idle / 2:.0f} s")
+          f"(anon {mib(both['anon_kib'])}, file {mib(both['file_kib'])}), {both['threads']} threads, {both['idle_ticks']} ticks in {args.idle / 2:.0f} s")
     print(f"  the stdio server (child): RSS {', '.join(mib(k) for k in both['children_rss_kib'])}; "
           f"the HTTP server (not a child): RSS {mib(http_rss)}")
 

@@ -37,7 +37,7 @@ pub fn ask(config: &Config, text: &str, speak: bool) -> anyhow::Result<()> {
     });
     // MCP servers' tools are called from here: this process connects to them itself, and
     // waits (bounded) for them so the question sees their tools.
-    let mcp = crate::mcp::Mcp::start(&config.tools.mcp, config.tools.call_timeout);
+    let mcp = crate::mcp::Mcp::start(crate::mcp::in_use(config), config.tools.call_timeout);
     mcp.settle(
         config
             .tools

@@ -10,9 +10,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::{App, Devices, Parts};
 use crate::audio::capture::Capture;
+use crate::bus::EventSender;
 use crate::button::Button;
 use crate::config::{self, Config};
-use crate::event::EventSender;
 use crate::ollama::Client;
 use crate::speaker::pipeline::Speaker;
 use crate::stt::Stt;
@@ -138,7 +138,7 @@ pub fn devices(config: &Config, events: &EventSender) -> anyhow::Result<Devices>
             config,
             std::sync::Arc::new(crate::mcp::WithMcp::new(
                 std::sync::Arc::new(ToLoop::new(events.clone(), config.tools.call_timeout)),
-                crate::mcp::Mcp::start(&config.tools.mcp, config.tools.call_timeout),
+                crate::mcp::Mcp::start(crate::mcp::in_use(config), config.tools.call_timeout),
             )),
         )),
     })

@@ -321,6 +321,13 @@ impl Drop for Mcp {
     }
 }
 
+/// The servers to start for `config`: none when no tools are offered (`tools.enabled = false`,
+/// or `/api/generate`, which has no tools), so no child runs for nothing.
+pub fn in_use(config: &crate::config::Config) -> &[Server] {
+    let offered = config.tools.enabled && config.ollama.endpoint == crate::config::Endpoint::Chat;
+    if offered { &config.tools.mcp } else { &[] }
+}
+
 /// Connects once and lists the tools, for `voicebox check`: the tool count or why not.
 pub fn probe(server: &Server, timeout: Duration) -> Result<usize, String> {
     match &server.transport {

@@ -553,7 +553,10 @@ fn the_daemon_calls_the_servers_tools_and_its_stdio_server_lives_and_dies_with_i
     let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
     let mic = spoken_mic(dir, "turn on the light");
     let fake = FakeOllama::start(vec![
-        Reply::chat_calls(&[("desk_light_on", json!({"room": "客厅"}))]),
+        Reply::chat_calls(&[
+            ("desk_light_on", json!({"room": "客厅"})),
+            ("set_timer", json!({"seconds": 600, "label": "tea"})),
+        ]),
         Reply::chat("The living room light is on."),
     ]);
     let mut config = Config::daemon(&fake.url());
@@ -587,15 +590,19 @@ fn the_daemon_calls_the_servers_tools_and_its_stdio_server_lives_and_dies_with_i
         [json!({"tool": "light_on", "arguments": {"room": "客厅"}})]
     );
     let requests = fake.requests();
-    let tool = requests[1].json()["messages"]
+    let tools: Vec<serde_json::Value> = requests[1].json()["messages"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|m| m["role"] == "tool")
+        .filter(|m| m["role"] == "tool")
         .cloned()
-        .unwrap();
-    assert_eq!(tool["tool_name"], "desk_light_on");
-    assert_eq!(tool["content"], "the 客厅 light is on");
+        .collect();
+    assert_eq!(tools[0]["tool_name"], "desk_light_on");
+    assert_eq!(tools[0]["content"], "the 客厅 light is on");
+    // The built-in tool beside it still goes to the daemon's loop, which keeps the timer.
+    assert_eq!(tools[1]["tool_name"], "set_timer");
+    let timers = d.ctl("timers").unwrap();
+    assert!(timers.contains("tea"), "{timers} / {}", tools[1]);
     assert!(
         !Audio::read(dir).speech().is_empty(),
         "the answer was not heard"
@@ -675,4 +682,32 @@ time.sleep(3600)
         (mcp.status()[0].1 == Status::Connected(1)).then_some(())
     });
     assert!(back.is_some(), "{:?}", mcp.status());
+}
+
+/// With the tools turned off, no server is started and none is offered.
+#[test]
+fn no_server_starts_when_the_tools_are_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("desk.jsonl");
+    let argv: Vec<String> = mcp_servers::stdio_argv(&record);
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let fake = FakeOllama::start(vec![Reply::chat("Hello.")]);
+    let mut config = Config::ollama(&fake.url());
+    config
+        .set("ollama", "endpoint", "\"chat\"")
+        .set("tools", "enabled", "false")
+        .set(
+            "tools",
+            "mcp",
+            &format!("[{{ name = \"desk\", command = {} }}]", Config::argv(&argv)),
+        );
+    let out = voicebox(
+        &config.write(dir.path()),
+        "debug",
+        &["ask", "hi", "--no-speak"],
+    );
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("MCP server"), "{stderr}");
+    assert!(fake.requests()[0].json().get("tools").is_none());
 }

@@ -18,11 +18,12 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{Semaphore, oneshot, watch};
+use tokio::sync::{Semaphore, watch};
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
-use crate::event::{ControlCommand, Event, EventSender, VolumeChange};
+use crate::bus::EventSender;
+use crate::event::{ControlCommand, Event, VolumeChange};
 use crate::tools::{self, Call};
 
 /// Longest accepted line: room for an announcement of a few sentences (`say TEXT`); it bounds
@@ -298,24 +299,20 @@ async fn client(
 
 /// Sends a gesture to the loop and waits for its verdict: the reply line.
 async fn gesture(c: ControlCommand, events: &EventSender) -> String {
-    let (tx, rx) = oneshot::channel();
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
     if events.send(Event::Control(c, Some(tx))).is_err() {
         return "error: the daemon is shutting down".to_string();
     }
-    match timeout(VERDICT_WAIT, rx).await {
-        Ok(Ok(Ok(()))) => "ok".to_string(),
-        Ok(Ok(Err(why))) => format!("ignored: {why}"),
-        Ok(Err(_)) => "error: the daemon is shutting down".to_string(),
-        Err(_) => format!(
-            "error: the daemon did not answer within {} s",
-            VERDICT_WAIT.as_secs()
-        ),
+    match answer(rx).await {
+        Ok(Ok(())) => "ok".to_string(),
+        Ok(Err(why)) => format!("ignored: {why}"),
+        Err(e) => format!("error: {e}"),
     }
 }
 
 /// Hands a checked call to the loop and waits (bounded) for its answer; one line either way.
 async fn tool_call(call: Call, lang: &str, events: &EventSender) -> Result<String, String> {
-    let (reply, answer) = std::sync::mpsc::sync_channel(1);
+    let (reply, rx) = std::sync::mpsc::sync_channel(1);
     let event = Event::ToolCall {
         call,
         lang: lang.to_string(),
@@ -324,13 +321,18 @@ async fn tool_call(call: Call, lang: &str, events: &EventSender) -> Result<Strin
     if events.send(event).is_err() {
         return Err("the daemon is shutting down".into());
     }
-    // A std channel (the Ollama worker's kind). The loop runs on this same thread and answers
-    // as soon as it handles the event, so this looks again after letting it run: a few
-    // milliseconds while a client waits, and no thread kept for it afterwards.
+    answer(rx).await?.map(|t| t.replace(['\n', '\r'], " "))
+}
+
+/// Waits (bounded by `VERDICT_WAIT`) for the loop's answer on a std channel: the core's
+/// events carry no async runtime's types. The loop runs on this same thread and answers as
+/// soon as it handles the event, so this looks again after letting it run: a few milliseconds
+/// while a client waits, and no thread kept for it afterwards. `Err`: why no answer came.
+async fn answer<T>(rx: std::sync::mpsc::Receiver<T>) -> Result<T, String> {
     let start = tokio::time::Instant::now();
     loop {
-        match answer.try_recv() {
-            Ok(result) => return result.map(|t| t.replace(['\n', '\r'], " ")),
+        match rx.try_recv() {
+            Ok(answer) => return Ok(answer),
             Err(std::sync::mpsc::TryRecvError::Disconnected) => {
                 return Err("the daemon is shutting down".into());
             }

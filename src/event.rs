@@ -10,10 +10,6 @@ use crate::audio::Clip;
 /// Numbers one press-to-silence cycle; late results of an abandoned turn are recognised by it.
 pub type TurnId = u64;
 
-/// Sending half of the daemon's event channel; device threads post through it without blocking.
-pub type EventSender = tokio::sync::mpsc::UnboundedSender<Event>;
-pub type EventReceiver = tokio::sync::mpsc::UnboundedReceiver<Event>;
-
 #[derive(Debug)]
 pub enum Event {
     /// A debounced GPIO edge; `pressed` is the logical state (active-low already applied).
@@ -49,7 +45,7 @@ pub enum Event {
     /// Playback of a reply (or of a spoken error) ended, was stopped, or failed.
     Spoken { turn: TurnId, report: SpeechReport },
     /// A one-shot timer the machine asked for fired.
-    Timer { turn: TurnId, kind: TimerKind },
+    Timer(TimerId),
     /// A user's timer or alarm fell due (the loop keeps them and sleeps until the next one).
     TimerDue(Due),
     /// A user's timer or alarm falls due in `left` (the loop posts it `tools.ring_ready_s`
@@ -78,8 +74,9 @@ pub struct Due {
 }
 
 /// Where the loop tells a control-socket client what became of its command: `Err(why)` when
-/// the machine ignored it.
-pub type Reply = tokio::sync::oneshot::Sender<Result<(), String>>;
+/// the machine ignored it. A std channel (room for the one answer, so sending never blocks):
+/// the core's input carries no async runtime's types.
+pub type Reply = std::sync::mpsc::SyncSender<Result<(), String>>;
 
 impl Event {
     /// A control-socket command whose client waits for no answer.
@@ -115,18 +112,49 @@ pub enum VolumeChange {
     Down,
 }
 
+/// Numbers one press of the button (or control-socket press); a long-press timer names it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PressId(pub u64);
+
+/// Numbers the conversation memory's idle countdowns: only the newest forget timer counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Generation(pub u64);
+
+/// A one-shot timer the machine asked for: its kind, and the id in that kind's own space, so a
+/// kind cannot be given another kind's number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimerKind {
+pub enum TimerId {
     /// The button has been held for `button.long_press_ms`.
-    LongPress,
+    LongPress(PressId),
     /// The recording reached `audio.max_record_s`.
-    MaxRecord,
+    MaxRecord(TurnId),
     /// `conversation.idle_forget_s` passed since the last turn.
-    ForgetConversation,
+    ForgetConversation(Generation),
     /// `audio.thinking_cue_ms` passed since the question was recorded.
-    ThinkingCue,
-    /// The pause between two rings of a due timer ended.
-    Ring,
+    ThinkingCue(TurnId),
+    /// The pause between two rings of a due timer ended (the ring's turn).
+    Ring(TurnId),
+}
+
+impl TimerId {
+    /// The kind's name, as the step language prints it ("MaxRecord").
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TimerId::LongPress(_) => "LongPress",
+            TimerId::MaxRecord(_) => "MaxRecord",
+            TimerId::ForgetConversation(_) => "ForgetConversation",
+            TimerId::ThinkingCue(_) => "ThinkingCue",
+            TimerId::Ring(_) => "Ring",
+        }
+    }
+
+    /// The number within the kind's id space.
+    pub fn number(&self) -> u64 {
+        match *self {
+            TimerId::LongPress(PressId(n)) | TimerId::ForgetConversation(Generation(n)) => n,
+            TimerId::MaxRecord(n) | TimerId::ThinkingCue(n) | TimerId::Ring(n) => n,
+        }
+    }
 }
 
 /// A finished recording, resampled to 16 kHz mono.

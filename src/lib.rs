@@ -8,7 +8,8 @@
 //! - `config`   TOML → validated `Config`; `config/voicebox.toml` is compiled in as the defaults.
 //! - `cli`      the command line (clap).
 //! - `logging`  journald under systemd, stderr otherwise.
-//! - `event`    the one closed `Event` enum and the plain data it carries.
+//! - `event`    the one closed `Event` enum and the plain data it carries (no async runtime).
+//! - `bus`      the daemon's event channel (tokio's): the senders devices post on.
 //! - `machine`  the pure state machine: `(Event, now) -> Vec<Action>`; every product decision.
 //! - `app`      the one `select!` loop: events → machine → actions → the device traits
 //!   (`app::Devices`); `cmd/run.rs` builds the real devices, the loop's tests fakes. It keeps
@@ -54,6 +55,7 @@
 
 pub mod app;
 pub mod audio;
+pub mod bus;
 pub mod button;
 pub mod cancel;
 pub mod cli;

@@ -34,8 +34,9 @@ use tokio_util::sync::CancellationToken;
 use record::Recorder;
 use support::fake_ollama::{FakeOllama, Pace, Reply, Run};
 use voicebox::app::{App, Parts};
+use voicebox::bus::EventSender;
 use voicebox::config::Config;
-use voicebox::event::{Event, EventSender};
+use voicebox::event::Event;
 
 const QUESTION: &str = "what is the capital of france";
 /// 57 tokens; the first sentence is 7 of them.

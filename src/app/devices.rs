@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use crate::audio::capture::{Capture, Feed, Listen};
 use crate::audio::{Clip, earcons::Earcon};
+use crate::bus::EventSender;
 use crate::cancel;
-use crate::event::{Event, EventSender, TurnId};
+use crate::event::{Event, TurnId};
 use crate::machine::Exchange;
 use crate::ollama::{self, Message};
 use crate::speaker::pipeline::Speaker;

@@ -6,9 +6,10 @@ use std::collections::HashMap;
 
 use super::devices::Devices;
 use crate::audio::capture::Listen;
+use crate::bus::EventSender;
 use crate::button::{self, Button};
 use crate::cancel;
-use crate::event::{Event, EventSender, TurnId};
+use crate::event::{Event, TurnId};
 use crate::machine::{Action, Outcome, TurnSummary};
 use crate::state;
 use crate::stt::live::Live;
@@ -31,8 +32,6 @@ pub(super) struct Driver {
 pub(super) struct LiveTurn {
     pub(super) turn: TurnId,
     pub(super) live: Live,
-    /// The recording has ended (`Captured` arrived): a `Transcribe` claims it now or never.
-    pub(super) recorded: bool,
 }
 
 /// Blocking work that can be cancelled, by the turn it belongs to.
@@ -98,20 +97,7 @@ impl Driver {
         match event {
             Event::Transcribed { turn, .. } => self.jobs.forget(Job::Transcribe(*turn)),
             Event::Answered { turn, .. } => self.jobs.forget(Job::Ask(*turn)),
-            Event::Captured { turn, .. } => {
-                if let Some(l) = self.live.as_mut().filter(|l| l.turn == *turn) {
-                    l.recorded = true;
-                }
-            }
             _ => {}
-        }
-    }
-
-    /// After an event's actions: a live transcription whose recording ended without being
-    /// sent to STT (a glitch, silence, a failed capture) hangs up.
-    pub(super) fn settle(&mut self) {
-        if self.live.as_ref().is_some_and(|l| l.recorded) {
-            self.live = None;
         }
     }
 
@@ -136,11 +122,7 @@ impl Driver {
             } => {
                 // Replacing an older one hangs it up.
                 let (feed, live) = d.stt.live().unzip();
-                self.live = live.map(|live| LiveTurn {
-                    turn,
-                    live,
-                    recorded: false,
-                });
+                self.live = live.map(|live| LiveTurn { turn, live });
                 let listen = Listen {
                     detect_end,
                     speech_within,
@@ -160,6 +142,9 @@ impl Driver {
                 let live = self.live.take_if(|l| l.turn == turn).map(|l| l.live);
                 d.stt
                     .transcribe(turn, recording.clip, live, cancel, &self.events);
+            }
+            Action::HangUpLive { turn } => {
+                self.live.take_if(|l| l.turn == turn);
             }
             Action::CancelTranscribe { turn } => self.jobs.cancel(Job::Transcribe(turn)),
             Action::Ask {
@@ -191,11 +176,11 @@ impl Driver {
                     tracing::warn!("the volume will not be kept across a restart: {e:#}");
                 }
             }
-            Action::StartTimer { turn, kind, after } => {
+            Action::StartTimer { timer, after } => {
                 let tx = self.events.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(after).await;
-                    let _ = tx.send(Event::Timer { turn, kind });
+                    let _ = tx.send(Event::Timer(timer));
                 });
             }
             Action::Led(led) => {

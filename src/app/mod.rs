@@ -21,9 +21,10 @@ pub use devices::{Devices, Loudspeaker, Microphone, Responder, Transcriber};
 use dispatch::Driver;
 use timers::Keeper;
 
+use crate::bus::{EventReceiver, EventSender};
 use crate::button::Button;
 use crate::config::Config;
-use crate::event::{Event, EventReceiver, EventSender};
+use crate::event::Event;
 use crate::machine::{Action, Machine, Settings, State};
 use crate::printable::escaped;
 use crate::shutdown::Reloads;
@@ -179,7 +180,6 @@ impl App {
                 for action in actions {
                     self.driver.dispatch(action);
                 }
-                self.driver.settle();
             }
             Input::Reload => self.read_config(),
             Input::Watchdog => systemd::watchdog(),
@@ -222,7 +222,6 @@ impl App {
         for action in self.machine.handle(event, now()) {
             self.driver.dispatch(action);
         }
-        self.driver.settle();
     }
 
     /// A checked tool call: timers here, the volume through the machine (as `ctl volume`).

@@ -15,8 +15,8 @@ use gpiocdev::line::{Bias, EdgeDetection, EdgeKind, Value};
 use gpiocdev::{Chip, Request};
 
 use super::{EdgeFilter, Role};
+use crate::bus::EventSender;
 use crate::config;
-use crate::event::EventSender;
 
 /// Why a line of the kernel GPIO chip cannot be used; it displays as one line with the fix.
 #[derive(Debug, thiserror::Error)]

@@ -14,8 +14,9 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::bus::EventSender;
 use crate::config;
-use crate::event::{Event, EventSender, VolumeChange};
+use crate::event::{Event, VolumeChange};
 
 /// What the LED shows: the machine's own type, so the app hands it on unmapped.
 pub use crate::machine::Led;

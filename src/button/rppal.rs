@@ -5,8 +5,8 @@
 use rppal::gpio::{Gpio, InputPin, Trigger};
 
 use super::{EdgeFilter, Role};
+use crate::bus::EventSender;
 use crate::config;
-use crate::event::EventSender;
 
 /// Why rppal refused the board or a pin (`pin: None`: the GPIO chip itself); it displays as
 /// one line with the fix.

@@ -10,9 +10,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::{App, Devices, Parts};
 use crate::audio::capture::Capture;
+use crate::bus::EventSender;
 use crate::button::Button;
 use crate::config::{self, Config};
-use crate::event::EventSender;
 use crate::ollama::Client;
 use crate::speaker::pipeline::Speaker;
 use crate::stt::Stt;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::event::{FailureClass, Recording, TimerKind, ToolUse, TurnId};
+use crate::event::{FailureClass, Recording, TimerId, ToolUse, TurnId};
 
 /// A short sound (`audio::earcons` makes each one; the thinking cue is its own action).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,8 +54,14 @@ pub enum Action {
     StopCapture {
         turn: TurnId,
     },
-    /// Drop the recording in progress without posting anything.
+    /// Drop the recording in progress without posting anything (and the live transcription
+    /// hearing it, if any).
     CancelCapture,
+    /// The recording of `turn` ended and will not be transcribed (a failed capture, silence, a
+    /// glitch, a stale turn): the live transcription hearing it, if any, hangs up.
+    HangUpLive {
+        turn: TurnId,
+    },
     /// Transcribe the recording (hook or server); posts `Transcribed`.
     Transcribe {
         turn: TurnId,
@@ -114,13 +120,12 @@ pub enum Action {
     StopThinkingCue,
     /// The everyday volume is now this percent: apply it and keep it for the next start.
     SetVolume(u8),
-    /// A one-shot timer: after `after`, post `Event::Timer { turn, kind }`. There is no cancel:
-    /// the machine ignores timers whose id is no longer current. `turn` is the id space of
-    /// `kind`: the turn for `MaxRecord`, the press for `LongPress`, the memory generation for
+    /// A one-shot timer: after `after`, post `Event::Timer(timer)`. There is no cancel: the
+    /// machine ignores timers whose id is no longer current. Each kind carries its own id: the
+    /// turn for `MaxRecord`, the press for `LongPress`, the memory generation for
     /// `ForgetConversation`.
     StartTimer {
-        turn: TurnId,
-        kind: TimerKind,
+        timer: TimerId,
         after: Duration,
     },
     Led(Led),

@@ -25,7 +25,7 @@
 use std::time::Instant;
 
 use super::{Action, Earcon, Led, Machine, Phase, Speech, Turn};
-use crate::event::{TimerKind, TurnId, VolumeChange};
+use crate::event::{TimerId, TurnId, VolumeChange};
 use crate::text::question;
 
 /// Percent per volume step: ten steps from silent to full.
@@ -90,8 +90,7 @@ impl Machine {
     pub(super) fn arm_thinking_cue(&self, id: TurnId, out: &mut Vec<Action>) {
         if !self.settings.thinking_cue.is_zero() {
             out.push(Action::StartTimer {
-                turn: id,
-                kind: TimerKind::ThinkingCue,
+                timer: TimerId::ThinkingCue(id),
                 after: self.settings.thinking_cue,
             });
         }

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::{Action, Earcon, Led, Machine, Outcome, Phase, Press, Turn};
 use crate::config::ButtonMode;
-use crate::event::{TimerKind, TurnId};
+use crate::event::{PressId, TimerId, TurnId};
 
 impl Machine {
     /// `Some(detect_end)` when recording `turn` and not yet stopping.
@@ -34,7 +34,7 @@ impl Machine {
             // lost (a crashed script), and it must not make the button dead for good.
             self.release(now, out);
         }
-        self.last_press += 1;
+        self.last_press.0 += 1;
         let id = self.last_press;
         // A press silences a ringing timer and does nothing else: not its release, not a
         // long press.
@@ -51,8 +51,7 @@ impl Machine {
             ButtonMode::Hold => self.hold_press(id, now, out),
             ButtonMode::Toggle => {
                 out.push(Action::StartTimer {
-                    turn: id,
-                    kind: TimerKind::LongPress,
+                    timer: TimerId::LongPress(id),
                     after: self.settings.long_press,
                 });
                 self.toggle(Some(id), now, out);
@@ -60,7 +59,7 @@ impl Machine {
         }
     }
 
-    pub(super) fn hold_press(&mut self, id: u64, now: Instant, out: &mut Vec<Action>) {
+    pub(super) fn hold_press(&mut self, id: PressId, now: Instant, out: &mut Vec<Action>) {
         match &self.phase {
             Phase::Idle => self.begin_listening(Some(id), false, now, out),
             // Push-to-talk takes over an open follow-up window: a new, held turn.
@@ -91,7 +90,7 @@ impl Machine {
     }
 
     /// The toggle gesture: a toggle-mode press (`press` = its id) or a tap (`None`).
-    pub(super) fn toggle(&mut self, press: Option<u64>, now: Instant, out: &mut Vec<Action>) {
+    pub(super) fn toggle(&mut self, press: Option<PressId>, now: Instant, out: &mut Vec<Action>) {
         match &self.phase {
             Phase::Ringing { .. } => self.silence("pressed", now, out),
             Phase::Idle => self.begin_listening(press, true, now, out),
@@ -173,7 +172,7 @@ impl Machine {
     /// its own when no speech begins within the follow-up window.
     pub(super) fn begin_listening(
         &mut self,
-        held_by: Option<u64>,
+        held_by: Option<PressId>,
         detect_end: bool,
         now: Instant,
         out: &mut Vec<Action>,
@@ -183,7 +182,7 @@ impl Machine {
 
     pub(super) fn open_microphone(
         &mut self,
-        held_by: Option<u64>,
+        held_by: Option<PressId>,
         detect_end: bool,
         follow_up: bool,
         now: Instant,
@@ -203,8 +202,7 @@ impl Machine {
             out.push(Action::LoadModel);
         }
         out.push(Action::StartTimer {
-            turn: id,
-            kind: TimerKind::MaxRecord,
+            timer: TimerId::MaxRecord(id),
             after: self.settings.max_record,
         });
         out.push(Action::Led(Led::Listening));
@@ -235,15 +233,9 @@ impl Machine {
         }
     }
 
-    pub(super) fn timer(
-        &mut self,
-        id: TurnId,
-        kind: TimerKind,
-        now: Instant,
-        out: &mut Vec<Action>,
-    ) {
-        match kind {
-            TimerKind::LongPress => {
+    pub(super) fn timer(&mut self, timer: TimerId, now: Instant, out: &mut Vec<Action>) {
+        match timer {
+            TimerId::LongPress(id) => {
                 let Some(press) = &mut self.button else {
                     return;
                 };
@@ -256,12 +248,12 @@ impl Machine {
                 self.announcements.clear();
                 self.abandon(Outcome::Cancelled, now, out);
                 self.memory.forget();
-                self.forget_generation += 1; // a pending idle timer has nothing left to do
+                self.forget_generation.0 += 1; // a pending idle timer has nothing left to do
                 out.push(Action::ForgetConversation);
                 out.push(Action::Earcon(Earcon::Stopped));
                 self.go_idle(Led::Idle, now, out);
             }
-            TimerKind::MaxRecord => {
+            TimerId::MaxRecord(id) => {
                 if self.listening(id).is_some() {
                     let held = match (&self.phase, &self.button) {
                         (Phase::Listening { held_by, .. }, Some(p)) if *held_by == Some(p.id) => {
@@ -272,9 +264,9 @@ impl Machine {
                     self.stop_listening(held, true, out);
                 }
             }
-            TimerKind::ThinkingCue => self.thinking_cue(id, out),
-            TimerKind::Ring => self.ring_again(id, out),
-            TimerKind::ForgetConversation => {
+            TimerId::ThinkingCue(id) => self.thinking_cue(id, out),
+            TimerId::Ring(id) => self.ring_again(id, out),
+            TimerId::ForgetConversation(id) => {
                 if id == self.forget_generation
                     && matches!(self.phase, Phase::Idle)
                     && !self.memory.is_empty()

@@ -74,7 +74,9 @@ pub use ringing::RING_PAUSE;
 use turn::Turn;
 
 use crate::config::{ButtonMode, Config, Messages};
-use crate::event::{ControlCommand, Due, Event, FailureClass, TimerKind, ToolUse, TurnId};
+use crate::event::{
+    ControlCommand, Due, Event, FailureClass, Generation, PressId, TimerId, ToolUse, TurnId,
+};
 use crate::text::lang::Languages;
 
 /// The part of the config the machine decides with.
@@ -186,7 +188,7 @@ enum Phase {
     Listening {
         turn: Turn,
         /// The press that started it (hold mode: its release stops it).
-        held_by: Option<u64>,
+        held_by: Option<PressId>,
         detect_end: bool,
         /// Set once StopCapture was sent: how long the button was held (zero if not held).
         stopping: Option<Duration>,
@@ -212,7 +214,7 @@ enum Phase {
 /// The button (or control-socket press) currently held down.
 #[derive(Debug)]
 struct Press {
-    id: u64,
+    id: PressId,
     at: Instant,
     /// A gesture already used this press; its release does nothing.
     consumed: bool,
@@ -225,9 +227,9 @@ pub struct Machine {
     memory: Memory,
     button: Option<Press>,
     last_turn: TurnId,
-    last_press: u64,
+    last_press: PressId,
     /// Only the newest ForgetConversation timer counts.
-    forget_generation: u64,
+    forget_generation: Generation,
     /// A reply stopped by barge-in or cancel: its summary waits for the speaker's report
     /// (which carries first_audio_ms and sentences), then is logged.
     draining: Option<TurnSummary>,
@@ -253,8 +255,8 @@ impl Machine {
             memory,
             button: None,
             last_turn: 0,
-            last_press: 0,
-            forget_generation: 0,
+            last_press: PressId::default(),
+            forget_generation: Generation::default(),
             draining: None,
             last_outcome: None,
             question_lang: None,
@@ -362,7 +364,7 @@ impl Machine {
             Event::Replying { turn, text } => self.replying(turn, text, &mut out),
             Event::Answered { turn, result } => self.answered(turn, result, now, &mut out),
             Event::Spoken { turn, report } => self.spoken(turn, &report, now, &mut out),
-            Event::Timer { turn, kind } => self.timer(turn, kind, now, &mut out),
+            Event::Timer(timer) => self.timer(timer, now, &mut out),
             Event::TimerDue(due) => self.timer_due(due, now, &mut out),
             Event::TimerSoon { left } => self.timer_soon(left, &mut out),
             // The loop answers tool calls itself (a volume change comes back as `Volume`).
@@ -517,10 +519,9 @@ impl Machine {
         }
         out.push(Action::Led(led));
         if !self.memory.is_empty() {
-            self.forget_generation += 1;
+            self.forget_generation.0 += 1;
             out.push(Action::StartTimer {
-                turn: self.forget_generation,
-                kind: TimerKind::ForgetConversation,
+                timer: TimerId::ForgetConversation(self.forget_generation),
                 after: self.settings.idle_forget,
             });
         }

@@ -8,6 +8,8 @@ use crate::config::ButtonMode;
 use crate::event::{Answer, Failure, FailureClass, Recording, SpeechReport, Transcript, TurnId};
 
 impl Machine {
+    /// `Event::Captured`: a recording of the current turn that is not sent to STT hangs up the
+    /// live transcription that heard it (its connection closes now, not at its timeout).
     pub(super) fn captured(
         &mut self,
         id: TurnId,
@@ -15,13 +17,34 @@ impl Machine {
         now: Instant,
         out: &mut Vec<Action>,
     ) {
-        let (mut turn, stopping) = match self.take_phase() {
+        let (turn, stopping) = match self.take_phase() {
             Phase::Listening { turn, stopping, .. } if turn.id == id => (turn, stopping),
             other => {
-                self.phase = other; // stale: a cancelled or abandoned turn
+                // Stale: a cancelled or abandoned turn, whose CancelCapture (or the next
+                // StartCapture) already hung its live transcription up.
+                self.phase = other;
                 return;
             }
         };
+        let start = out.len();
+        self.recording_ended(turn, stopping, result, now, out);
+        let transcribed = out[start..]
+            .iter()
+            .any(|a| matches!(a, Action::Transcribe { turn, .. } if *turn == id));
+        if !transcribed {
+            out.push(Action::HangUpLive { turn: id });
+        }
+    }
+
+    fn recording_ended(
+        &mut self,
+        mut turn: Turn,
+        stopping: Option<Duration>,
+        result: Result<Recording, Failure>,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let id = turn.id;
         let recording = match result {
             Ok(r) => r,
             Err(f) => return self.say_failure(turn, f.class, now, out),

@@ -22,7 +22,7 @@
 use std::time::{Duration, Instant};
 
 use super::{Action, Earcon, Led, Machine, Phase, Settings, Turn};
-use crate::event::{Due, SpeechReport, TimerKind, TurnId};
+use crate::event::{Due, SpeechReport, TimerId, TurnId};
 
 /// The pause between the end of one ring's words and the next chime.
 pub const RING_PAUSE: Duration = Duration::from_secs(2);
@@ -115,8 +115,7 @@ impl Machine {
         }
         if now + RING_PAUSE < ringing.until {
             out.push(Action::StartTimer {
-                turn: id,
-                kind: TimerKind::Ring,
+                timer: TimerId::Ring(id),
                 after: RING_PAUSE,
             });
         } else {

@@ -43,8 +43,8 @@ const GESTURES: &[Row] = &[
     ("hold: a press shorter than min_press is a quiet glitch", HOLD, "press@0 release@119", "cancel_capture; log 1 glitch; led Idle", Idle),
     ("hold: exactly min_press counts as a press", HOLD, "press@0 release@120", "stop 1; led Thinking; timer ThinkingCue 1 1500", Listening),
     ("hold: a long hold is talking, no long-press timer", HOLD, "press@0 release@5000", "stop 1; led Thinking; timer ThinkingCue 1 1500", Listening),
-    ("hold: a long silent hold forgets the conversation", HOLD, "press@0 release@2500 captured(1,2.8s,silent)@2800", "forget; earcon Stopped; log 1 forgotten; led Idle", Idle),
-    ("hold: a short silent hold is 'didn't catch that'", HOLD, "press@0 release@1000 captured(1,1.3s,silent)@1300", "warn no speech; speak 1 <didnt_catch>; led Error", Speaking),
+    ("hold: a long silent hold forgets the conversation", HOLD, "press@0 release@2500 captured(1,2.8s,silent)@2800", "forget; earcon Stopped; log 1 forgotten; led Idle; hang_up_live 1", Idle),
+    ("hold: a short silent hold is 'didn't catch that'", HOLD, "press@0 release@1000 captured(1,1.3s,silent)@1300", "warn no speech; speak 1 <didnt_catch>; led Error; hang_up_live 1", Speaking),
     ("hold: a second press without release is ignored, and says so", HOLD, "press@0 press@300", "ignored press", Listening),
     ("hold: release without a press is ignored, and says so", HOLD, "release@0", "ignored release", Idle),
     ("hold: a press held just under max_record still blocks the next", HOLD, "ctl-press@0 press@29999", "ignored press", Listening),
@@ -94,6 +94,24 @@ fn gestures() {
     check(GESTURES);
 }
 
+/// A live transcription hears the recording while it is made: the machine hangs it up when the
+/// recording ends without going to STT, and leaves it to `transcribe` (which claims it)
+/// otherwise; a cancelled recording's `cancel_capture` already hangs it up.
+#[rustfmt::skip]
+const LIVE_HANG_UP: &[Row] = &[
+    ("a heard recording goes to STT: no hang-up", HOLD, "press@0 release@1000 captured(1)@1300", "transcribe 1", Transcribing),
+    ("a silent recording hangs up", HOLD, "press@0 release@1000 captured(1,1s,silent)@1300", "warn no speech; speak 1 <didnt_catch>; led Error; hang_up_live 1", Speaking),
+    ("a failed capture hangs up", TOGGLE, "tap@0 captured(1,audio_failed)@1300", "speak 1 <audio_failed>; led Error; hang_up_live 1", Speaking),
+    ("a too short recording hangs up", TOGGLE, "tap@0 tap@200 captured(1,0.2s)@500", "warn the recording; speak 1 <didnt_catch>; led Error; hang_up_live 1", Speaking),
+    ("a cancelled recording: cancel_capture", HOLD, "press@0 cancel@500", "cancel_capture; log 1 cancelled; led Idle", Idle),
+    ("a stale recording: nothing left to hang up", HOLD, "press@0 cancel@500 captured(1)@900", "", Idle),
+];
+
+#[test]
+fn a_recording_not_transcribed_hangs_up_its_live_transcription() {
+    check(LIVE_HANG_UP);
+}
+
 /// `cancel` from any state goes to Idle quietly: no earcon, no message.
 #[rustfmt::skip]
 const CANCELS: &[Row] = &[
@@ -118,8 +136,8 @@ fn cancel_from_every_state_is_quiet() {
 /// without asking Ollama (and the first two without calling STT), and says why at WARN.
 #[rustfmt::skip]
 const DIDNT_CATCH: &[Row] = &[
-    ("silent recording", HOLD, "press@0 release@1000 captured(1,1.5s,silent)@1300", "warn no speech; speak 1 <didnt_catch>; led Error", Speaking),
-    ("shorter than min_record (300 ms)", HOLD, "press@0 release@1000 captured(1,0.2s)@1300", "warn the recording; speak 1 <didnt_catch>; led Error", Speaking),
+    ("silent recording", HOLD, "press@0 release@1000 captured(1,1.5s,silent)@1300", "warn no speech; speak 1 <didnt_catch>; led Error; hang_up_live 1", Speaking),
+    ("shorter than min_record (300 ms)", HOLD, "press@0 release@1000 captured(1,0.2s)@1300", "warn the recording; speak 1 <didnt_catch>; led Error; hang_up_live 1", Speaking),
     ("blank transcript", HOLD, r#"press@0 release@1000 captured(1)@1300 transcribed(1,"  \n")@2000"#, "warn speech recognition; speak 1 <didnt_catch>; led Error", Speaking),
     ("empty transcript", HOLD, r#"press@0 release@1000 captured(1)@1300 transcribed(1,"")@2000"#, "warn speech recognition; speak 1 <didnt_catch>; led Error", Speaking),
 ];
@@ -195,7 +213,17 @@ fn every_failure_is_heard() {
         let [.., failed, spoken] = all.as_slice() else {
             panic!("{steps}: too few steps")
         };
-        assert_eq!(shorts(failed), format!("speak 1 <{class}>; led Error"));
+        // A failed capture also hangs up the live transcription hearing it.
+        let last = steps.rsplit(' ').next().unwrap_or_default();
+        let hang_up = if last.starts_with("captured(") {
+            "; hang_up_live 1"
+        } else {
+            ""
+        };
+        assert_eq!(
+            shorts(failed),
+            format!("speak 1 <{class}>; led Error{hang_up}")
+        );
         assert_eq!(shorts(spoken), format!("log 1 {class}; led Idle"));
         assert_eq!(m.state(), Idle, "{class}");
     }
@@ -211,7 +239,7 @@ const LANGUAGES: &[Row] = &[
     ("Japanese question", HOLD, r#"press@0 release@1000 captured(1)@1300 transcribed(1,"今日の天気はどうですか")@2000 answered(1,unreachable)@9000"#, "speak 1 <ja:unreachable>; led Error", Speaking),
     ("English question", HOLD, r#"press@0 release@1000 captured(1)@1300 transcribed(1,"what time is it")@2000 answered(1,unreachable)@9000"#, "speak 1 <unreachable>; led Error", Speaking),
     ("a language without messages: English", HOLD, r#"press@0 release@1000 captured(1)@1300 transcribed(1,"안녕하세요")@2000 answered(1,unreachable)@9000"#, "speak 1 <unreachable>; led Error", Speaking),
-    ("silence after a Chinese question", HOLD, r#"press@0 release@1000 captured(1)@1300 transcribed(1,"你好吗")@2000 answered(1,"很好。")@3000 spoken(1)@4000 press@5000 release@6000 captured(2,1.5s,silent)@6300"#, "warn no speech; speak 2 <zh:didnt_catch>; led Error", Speaking),
+    ("silence after a Chinese question", HOLD, r#"press@0 release@1000 captured(1)@1300 transcribed(1,"你好吗")@2000 answered(1,"很好。")@3000 spoken(1)@4000 press@5000 release@6000 captured(2,1.5s,silent)@6300"#, "warn no speech; speak 2 <zh:didnt_catch>; led Error; hang_up_live 2", Speaking),
 ];
 
 #[test]

@@ -19,9 +19,10 @@ use std::time::{Duration, Instant, SystemTime};
 use super::synth::{self, Inbox, Writer};
 use crate::audio::earcons::{self, Earcon};
 use crate::audio::playback::{Playback, Remote};
+use crate::bus::EventSender;
 use crate::cancel;
 use crate::config::Config;
-use crate::event::{Event, EventSender, FailureClass, SpeechReport, TurnId, ms};
+use crate::event::{Event, FailureClass, SpeechReport, TurnId, ms};
 use crate::text::sentences;
 use crate::tts::Tts;
 

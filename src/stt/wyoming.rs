@@ -71,6 +71,12 @@ pub fn transcribe(
             Err(_) => return Err(Error::Cancelled),
         }
     }
+    // Logged before the transcript's timeout starts, so the entry's time bounds that start
+    // from below (the end-to-end tests measure the hang-up of a stalled server from it).
+    tracing::debug!(
+        timeout_ms = req.timeout.as_millis() as u64,
+        "recording sent; awaiting the transcript"
+    );
     let ended = Instant::now();
     conn.deadline_in(req.timeout);
     conn.send(&Event::new("audio-stop", Value::Null))?;

@@ -6,7 +6,8 @@ use std::sync::mpsc::{RecvTimeoutError, sync_channel};
 use std::time::Duration;
 
 use super::{Call, Executor};
-use crate::event::{Event, EventSender};
+use crate::bus::EventSender;
+use crate::event::Event;
 
 pub struct ToLoop {
     events: EventSender,

@@ -9,8 +9,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use voicebox::audio::capture::{Capture, Listen};
+use voicebox::bus::EventReceiver;
 use voicebox::config;
-use voicebox::event::{Event, EventReceiver};
+use voicebox::event::Event;
 
 const CHILD: &str = "VOICEBOX_CAPTURE_TEST_CHILD";
 

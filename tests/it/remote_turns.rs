@@ -125,17 +125,11 @@ fn audio_reaches_the_stt_server_while_the_button_is_still_held() {
         "{question}"
     );
 
-    // By the server's clock: most chunks came before the release, audio-stop after it.
-    let chunks = stt.received("audio-chunk");
-    let before = chunks
-        .iter()
-        .filter(|c| c["t"].as_f64().unwrap() < released)
-        .count();
-    assert!(
-        before * 10 >= chunks.len() * 8,
-        "{before} of {} chunks before the release",
-        chunks.len()
-    );
+    // By the server's clock, audio-stop came after the release. (That the audio streamed while
+    // the button was held is shown above: three seconds of it reached the server before the
+    // release was sent. A share of chunks before the release is not asked: on a loaded host the
+    // daemon records on until it handles the release, and the server logs chunks late, so the
+    // share measured the machine, once 22 of 29 chunks.)
     let stop = stt.received("audio-stop")[0]["t"].as_f64().unwrap();
     assert!(stop > released, "audio-stop came before the release");
 }
@@ -157,12 +151,15 @@ fn an_stt_server_that_stalls_times_out_and_the_failure_is_spoken() {
     // "Speech recognition failed." was heard, through the local espeak-ng hook.
     assert_eq!(Audio::read(dir).speech().len(), 1);
     assert!(fake.requests().is_empty(), "nothing was asked");
-    // voicebox hung up at its timeout, not before: 2 s after the end of the audio.
-    let stop = stt.received("audio-stop")[0]["t"].as_f64().unwrap();
+    // voicebox hung up at its timeout, not before: 2 s after the end of the audio. Measured
+    // from the daemon's own entry, written (by its clock) just before the timeout starts: the
+    // server's log of audio-stop lags on a busy host (once by 0.17 s, so "1.83 s").
+    let sent = &d.wait_log("recording sent; awaiting the transcript", 1)[0];
+    let stop = num(sent, "_SOURCE_REALTIME_TIMESTAMP") as f64 / 1e6;
     let hung_up = stt.wait_for("disconnected", 1)[0]["t"].as_f64().unwrap();
     assert!(
         (2.0..10.0).contains(&(hung_up - stop)),
-        "hung up {:.2} s after audio-stop",
+        "hung up {:.2} s after the end of the audio was sent",
         hung_up - stop
     );
 }

@@ -52,6 +52,12 @@ impl Config {
             "audio",
             "sentence_pause_ms = 700\nlinger_ms = 300\nmax_record_s = 5",
         )
+        // No thinking cue: it starts by the wall clock, so a slow turn on a busy host (retries,
+        // a remote STT) sets it off, and on the unpaced test card its ticks are separated by
+        // only as much silence as the starved device thread wrote: they run together into a
+        // stretch as long as a word (a 0.57 s "sentence" before the three of a reply, once).
+        // The cue's own tests turn it on.
+        .set("audio", "thinking_cue_ms", "0")
         .set("button", "min_press_ms", "50");
         c
     }

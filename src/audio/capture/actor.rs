@@ -14,8 +14,9 @@ use crate::audio::Clip;
 use crate::audio::devices::DeviceError;
 use crate::audio::energy::{self, EndDetector};
 use crate::audio::resample;
+use crate::bus::EventSender;
 use crate::config;
-use crate::event::{Event, EventSender, Failure, FailureClass, Recording, TurnId, ms};
+use crate::event::{Event, Failure, FailureClass, Recording, TurnId, ms};
 
 /// Opening a busy or missing device is tried this often, with doubling pauses in between.
 const OPEN_ATTEMPTS: u32 = 4;

@@ -28,8 +28,9 @@ pub use record::{StopWhen, record};
 
 use tokio::sync::mpsc::WeakUnboundedSender;
 
+use crate::bus::EventSender;
 use crate::config;
-use crate::event::{Event, EventSender, Failure, FailureClass, TurnId};
+use crate::event::{Event, Failure, FailureClass, TurnId};
 
 /// Recordings are handed on at the rate STT engines expect.
 pub const STT_RATE: u32 = 16_000;

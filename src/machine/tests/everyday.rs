@@ -76,8 +76,8 @@ const QUESTION: &str = r#"press@0 release@1500 captured(1)@1800 transcribed(1,"c
 const AFTER_A_QUESTION: &[(&str, &str, &str, State)] = &[
     ("a question reopens the microphone", "", "log 1 answered; start 2 detect within 5000; load; timer MaxRecord 2 30000; led Listening", Listening),
     ("with the listening earcon", "started(2)@7050", "earcon Listening", Listening),
-    ("nobody speaks: idle without a word", "started(2)@7050 captured(2,5s,silent)@12000", "log 2 no_follow_up; led Idle; timer ForgetConversation 1 300000", Idle),
-    ("a click is not an answer either", "captured(2,0.2s)@8000", "log 2 no_follow_up; led Idle; timer ForgetConversation 1 300000", Idle),
+    ("nobody speaks: idle without a word", "started(2)@7050 captured(2,5s,silent)@12000", "log 2 no_follow_up; led Idle; timer ForgetConversation 1 300000; hang_up_live 2", Idle),
+    ("a click is not an answer either", "captured(2,0.2s)@8000", "log 2 no_follow_up; led Idle; timer ForgetConversation 1 300000; hang_up_live 2", Idle),
     ("noise that transcribes to nothing", r#"speech-ended(2)@9000 captured(2)@9300 transcribed(2,"")@9800"#, "log 2 no_follow_up; led Idle; timer ForgetConversation 1 300000", Idle),
     ("speech ends on a pause, as in toggle mode", "speech-ended(2)@9000", "stop 2; earcon Stopped; led Thinking; timer ThinkingCue 2 1500", Listening),
     ("the memory continues", r#"speech-ended(2)@9000 captured(2)@9300 transcribed(2,"yes please")@9800"#, r#"ask 2 "yes please" h1"#, Thinking),

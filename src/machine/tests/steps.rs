@@ -37,8 +37,8 @@ use std::time::{Duration, Instant};
 use crate::audio::Clip;
 use crate::config::{self, ButtonMode, Messages};
 use crate::event::{
-    Answer, ControlCommand, Due, Event, Failure, FailureClass, Recording, SpeechReport, TimerKind,
-    Transcript, TurnId, VolumeChange,
+    Answer, ControlCommand, Due, Event, Failure, FailureClass, Generation, PressId, Recording,
+    SpeechReport, TimerId, Transcript, TurnId, VolumeChange,
 };
 use crate::machine::{Action, Machine, Settings};
 
@@ -124,9 +124,15 @@ fn short(a: &Action) -> String {
             tail: Some(tail),
         } => format!("end_speech {turn} {}", spoken_text(tail)),
         Action::StopSpeaking => "stop_speaking".into(),
+        Action::HangUpLive { turn } => format!("hang_up_live {turn}"),
         Action::Earcon(e) => format!("earcon {e:?}"),
-        Action::StartTimer { turn, kind, after } => {
-            format!("timer {kind:?} {turn} {}", after.as_millis())
+        Action::StartTimer { timer, after } => {
+            format!(
+                "timer {} {} {}",
+                timer.kind(),
+                timer.number(),
+                after.as_millis()
+            )
         }
         Action::Led(l) => format!("led {l:?}"),
         Action::LogTurn(s) => {
@@ -277,17 +283,14 @@ pub fn event(text: &str) -> Event {
             turn: turn(),
             report: report(rest),
         },
-        "timer" => Event::Timer {
-            turn: turn(),
-            kind: match rest {
-                [k] if k == "LongPress" => TimerKind::LongPress,
-                [k] if k == "MaxRecord" => TimerKind::MaxRecord,
-                [k] if k == "ForgetConversation" => TimerKind::ForgetConversation,
-                [k] if k == "ThinkingCue" => TimerKind::ThinkingCue,
-                [k] if k == "Ring" => TimerKind::Ring,
-                _ => panic!("bad timer kind in {text:?}"),
-            },
-        },
+        "timer" => Event::Timer(match rest {
+            [k] if k == "LongPress" => TimerId::LongPress(PressId(turn())),
+            [k] if k == "MaxRecord" => TimerId::MaxRecord(turn()),
+            [k] if k == "ForgetConversation" => TimerId::ForgetConversation(Generation(turn())),
+            [k] if k == "ThinkingCue" => TimerId::ThinkingCue(turn()),
+            [k] if k == "Ring" => TimerId::Ring(turn()),
+            _ => panic!("bad timer kind in {text:?}"),
+        }),
         "due" => Event::TimerDue(due(&args, text)),
         "soon" => Event::TimerSoon {
             left: Duration::from_millis(match args.as_slice() {

@@ -175,7 +175,7 @@ impl Responder for ollama::Client {
                 history: &history,
                 text: &question,
                 lang: &lang,
-                now: Some(jiff::Zoned::now()),
+                now: Some(jiff::Timestamp::now().to_zoned(crate::app::system_zone())),
             };
             let result = client.ask_question(&q, &cancel, Some(&mut piece));
             let _ = events.send(Event::Answered { turn, result });

@@ -16,7 +16,7 @@ use std::time::Instant;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-pub use clock::Clock;
+pub use clock::{Clock, system_zone};
 pub use devices::{Devices, Loudspeaker, Microphone, Responder, Transcriber};
 use dispatch::Driver;
 use timers::Keeper;

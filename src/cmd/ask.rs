@@ -49,7 +49,7 @@ pub fn ask(config: &Config, text: &str, speak: bool) -> anyhow::Result<()> {
         history: &[],
         text,
         lang: &lang,
-        now: Some(jiff::Zoned::now()),
+        now: Some(jiff::Timestamp::now().to_zoned(crate::app::system_zone())),
     };
     // Ctrl-C ends the process; nothing else cancels a one-shot question.
     let result = Client::with_tools(config, to_daemon).ask_question(

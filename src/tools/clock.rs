@@ -3,7 +3,7 @@
 //! rather than guessed, and "at 7" or "tomorrow" has a reference.
 //!
 //! Pure: the time is an argument (`jiff::Zoned`, whose zone came from `$TZ` or /etc/localtime
-//! through `jiff::Zoned::now()` at the caller), so tests fix it, DST changes included.
+//! through `app::system_zone()` at the caller), so tests fix it, DST changes included.
 //!
 //! No lunar date (农历) for Chinese: no well-kept Rust crate gives it (the crates on crates.io
 //! that convert are small single-author table ports), and a hand-written table is not cheap.

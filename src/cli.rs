@@ -31,7 +31,7 @@ pub enum Command {
         #[arg(long)]
         no_speak: bool,
     },
-    /// Speak TEXT through the TTS hook and the speaker
+    /// Speak TEXT through TTS (hook or server) and the speaker
     Say {
         /// What to say (may start with '-')
         #[arg(allow_hyphen_values = true)]
@@ -43,7 +43,7 @@ pub enum Command {
         #[arg(long)]
         seconds: Option<f64>,
     },
-    /// Check config, server, model, hooks, audio devices and GPIO; non-zero exit if any fails
+    /// Check config, Ollama, model, speech hooks or servers, audio devices and GPIO; non-zero exit if any fails
     Check,
     /// List audio input and output devices
     Devices,

@@ -1,6 +1,6 @@
 //! The one closed set of events the daemon loop reacts to, and the plain data they carry.
 //!
-//! Device actors post these from their own threads; `machine.rs` turns them into actions.
+//! Device actors post these from their own threads; `machine` turns them into actions.
 //! Types here are plain data so the pure core depends on no device crate.
 
 use std::time::Duration;
@@ -34,7 +34,7 @@ pub enum Event {
         turn: TurnId,
         result: Result<Recording, Failure>,
     },
-    /// The STT hook finished.
+    /// The transcription finished (hook or server).
     Transcribed {
         turn: TurnId,
         result: Result<Transcript, Failure>,
@@ -152,7 +152,7 @@ pub struct SpeechReport {
     pub failed: usize,
     /// Reply handed over → first sample given to the device.
     pub first_audio_ms: Option<u64>,
-    /// TTS hook time for the first sentence.
+    /// TTS time (hook or server) for the first sentence.
     pub tts_first_ms: Option<u64>,
     pub total_ms: u64,
     /// Stopped early by `stop` (barge-in, cancel, shutdown).
@@ -162,7 +162,7 @@ pub struct SpeechReport {
 }
 
 impl SpeechReport {
-    /// There was something to say and the TTS hook failed for every sentence of it, so
+    /// There was something to say and TTS (hook or server) failed for every sentence of it, so
     /// nothing was heard (the one definition the machine and the CLI commands share).
     pub fn every_sentence_failed(&self) -> bool {
         self.sentences > 0 && self.failed >= self.sentences

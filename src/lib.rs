@@ -54,6 +54,7 @@ pub mod config;
 pub mod control;
 pub mod event;
 pub mod hook;
+pub mod http;
 pub mod logging;
 pub mod machine;
 pub mod ollama;

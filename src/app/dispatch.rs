@@ -6,11 +6,10 @@ use std::collections::HashMap;
 
 use super::devices::Devices;
 use crate::audio::capture::Listen;
-use crate::audio::earcons;
 use crate::button::{self, Button};
 use crate::cancel;
 use crate::event::{Event, EventSender, TurnId};
-use crate::machine::{self, Action, Outcome, TurnSummary};
+use crate::machine::{Action, Outcome, TurnSummary};
 use crate::state;
 use crate::stt::live::Live;
 
@@ -148,10 +147,8 @@ impl Driver {
                     feed,
                 };
                 d.microphone.start(turn, listen);
-                // A question is on its way: have the model loaded while the user speaks. The
-                // responder does it in the background, or not at all while a request runs.
-                d.ollama.load();
             }
+            Action::LoadModel => d.ollama.load(),
             Action::StopCapture { turn } => d.microphone.stop(turn),
             Action::CancelCapture => {
                 d.microphone.cancel();
@@ -179,12 +176,7 @@ impl Driver {
             Action::SpeakPart { turn, text } => d.speaker.speak_part(turn, text),
             Action::EndSpeech { turn, tail } => d.speaker.end_speech(turn, tail),
             Action::StopSpeaking => d.speaker.stop(),
-            Action::Earcon(e) => d.speaker.earcon(match e {
-                machine::Earcon::Listening => earcons::Earcon::Listening,
-                machine::Earcon::Stopped => earcons::Earcon::Stopped,
-                machine::Earcon::Error => earcons::Earcon::Error,
-                machine::Earcon::Volume => earcons::Earcon::Volume,
-            }),
+            Action::Earcon(e) => d.speaker.earcon(e),
             Action::StartThinkingCue => d.speaker.thinking_cue(true),
             Action::StopThinkingCue => d.speaker.thinking_cue(false),
             Action::SetVolume(percent) => {

@@ -12,19 +12,8 @@ const SOFT: f32 = 0.1;
 /// The thinking cue repeats this often (a tick, then silence).
 pub const THINKING_PERIOD: Duration = Duration::from_millis(1000);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Earcon {
-    /// Rising chirp: the box is listening.
-    Listening,
-    /// Falling chirp: listening ended, the question is on its way.
-    Stopped,
-    /// Two low beeps: something failed.
-    Error,
-    /// A short beep: the volume changed (played at the new level).
-    Volume,
-    /// A soft, short tick, repeated every `THINKING_PERIOD` while the answer is awaited.
-    Thinking,
-}
+/// Which earcon: the machine's own type, so the app hands it on unmapped (as `Led`).
+pub use crate::machine::Earcon;
 
 impl Earcon {
     /// The sound, as mono 22.05 kHz.
@@ -39,13 +28,24 @@ impl Earcon {
                 chirp(&mut samples, 262.0, 262.0, 0.18, LEVEL);
             }
             Self::Volume => chirp(&mut samples, 880.0, 880.0, 0.08, LEVEL),
-            Self::Thinking => chirp(&mut samples, 440.0, 523.0, 0.08, SOFT),
         }
-        Clip {
-            samples,
-            rate: RATE,
-            channels: 1,
-        }
+        mono(samples)
+    }
+}
+
+/// The thinking cue: a soft, short tick, repeated every `THINKING_PERIOD` while the answer is
+/// awaited.
+pub fn thinking_cue() -> Clip {
+    let mut samples = Vec::new();
+    chirp(&mut samples, 440.0, 523.0, 0.08, SOFT);
+    mono(samples)
+}
+
+fn mono(samples: Vec<f32>) -> Clip {
+    Clip {
+        samples,
+        rate: RATE,
+        channels: 1,
     }
 }
 
@@ -107,7 +107,7 @@ mod tests {
         let beep = Earcon::Volume.clip();
         assert!(beep.duration() < Duration::from_millis(100));
         assert!(beep.rms() > 0.1 && beep.samples[0].abs() < 0.01);
-        let cue = Earcon::Thinking.clip();
+        let cue = thinking_cue();
         assert!(
             cue.duration() < THINKING_PERIOD / 5,
             "short within its period"

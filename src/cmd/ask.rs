@@ -78,9 +78,8 @@ pub fn ask(config: &Config, text: &str, speak: bool) -> anyhow::Result<()> {
         anyhow::bail!("could not play the reply: {e}; use --no-speak to print only");
     }
     if report.every_sentence_failed() {
-        anyhow::bail!(
-            "the TTS hook failed for every sentence; check tts.command with `voicebox check`"
-        );
+        let (what, key) = super::say::tts_names(config);
+        anyhow::bail!("{what} failed for every sentence; check {key} with `voicebox check`");
     }
     Ok(())
 }

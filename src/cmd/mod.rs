@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use crate::cli::Command;
 use crate::config::Config;
 
-/// The daemon's real devices for a config (`benches/whole_turn.rs` drives the loop with them).
+/// The daemon's real devices for a config (`benches/whole_turn/main.rs` drives the loop with them).
 pub use run::devices;
 
 /// Runs a subcommand. `config_path` is kept so the daemon can re-read it on SIGHUP.

@@ -18,10 +18,22 @@ pub fn say(config: &Config, text: &str) -> anyhow::Result<()> {
     }
     if report.every_sentence_failed() {
         bail!(
-            "the TTS hook failed for every sentence (see the log above); check tts.command with `voicebox check`"
+            "{} failed for every sentence (see the log above); check {} with `voicebox check`",
+            tts_names(config).0,
+            tts_names(config).1
         );
     }
     Ok(())
+}
+
+/// What speaks, and the key that configures it: the TTS hook (`tts.command`) or server
+/// (`tts.url`).
+pub(super) fn tts_names(config: &Config) -> (&'static str, &'static str) {
+    if config.tts.url.is_some() {
+        ("the TTS server", "tts.url")
+    } else {
+        ("the TTS hook", "tts.command")
+    }
 }
 
 /// Speaks `text` and waits for the report. When every sentence failed, the error earcon says so

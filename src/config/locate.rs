@@ -30,9 +30,35 @@ impl Place<'_> {
 
     /// A TOML syntax error, an unknown key or a wrong type, as the toml crate located it.
     pub(super) fn syntax(&self, e: &toml::de::Error) -> ConfigError {
-        let key = key_at(self.text, e.span().map_or(0, |s| s.start));
+        let start = e.span().map_or(0, |s| s.start);
+        if let Some(table) = unknown_top_level_table(self.text, start, e.message()) {
+            // serde speaks of a field of the file's root; to the user it is a table header.
+            let valid = e.message().split_once(", expected ").map_or("", |(_, v)| v);
+            let message = format!(
+                "unknown table `[{table}]` at the top level (the tables are {}); check the spelling or remove the table",
+                valid.trim().trim_start_matches("one of ")
+            );
+            return self.err(&table, e.span(), message);
+        }
+        let key = key_at(self.text, start);
         self.err(&key, e.span(), explain(e.message()))
     }
+}
+
+/// The table of a `[name]` (or `[[name]]`) header that the error at `offset` points into, when
+/// serde's `message` says the root has no field of that name.
+fn unknown_top_level_table(text: &str, offset: usize, message: &str) -> Option<String> {
+    let offset = offset.min(text.len());
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next()?.trim();
+    if !line.starts_with('[') {
+        return None;
+    }
+    let table = line.split(']').next()?.trim_start_matches('[').trim();
+    let first = table.split('.').next()?.trim().trim_matches('"');
+    message
+        .starts_with(&format!("unknown field `{first}`"))
+        .then(|| table.to_string())
 }
 
 /// serde's message with the fix made explicit.
@@ -76,8 +102,11 @@ fn key_at(text: &str, offset: usize) -> String {
         .lines()
         .filter_map(|l| {
             let t = l.trim();
-            (t.starts_with('[') && !t.starts_with("[["))
-                .then(|| t.trim_matches(|c| c == '[' || c == ']').trim().to_string())
+            (t.starts_with('[') && !t.starts_with("[[")).then(|| {
+                // An error inside the header itself sees only its start (`[ollama.`).
+                let t = t.trim_matches(|c| c == '[' || c == ']').trim();
+                t.trim_end_matches('.').to_string()
+            })
         })
         .next_back();
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);

@@ -85,6 +85,37 @@ fn typo_names_key_line_and_valid_keys() {
     );
 }
 
+/// A table the file has no place for is named as unknown at the top level, not as a key of
+/// the section above it.
+#[test]
+fn an_unknown_table_is_unknown_at_the_top_level() {
+    for (text, table, line) in [
+        (
+            "[control]\nsocket = \"/tmp/s\"\n\n[bogus]\nx = 1\n",
+            "bogus",
+            4,
+        ),
+        ("[bogus]\n", "bogus", 1),
+        ("[audio]\n[bogus.deeper]\nx = 1\n", "bogus.deeper", 2),
+        ("[ollama]\nmodel = \"m\"\n[[bogus]]\nx = 1\n", "bogus", 3),
+    ] {
+        let e = parse_str(text).unwrap_err();
+        assert_eq!((e.key.as_str(), e.line), (table, line), "{text}: {e}");
+        assert!(
+            e.message.starts_with(&format!(
+                "unknown table `[{table}]` at the top level (the tables are `ollama`"
+            )),
+            "{text}: {}",
+            e.message
+        );
+        assert!(e.message.contains("remove the table"), "{}", e.message);
+    }
+    // A misspelt table inside a known section is still that section's unknown key.
+    let e = parse_str("[ollama.bogus]\nx = 1\n").unwrap_err();
+    assert_eq!(e.key, "ollama", "{e}");
+    assert!(e.message.contains("unknown field `bogus`"), "{}", e.message);
+}
+
 /// (config text, the key the error names, its line, a hint its message holds).
 pub(super) type ErrorCase<'a> = (&'a str, &'a str, usize, &'a str);
 

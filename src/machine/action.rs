@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::event::{FailureClass, Recording, TimerKind, ToolUse, TurnId};
 
-/// A short sound; the app maps it onto `audio::earcons::Earcon` of the same name.
+/// A short sound (`audio::earcons` makes each one; the thinking cue is its own action).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Earcon {
     /// The microphone is open: speak now.
@@ -54,12 +54,13 @@ pub enum Action {
     },
     /// Drop the recording in progress without posting anything.
     CancelCapture,
-    /// Run the STT hook on the recording; posts `Transcribed`.
+    /// Transcribe the recording (hook or server); posts `Transcribed`.
     Transcribe {
         turn: TurnId,
         recording: Recording,
     },
-    /// Kill the STT hook of `turn` if it still runs (its late result is ignored anyway).
+    /// Stop the transcription of `turn` if it still runs: kill the hook, hang up on the server
+    /// (its late result is ignored anyway).
     CancelTranscribe {
         turn: TurnId,
     },
@@ -96,6 +97,9 @@ pub enum Action {
     /// Silence now, drop the queue, kill in-flight TTS.
     StopSpeaking,
     Earcon(Earcon),
+    /// Have the model loaded while the user speaks (a question is on its way). The client
+    /// does it in the background, or not at all while a request of its own runs.
+    LoadModel,
     /// Repeat the soft thinking cue until the next sound of any kind (the reply's first audio,
     /// a failure message, an earcon) or `StopThinkingCue`.
     StartThinkingCue,
@@ -134,7 +138,7 @@ pub enum Outcome {
     Answered,
     /// A stage failed; the class's message was spoken.
     Failed(FailureClass),
-    /// The reply or message could not be spoken (TTS hook or output device failed).
+    /// The reply or message could not be spoken (TTS, hook or server, or the output device failed).
     SpeechFailed,
     /// A press shorter than `button.min_press_ms`: ignored.
     Glitch,

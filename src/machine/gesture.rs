@@ -183,6 +183,10 @@ impl Machine {
             detect_end,
             speech_within: follow_up.then_some(self.settings.follow_up),
         });
+        if self.settings.warm_up {
+            // A question is on its way: have the model loaded while the user speaks.
+            out.push(Action::LoadModel);
+        }
         out.push(Action::StartTimer {
             turn: id,
             kind: TimerKind::MaxRecord,

@@ -92,6 +92,8 @@ pub struct Settings {
     pub languages: Languages,
     /// `stt.language`: the language spoken to the box, when fixed.
     pub stt_language: Option<String>,
+    /// `ollama.warm_up`: have the model loaded while the user speaks.
+    pub warm_up: bool,
 }
 
 impl Settings {
@@ -113,6 +115,7 @@ impl Settings {
                 han: config.tts.han.clone(),
             },
             stt_language: config.stt.language.clone(),
+            warm_up: config.ollama.warm_up,
         }
     }
 }
@@ -336,8 +339,6 @@ impl Machine {
         out
     }
 
-    /// Speaks the class's message (the turn stays in Speaking until `Spoken`), or ends quietly
-    /// for a class that has no message.
     /// The class's message in the language of the question (`stt.language` when set, else the
     /// last transcript's, else `tts.language`).
     fn message(&self, class: FailureClass) -> Option<String> {
@@ -357,6 +358,8 @@ impl Machine {
             .unwrap_or(&s.languages.latin)
     }
 
+    /// Speaks the class's message (the turn stays in Speaking until `Spoken`), or ends quietly
+    /// for a class that has no message.
     fn say_failure(
         &mut self,
         turn: Turn,

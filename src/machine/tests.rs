@@ -37,7 +37,7 @@ fn check_one(name: &str, mode: ButtonMode, steps: &str, want: &str, state: State
 #[rustfmt::skip]
 const GESTURES: &[Row] = &[
     // Hold mode.
-    ("hold: press listens at once, no end detection", HOLD, "press@0", "start 1; timer MaxRecord 1 30000; led Listening", Listening),
+    ("hold: press listens at once, no end detection", HOLD, "press@0", "start 1; load; timer MaxRecord 1 30000; led Listening", Listening),
     ("hold: release stops (post-roll is capture's job)", HOLD, "press@0 release@900", "stop 1; led Thinking; timer ThinkingCue 1 1500", Listening),
     ("hold: a press shorter than min_press is a quiet glitch", HOLD, "press@0 release@119", "cancel_capture; log 1 glitch; led Idle", Idle),
     ("hold: exactly min_press counts as a press", HOLD, "press@0 release@120", "stop 1; led Thinking; timer ThinkingCue 1 1500", Listening),
@@ -47,17 +47,17 @@ const GESTURES: &[Row] = &[
     ("hold: a second press without release is ignored, and says so", HOLD, "press@0 press@300", "ignored press", Listening),
     ("hold: release without a press is ignored, and says so", HOLD, "release@0", "ignored release", Idle),
     ("hold: a press held just under max_record still blocks the next", HOLD, "ctl-press@0 press@29999", "ignored press", Listening),
-    ("hold: a press held for max_record ends at the next press, which starts a turn", HOLD, "ctl-press@0 press@30000", "stop 1; led Thinking; timer ThinkingCue 1 1500; cancel_capture; log 1 abandoned; start 2; timer MaxRecord 2 30000; led Listening", Listening),
-    ("hold: a lost release does not make the button dead while speaking", HOLD, r#"ctl-press@0 timer(1,MaxRecord)@30000 captured(1)@30100 transcribed(1,"q")@31000 answered(1,"A.")@32000 press@40000"#, "stop_speaking; start 2; timer MaxRecord 2 30000; led Listening", Listening),
+    ("hold: a press held for max_record ends at the next press, which starts a turn", HOLD, "ctl-press@0 press@30000", "stop 1; led Thinking; timer ThinkingCue 1 1500; cancel_capture; log 1 abandoned; start 2; load; timer MaxRecord 2 30000; led Listening", Listening),
+    ("hold: a lost release does not make the button dead while speaking", HOLD, r#"ctl-press@0 timer(1,MaxRecord)@30000 captured(1)@30100 transcribed(1,"q")@31000 answered(1,"A.")@32000 press@40000"#, "stop_speaking; start 2; load; timer MaxRecord 2 30000; led Listening", Listening),
     ("hold: after a stale press ended, its late release is the new press's", HOLD, "ctl-press@0 press@30000 release@31000", "stop 2; led Thinking; timer ThinkingCue 2 1500", Listening),
-    ("hold: press while transcribing abandons and listens again", HOLD, "hold:transcribing press@2000", "cancel_stt 1; log 1 abandoned; start 2; timer MaxRecord 2 30000; led Listening", Listening),
-    ("hold: press while thinking abandons and listens again", HOLD, "hold:thinking press@3000", "cancel_ask 1; log 1 abandoned; start 2; timer MaxRecord 2 30000; led Listening", Listening),
-    ("hold: press while speaking stops playback and listens (barge-in)", HOLD, "hold:speaking press@5000", "stop_speaking; start 2; timer MaxRecord 2 30000; led Listening", Listening),
-    ("hold: a quick re-press during post-roll starts a fresh turn", HOLD, "press@0 release@1000 press@1100", "cancel_capture; log 1 abandoned; start 2; timer MaxRecord 2 30000; led Listening", Listening),
+    ("hold: press while transcribing abandons and listens again", HOLD, "hold:transcribing press@2000", "cancel_stt 1; log 1 abandoned; start 2; load; timer MaxRecord 2 30000; led Listening", Listening),
+    ("hold: press while thinking abandons and listens again", HOLD, "hold:thinking press@3000", "cancel_ask 1; log 1 abandoned; start 2; load; timer MaxRecord 2 30000; led Listening", Listening),
+    ("hold: press while speaking stops playback and listens (barge-in)", HOLD, "hold:speaking press@5000", "stop_speaking; start 2; load; timer MaxRecord 2 30000; led Listening", Listening),
+    ("hold: a quick re-press during post-roll starts a fresh turn", HOLD, "press@0 release@1000 press@1100", "cancel_capture; log 1 abandoned; start 2; load; timer MaxRecord 2 30000; led Listening", Listening),
     ("hold: control press/release are the button", HOLD, "ctl-press@0 ctl-release@800", "stop 1; led Thinking; timer ThinkingCue 1 1500", Listening),
     ("hold: a press stops a tap-started recording; its release does nothing", HOLD, "tap@0 press@2000 release@2100", "", Listening),
     // Toggle mode.
-    ("toggle: press listens with end detection and arms the long press", TOGGLE, "press@0", "timer LongPress 1 2000; start 1 detect; timer MaxRecord 1 30000; led Listening", Listening),
+    ("toggle: press listens with end detection and arms the long press", TOGGLE, "press@0", "timer LongPress 1 2000; start 1 detect; load; timer MaxRecord 1 30000; led Listening", Listening),
     ("toggle: release keeps listening", TOGGLE, "press@0 release@200", "", Listening),
     ("toggle: a too-short press is a glitch", TOGGLE, "press@0 release@50", "cancel_capture; log 1 glitch; led Idle", Idle),
     ("toggle: the next press stops", TOGGLE, "press@0 release@200 press@3000", "timer LongPress 2 2000; stop 1; led Thinking; timer ThinkingCue 1 1500", Listening),
@@ -66,14 +66,14 @@ const GESTURES: &[Row] = &[
     ("toggle: long press while listening cancels and forgets", TOGGLE, "press@0 timer(1,LongPress)@2000", "cancel_capture; log 1 cancelled; forget; earcon Stopped; led Idle", Idle),
     ("toggle: long press after release does nothing", TOGGLE, "press@0 release@200 timer(1,LongPress)@2000", "", Listening),
     ("toggle: release after a long press does nothing", TOGGLE, "press@0 timer(1,LongPress)@2000 release@2500", "", Idle),
-    ("toggle: a press whose release was lost ends at the next press after max_record", TOGGLE, "ctl-press@0 timer(1,LongPress)@2000 press@31000", "timer LongPress 2 2000; start 2 detect; timer MaxRecord 2 30000; led Listening", Listening),
+    ("toggle: a press whose release was lost ends at the next press after max_record", TOGGLE, "ctl-press@0 timer(1,LongPress)@2000 press@31000", "timer LongPress 2 2000; start 2 detect; load; timer MaxRecord 2 30000; led Listening", Listening),
     ("toggle: before max_record that next press is ignored", TOGGLE, "ctl-press@0 timer(1,LongPress)@2000 press@5000", "ignored press", Idle),
     ("toggle: long press while thinking cancels the request and forgets", TOGGLE, "toggle:thinking press@3000 timer(3,LongPress)@5000", "forget; earcon Stopped; led Idle", Idle),
     ("toggle: press while transcribing abandons with the stopped earcon", TOGGLE, "toggle:transcribing press@2000", "timer LongPress 3 2000; cancel_stt 1; log 1 abandoned; earcon Stopped; led Idle", Idle),
     ("toggle: press while thinking abandons with the stopped earcon", TOGGLE, "toggle:thinking press@3000", "timer LongPress 3 2000; cancel_ask 1; log 1 abandoned; earcon Stopped; led Idle", Idle),
     ("toggle: press while speaking only stops playback", TOGGLE, "toggle:speaking press@5000", "timer LongPress 3 2000; stop_speaking; led Idle; timer ForgetConversation 1 300000", Idle),
     // Tap, in both modes.
-    ("tap starts listening with end detection in hold mode", HOLD, "tap@0", "start 1 detect; timer MaxRecord 1 30000; led Listening", Listening),
+    ("tap starts listening with end detection in hold mode", HOLD, "tap@0", "start 1 detect; load; timer MaxRecord 1 30000; led Listening", Listening),
     ("tap stops listening in hold mode", HOLD, "tap@0 tap@3000", "stop 1; led Thinking; timer ThinkingCue 1 1500", Listening),
     ("a tap while the recording already stops is ignored, and says so", HOLD, "tap@0 tap@3000 tap@3100", "ignored tap", Listening),
     ("end of speech stops a tap in hold mode", HOLD, "tap@0 speech-ended(1)@3000", "stop 1; earcon Stopped; led Thinking; timer ThinkingCue 1 1500", Listening),
@@ -140,7 +140,7 @@ const SPEECH_OUTPUT: &[Row] = &[
     ("every sentence of a failure message failed", HOLD, "press@0 release@1000 captured(1,1s,silent)@1300 spoken(1,sentences=2,failed=2)@2000", "earcon Error; log 1 speech_failed; led Error", Idle),
     ("the output device failed for a failure message", HOLD, "press@0 release@1000 captured(1,1s,silent)@1300 spoken(1,device_error)@2000", "earcon Error; log 1 speech_failed; led Error", Idle),
     ("nothing speakable in a failure message", HOLD, "press@0 release@1000 captured(1,1s,silent)@1300 spoken(1,sentences=0)@2000", "earcon Error; log 1 speech_failed; led Error", Idle),
-    ("barge-in on a failure message keeps the failure outcome", HOLD, "press@0 release@1000 captured(1,audio_failed)@1300 press@1500", "stop_speaking; log 1 audio_failed; start 2; timer MaxRecord 2 30000; led Listening", Listening),
+    ("barge-in on a failure message keeps the failure outcome", HOLD, "press@0 release@1000 captured(1,audio_failed)@1300 press@1500", "stop_speaking; log 1 audio_failed; start 2; load; timer MaxRecord 2 30000; led Listening", Listening),
 ];
 
 #[test]
@@ -159,7 +159,7 @@ const STREAMED: &[Row] = &[
     ("the speech's end answers the turn", HOLD, r#"hold:thinking replying(1,"It is noon.")@5000 answered(1,"It is noon.")@6000 spoken(1)@7000"#, "log 1 answered; led Idle; timer ForgetConversation 1 300000", Idle),
     ("a failure after a piece is a cut-off", HOLD, r#"hold:thinking replying(1,"It is")@5000 answered(1,proxy_error)@6000"#, "end_speech 1 <cut_off>; led Error", Speaking),
     ("a cut-off reply is logged once spoken", HOLD, r#"hold:thinking replying(1,"It is")@5000 answered(1,bad_reply)@6000 spoken(1)@7000"#, "log 1 cut_off; led Idle; timer ForgetConversation 1 300000", Idle),
-    ("barge-in while it arrives hangs up", HOLD, r#"hold:thinking replying(1,"It is")@5000 press@5500"#, "stop_speaking; cancel_ask 1; start 2; timer MaxRecord 2 30000; led Listening", Listening),
+    ("barge-in while it arrives hangs up", HOLD, r#"hold:thinking replying(1,"It is")@5000 press@5500"#, "stop_speaking; cancel_ask 1; start 2; load; timer MaxRecord 2 30000; led Listening", Listening),
     ("a toggle press while it arrives hangs up", TOGGLE, r#"toggle:thinking replying(1,"It is")@5000 press@5500"#, "timer LongPress 3 2000; stop_speaking; cancel_ask 1; led Idle; timer ForgetConversation 1 300000", Idle),
     ("cancel while it arrives hangs up", HOLD, r#"hold:thinking replying(1,"It is")@5000 cancel@5500"#, "stop_speaking; cancel_ask 1; led Idle; timer ForgetConversation 1 300000", Idle),
     ("the output failing while it arrives hangs up", HOLD, r#"hold:thinking replying(1,"It is")@5000 spoken(1,device_error)@5100"#, "cancel_ask 1; earcon Error; log 1 speech_failed; led Error", Idle),
@@ -260,6 +260,24 @@ fn stale_turn_results_are_dropped() {
     }
 }
 
+/// The model load at a press is the machine's decision: with `ollama.warm_up` off, a press
+/// asks for none.
+#[test]
+fn a_press_loads_the_model_only_with_warm_up() {
+    let mut s = settings(HOLD);
+    s.warm_up = false;
+    let (_, all) = run_with(s, "press@0");
+    assert_eq!(
+        shorts(all.last().unwrap()),
+        "start 1; timer MaxRecord 1 30000; led Listening"
+    );
+    let (_, all) = run(HOLD, "press@0");
+    assert_eq!(
+        shorts(all.last().unwrap()),
+        "start 1; load; timer MaxRecord 1 30000; led Listening"
+    );
+}
+
 #[test]
 fn happy_path_hold_mode_exact_actions() {
     let (m, all) = run(
@@ -272,7 +290,7 @@ fn happy_path_hold_mode_exact_actions() {
     assert_eq!(
         got,
         [
-            "start 1; timer MaxRecord 1 30000; led Listening",
+            "start 1; load; timer MaxRecord 1 30000; led Listening",
             "earcon Listening",
             "stop 1; led Thinking; timer ThinkingCue 1 1500",
             "transcribe 1",

@@ -400,10 +400,6 @@ impl Client {
         &self.inner.shown_url
     }
 
-    pub(super) fn shown_url(&self) -> &str {
-        &self.inner.shown_url
-    }
-
     /// The `Authorization` header: the bearer token, or the URL's user and password as HTTP
     /// Basic.
     pub(super) fn authorization(&self) -> Option<String> {
@@ -596,16 +592,8 @@ fn new_agent(cfg: &config::Ollama) -> ureq::Agent {
     } else {
         None
     };
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        // A redirected POST arrives as a GET without its body, possibly at another host whose
-        // answer would be taken for Ollama's: a redirect is reported, not followed.
-        .max_redirects(0)
-        .proxy(proxy)
-        .timeout_connect(Some(cfg.connect_timeout))
-        .user_agent(format!("voicebox/{}", env!("CARGO_PKG_VERSION")))
-        .build()
-        .new_agent()
+    // Timeouts are set per request (http.rs: per attempt, or per read when streaming).
+    crate::http::agent(cfg.connect_timeout, None, proxy)
 }
 
 /// What the rounds of a question came to.

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::event::{Failure, FailureClass};
+use crate::http::snippet;
 
 use super::wire::ErrorBody;
 
@@ -281,12 +282,12 @@ impl Body {
         if ct.starts_with("application/json")
             && let Ok(e) = serde_json::from_slice::<ErrorBody>(bytes)
         {
-            return Body::Ollama(one_line(&e.error));
+            return Body::Ollama(snippet(&e.error));
         }
         if ct.starts_with("text/html") {
             return Body::Html;
         }
-        let text = one_line(&String::from_utf8_lossy(bytes));
+        let text = snippet(&String::from_utf8_lossy(bytes));
         if ct.starts_with("text/plain") {
             Body::Text(text)
         } else {
@@ -303,21 +304,6 @@ impl Body {
             Body::Other(t) => format!("unexpected body \"{t}\""),
         }
     }
-}
-
-/// First line, control characters dropped, at most 160 characters: error text goes into one
-/// log line and one spoken-error context, never a page of HTML.
-pub fn one_line(text: &str) -> String {
-    let line = text
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim();
-    let mut out: String = line.chars().filter(|c| !c.is_control()).take(160).collect();
-    if line.chars().count() > 160 {
-        out.push('…');
-    }
-    out
 }
 
 fn secs(d: Duration) -> String {
@@ -426,13 +412,5 @@ mod tests {
         for (ct, bytes, want) in cases {
             assert_eq!(Body::classify(ct, bytes), want, "{ct:?}");
         }
-    }
-
-    #[test]
-    fn one_line_bounds_text() {
-        assert_eq!(one_line("\n  a\nb"), "a");
-        assert_eq!(one_line("x\u{7}y"), "xy");
-        let long = "é".repeat(500);
-        assert_eq!(one_line(&long).chars().count(), 161);
     }
 }

@@ -29,7 +29,7 @@ impl Client {
     pub fn check(&self) -> Health {
         let cfg = self.config();
         let cx = |path| Context {
-            url: self.shown_url(),
+            url: self.url(),
             path,
             model: &cfg.model,
         };
@@ -44,7 +44,7 @@ impl Client {
                             FailureClass::BadReply,
                             format!(
                                 "{}/api/version did not answer like Ollama ({e}); check ollama.url",
-                                self.shown_url()
+                                self.url()
                             ),
                         )
                     })
@@ -62,10 +62,7 @@ impl Client {
                 serde_json::from_slice::<Tags>(&b).map_err(|e| {
                     Failure::new(
                         FailureClass::BadReply,
-                        format!(
-                            "{}/api/tags did not answer like Ollama ({e})",
-                            self.shown_url()
-                        ),
+                        format!("{}/api/tags did not answer like Ollama ({e})", self.url()),
                     )
                 })
             })
@@ -83,7 +80,7 @@ impl Client {
         let cfg = self.config();
         let body = serde_json::json!({ "model": cfg.model }).to_string();
         let cx = Context {
-            url: self.shown_url(),
+            url: self.url(),
             path: "/api/show",
             model: &cfg.model,
         };
@@ -95,7 +92,7 @@ impl Client {
                 FailureClass::BadReply,
                 format!(
                     "{}/api/show did not answer like Ollama ({e})",
-                    self.shown_url()
+                    self.url()
                 ),
             )
         })?;

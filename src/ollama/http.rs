@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use super::backoff;
 use super::client::{Client, Reply1};
-use super::error::{Body, Problem, one_line};
+use super::error::{Body, Problem};
 use super::stream;
 use super::wire::Reply;
+use crate::http::snippet;
 
 /// Error bodies are read only this far: enough for Ollama's JSON or a proxy page's title.
 const ERROR_BODY_CAP: u64 = 64 * 1024;
@@ -29,7 +30,7 @@ impl Client {
             return Err(Problem::TimedOut(cfg.deadline));
         }
         let url = cfg.url.join(path);
-        tracing::debug!(url = %format_args!("{}{path}", self.shown_url()), streaming, bytes = body.len(), "ollama request");
+        tracing::debug!(url = %format_args!("{}{path}", self.url()), streaming, bytes = body.len(), "ollama request");
         // Non-streaming: nothing arrives until the answer is complete, so one per-attempt cap.
         // Streaming: the cap is on the first byte and on each silence, the whole is the deadline.
         let per_attempt = cfg.request_timeout.min(remaining);
@@ -83,7 +84,7 @@ impl Client {
         if !content_type.starts_with("application/json") {
             return Err(Problem::BadBody(format!(
                 "expected JSON, got Content-Type \"{}\"",
-                one_line(&content_type)
+                snippet(&content_type)
             )));
         }
         let bytes = body
@@ -94,7 +95,7 @@ impl Client {
         let mut reply: Reply = serde_json::from_slice(&bytes)
             .map_err(|e| Problem::BadBody(format!("not Ollama JSON: {e}")))?;
         if let Some(err) = reply.error {
-            return Err(Problem::StreamError(one_line(&err)));
+            return Err(Problem::StreamError(snippet(&err)));
         }
         if !reply.looks_like_answer() {
             return Err(Problem::BadBody("JSON without a response".into()));
@@ -174,7 +175,7 @@ fn status_problem(code: u16, headers: &ureq::http::HeaderMap, body: ureq::Body) 
     if (300..400).contains(&code) {
         let location = headers
             .get("location")
-            .map(|v| crate::url::redact(&one_line(&String::from_utf8_lossy(v.as_bytes()))));
+            .map(|v| crate::url::redact(&snippet(&String::from_utf8_lossy(v.as_bytes()))));
         return Problem::Redirected { code, location };
     }
     let content_type = header(headers, "content-type");
@@ -210,12 +211,12 @@ fn transport_problem(e: ureq::Error, timeout: Duration) -> Problem {
             K::ConnectionReset | K::ConnectionAborted | K::UnexpectedEof | K::BrokenPipe => {
                 Problem::Dropped(io.kind().to_string())
             }
-            _ => Problem::Unreachable(one_line(&io.to_string())),
+            _ => Problem::Unreachable(snippet(&io.to_string())),
         },
         ureq::Error::Protocol(p) => {
-            Problem::BadBody(format!("not an HTTP reply: {}", one_line(&p.to_string())))
+            Problem::BadBody(format!("not an HTTP reply: {}", snippet(&p.to_string())))
         }
-        other => Problem::Unreachable(one_line(&other.to_string())),
+        other => Problem::Unreachable(snippet(&other.to_string())),
     }
 }
 
@@ -229,7 +230,7 @@ fn body_io_problem(e: ureq::Error, timeout: Duration, cap: usize) -> Problem {
         }
         other => Problem::BadBody(format!(
             "the body was cut off: {}",
-            one_line(&other.to_string())
+            snippet(&other.to_string())
         )),
     }
 }

@@ -26,8 +26,6 @@ mod stream;
 mod wire;
 
 pub use client::Client;
-/// Server text made safe for one log line; the speech servers' messages use it too.
-pub(crate) use error::one_line;
 pub use health::{Health, ToolSupport};
 pub use rounds::Question;
 

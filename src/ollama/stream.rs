@@ -82,7 +82,7 @@ fn line_done(line: &[u8], out: &mut Streamed) -> Result<bool, Problem> {
     let mut reply: Reply = serde_json::from_slice(line)
         .map_err(|e| Problem::BadBody(format!("a stream line is not JSON: {e}")))?;
     if let Some(err) = reply.error {
-        return Err(Problem::StreamError(super::error::one_line(&err)));
+        return Err(Problem::StreamError(crate::http::snippet(&err)));
     }
     out.text.push_str(reply.text());
     out.tool_calls.extend(reply.tool_calls());

@@ -160,7 +160,7 @@ impl Speaker {
     pub fn thinking_cue(&self, on: bool) {
         if on {
             self.remote
-                .repeat(Earcon::Thinking.clip(), earcons::THINKING_PERIOD);
+                .repeat(earcons::thinking_cue(), earcons::THINKING_PERIOD);
         } else {
             self.remote.end_repeat();
         }

@@ -3,49 +3,17 @@
 //! same form (`file`, `response_format=json`, optional `model`, `language` and `prompt`) and
 //! answer `{"text": ...}`.
 //!
-//! A ureq user besides `ollama`: the request is small and blocking, like Ollama's.
+//! Through the one HTTP layer (`crate::http`): a cancel hangs the upload up at once.
 
 use std::io::Read;
 use std::time::Duration;
 
-use crate::ollama::one_line;
+use crate::cancel;
+use crate::http::{self, Error, Service};
 use crate::url::Url;
 
 /// A transcription reply larger than this is not a transcript.
 const MAX_REPLY: u64 = 256 * 1024;
-
-/// Why a transcription over HTTP failed; each message names the URL as shown (its password as
-/// `***`) and what to check.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(
-        "STT server {url} answered {status} redirecting to {location}; voicebox does not follow redirects (the upload would be lost or sent elsewhere), so set stt.url to the server's real address"
-    )]
-    Redirected {
-        url: String,
-        status: u16,
-        location: String,
-    },
-    #[error("STT server {url} unreachable: {source}; check stt.url and that the server runs")]
-    Unreachable { url: String, source: ureq::Error },
-    #[error("STT server {url} sent an unreadable reply: {source}")]
-    Unreadable { url: String, source: std::io::Error },
-    #[error("STT server {url} answered HTTP {status}: {snippet}")]
-    Status {
-        url: String,
-        status: u16,
-        snippet: String,
-    },
-    #[error(
-        "STT server {url}: the reply is not JSON ({source}); is stt.url an OpenAI-compatible /v1/audio/transcriptions endpoint?"
-    )]
-    NotJson {
-        url: String,
-        source: serde_json::Error,
-    },
-    #[error("STT server {url}: the JSON reply has no \"text\" string")]
-    NoText { url: String },
-}
 
 /// One configured endpoint (`stt.url` with an http(s) scheme).
 #[derive(Clone)]
@@ -75,9 +43,14 @@ impl std::fmt::Debug for Endpoint {
 }
 
 impl Endpoint {
-    /// Uploads `wav` as the `file` field and returns the `text` of the JSON reply.
-    pub fn transcribe(&self, wav: &[u8]) -> Result<String, Error> {
+    /// Uploads `wav` as the `file` field and returns the `text` of the JSON reply; `cancel`
+    /// hangs the upload up at once.
+    pub fn transcribe(&self, wav: &[u8], cancel: &cancel::Token) -> Result<String, Error> {
         let url = self.url.to_string();
+        let req = self.request(&url, self.timeout, cancel);
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
         let boundary = format!("voicebox-{:016x}", fastrand::u64(..));
         let fields = [
             ("model", &self.model),
@@ -85,22 +58,24 @@ impl Endpoint {
             ("prompt", &self.prompt),
         ];
         let body = multipart(&boundary, wav, &fields);
-        let mut request = agent(self.connect_timeout, self.timeout)
-            .post(self.url.base())
-            .header(
-                "Content-Type",
-                format!("multipart/form-data; boundary={boundary}"),
-            );
+        let agent = http::agent(self.connect_timeout, Some(self.timeout), None);
+        let _hang_up = http::hang_up_on(cancel, &agent);
+        let mut request = agent.post(self.url.base()).header(
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        );
         if let Some(auth) = self.url.authorization_with(self.api_key.as_deref()) {
             request = request.header("Authorization", auth);
         }
-        let resp = request
-            .send(&body[..])
-            .map_err(|source| Error::Unreachable {
-                url: url.clone(),
-                source,
-            })?;
-        read_reply(&url, resp)
+        let mut resp = request.send(&body[..]).map_err(|e| req.transport(e))?;
+        req.status(&mut resp)?;
+        let mut text = String::new();
+        resp.body_mut()
+            .as_reader()
+            .take(MAX_REPLY)
+            .read_to_string(&mut text)
+            .map_err(|e| req.transport(ureq::Error::from(e)))?;
+        parse_reply(&req, &text)
     }
 
     /// For `voicebox check`: the endpoint answers at all. A GET is enough to tell a wrong host
@@ -108,20 +83,18 @@ impl Endpoint {
     /// which refuses the GET (405) or takes it, without spending a transcription.
     pub fn check(&self) -> Result<String, Error> {
         let url = self.url.to_string();
-        let mut request = agent(
-            self.connect_timeout,
-            self.connect_timeout.max(Duration::from_secs(5)),
-        )
-        .get(self.url.base());
+        let timeout = self.connect_timeout.max(Duration::from_secs(5));
+        let never = cancel::Token::new();
+        let req = self.request(&url, timeout, &never);
+        let mut request =
+            http::agent(self.connect_timeout, Some(timeout), None).get(self.url.base());
         if let Some(auth) = self.url.authorization_with(self.api_key.as_deref()) {
             request = request.header("Authorization", auth);
         }
-        let resp = request.call().map_err(|source| Error::Unreachable {
-            url: url.clone(),
-            source,
-        })?;
-        if let Some(location) = redirect(&resp) {
+        let resp = request.call().map_err(|e| req.transport(e))?;
+        if let Some(location) = http::redirect(&resp) {
             return Err(Error::Redirected {
+                service: Service::Stt,
                 url,
                 status: resp.status().as_u16(),
                 location,
@@ -129,11 +102,13 @@ impl Endpoint {
         }
         match resp.status().as_u16() {
             404 => Err(Error::Status {
+                service: Service::Stt,
                 url,
                 status: 404,
                 snippet: "no such endpoint; stt.url must be the whole path, e.g. …/v1/audio/transcriptions or …/inference".into(),
             }),
             s @ (401 | 403) => Err(Error::Status {
+                service: Service::Stt,
                 url,
                 status: s,
                 snippet: "the credentials were refused; check stt.api_key (or $VOICEBOX_STT_API_KEY) or the user:password in stt.url".into(),
@@ -141,70 +116,21 @@ impl Endpoint {
             s => Ok(format!("STT over HTTP: {url} answers (HTTP {s} to a GET)")),
         }
     }
-}
 
-/// A blocking client for one request to a speech server: no proxy (a LAN server must never go
-/// through a stray `$HTTP_PROXY`), statuses as values.
-pub(crate) fn agent(connect: Duration, overall: Duration) -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_connect(Some(connect))
-        .timeout_global(Some(overall))
-        .http_status_as_error(false)
-        .proxy(None)
-        // A redirected upload arrives without its body, or at another server: reported, not
-        // followed.
-        .max_redirects(0)
-        .user_agent(format!("voicebox/{}", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into()
-}
-
-/// Where a 3xx answer points (one line, its password as `***`); `None` for any other status.
-pub(crate) fn redirect(resp: &ureq::http::Response<ureq::Body>) -> Option<String> {
-    if !resp.status().is_redirection() {
-        return None;
-    }
-    let location = resp
-        .headers()
-        .get("location")
-        .map_or("(no Location header)".into(), |v| {
-            String::from_utf8_lossy(v.as_bytes())
-        });
-    Some(one_line(&crate::url::redact(&location)))
-}
-
-fn read_reply(url: &str, mut resp: ureq::http::Response<ureq::Body>) -> Result<String, Error> {
-    let status = resp.status().as_u16();
-    if let Some(location) = redirect(&resp) {
-        return Err(Error::Redirected {
-            url: url.to_string(),
-            status,
-            location,
-        });
-    }
-    let mut text = String::new();
-    resp.body_mut()
-        .as_reader()
-        .take(MAX_REPLY)
-        .read_to_string(&mut text)
-        .map_err(|source| Error::Unreadable {
-            url: url.to_string(),
-            source,
-        })?;
-    if !(200..300).contains(&status) {
-        let mut snippet = one_line(&text);
-        if status == 401 || status == 403 {
-            snippet.push_str(
-                "; check stt.api_key (or $VOICEBOX_STT_API_KEY) or the user:password in stt.url",
-            );
+    fn request<'a>(
+        &self,
+        url: &'a str,
+        timeout: Duration,
+        cancel: &'a cancel::Token,
+    ) -> http::Request<'a> {
+        http::Request {
+            service: Service::Stt,
+            url,
+            connect_timeout: self.connect_timeout,
+            timeout,
+            cancel,
         }
-        return Err(Error::Status {
-            url: url.to_string(),
-            status,
-            snippet,
-        });
     }
-    parse_reply(url, &text)
 }
 
 /// The multipart body: the WAV as `file`, `response_format=json`, and the `fields` that are set.
@@ -232,17 +158,16 @@ fn multipart(boundary: &str, wav: &[u8], fields: &[(&str, &Option<String>)]) -> 
     b
 }
 
-fn parse_reply(url: &str, body: &str) -> Result<String, Error> {
-    let v: serde_json::Value = serde_json::from_str(body).map_err(|source| Error::NotJson {
-        url: url.to_string(),
-        source,
+fn parse_reply(req: &http::Request<'_>, body: &str) -> Result<String, Error> {
+    let v: serde_json::Value = serde_json::from_str(body).map_err(|e| {
+        req.bad_reply(format!(
+            "the reply is not JSON ({e}); is stt.url an OpenAI-compatible /v1/audio/transcriptions endpoint?"
+        ))
     })?;
     v.get("text")
         .and_then(|t| t.as_str())
         .map(str::to_string)
-        .ok_or_else(|| Error::NoText {
-            url: url.to_string(),
-        })
+        .ok_or_else(|| req.bad_reply("the JSON reply has no \"text\" string"))
 }
 
 #[cfg(test)]
@@ -311,7 +236,16 @@ mod tests {
     }
 
     fn transcribe(url: &str, _timeout: Duration, wav: &[u8]) -> Result<String, Error> {
-        endpoint(url).transcribe(wav)
+        endpoint(url).transcribe(wav, &cancel::Token::new())
+    }
+
+    /// `parse_reply` as an endpoint at `u` sees it.
+    fn parse(body: &str) -> Result<String, Error> {
+        let never = cancel::Token::new();
+        parse_reply(
+            &endpoint("http://u/").request("u", Duration::ZERO, &never),
+            body,
+        )
     }
 
     #[test]
@@ -323,7 +257,10 @@ mod tests {
         let mut e = endpoint(&url);
         e.model = Some("ggml-base.en".into());
         e.api_key = Some("sekrit".into());
-        assert_eq!(e.transcribe(b"RIFF").unwrap(), " hello there\n");
+        assert_eq!(
+            e.transcribe(b"RIFF", &cancel::Token::new()).unwrap(),
+            " hello there\n"
+        );
         let (head, body) = h.join().unwrap();
         assert!(head.starts_with("POST /inference "), "{head}");
         assert!(head.contains("Bearer sekrit"), "{head}");
@@ -369,7 +306,10 @@ mod tests {
         let mut e = endpoint(&url);
         e.language = Some("zh".into());
         e.prompt = Some("以下是普通话的句子。".into());
-        assert_eq!(e.transcribe(b"RIFF").unwrap(), "今天天气怎么样");
+        assert_eq!(
+            e.transcribe(b"RIFF", &cancel::Token::new()).unwrap(),
+            "今天天气怎么样"
+        );
         let (_, body) = h.join().unwrap();
         let body = String::from_utf8(body).unwrap();
         assert!(
@@ -412,7 +352,7 @@ mod tests {
         h.join().unwrap();
         let (url, h) = serve_once(200, "<html>hello</html>");
         let e = transcribe(&url, Duration::from_secs(5), b"x").unwrap_err();
-        assert!(matches!(e, Error::NotJson { .. }), "{e}");
+        assert!(matches!(e, Error::BadReply { .. }), "{e}");
         h.join().unwrap();
     }
 
@@ -437,23 +377,23 @@ mod tests {
 
     #[test]
     fn reply_parsing_table() {
-        assert_eq!(parse_reply("u", r#"{"text":"hi"}"#).unwrap(), "hi");
+        assert_eq!(parse(r#"{"text":"hi"}"#).unwrap(), "hi");
         assert!(matches!(
-            parse_reply("u", r#"{"text":5}"#),
-            Err(Error::NoText { .. })
+            parse(r#"{"text":5}"#),
+            Err(Error::BadReply { .. })
         ));
-        assert!(matches!(
-            parse_reply("u", r#"{}"#),
-            Err(Error::NoText { .. })
-        ));
-        assert!(matches!(parse_reply("u", ""), Err(Error::NotJson { .. })));
+        assert!(matches!(parse(r#"{}"#), Err(Error::BadReply { .. })));
+        assert!(matches!(parse(""), Err(Error::BadReply { .. })));
     }
 
     #[test]
     fn user_info_is_sent_as_basic_auth_and_never_shown() {
         let (url, h) = serve_once(500, r#"{"error":"x"}"#);
         let url = url.replace("http://", "http://stt:hunter2@");
-        let e = endpoint(&url).transcribe(b"x").unwrap_err().to_string();
+        let e = endpoint(&url)
+            .transcribe(b"x", &cancel::Token::new())
+            .unwrap_err()
+            .to_string();
         let (head, _) = h.join().unwrap();
         // base64("stt:hunter2"), and a request line without the user info.
         assert!(head.contains("Basic c3R0Omh1bnRlcjI="), "{head}");
@@ -472,7 +412,9 @@ mod tests {
             let e = if check {
                 endpoint(&url).check().unwrap_err()
             } else {
-                endpoint(&url).transcribe(b"x").unwrap_err()
+                endpoint(&url)
+                    .transcribe(b"x", &cancel::Token::new())
+                    .unwrap_err()
             };
             h.join().unwrap();
             assert!(matches!(e, Error::Redirected { status: 307, .. }), "{e}");
@@ -484,5 +426,37 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn a_cancel_hangs_up_an_upload_the_server_never_answers() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/v1/audio/transcriptions", l.local_addr().unwrap());
+        // The server reads the request, answers nothing, and reports when the client left.
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            while s.read(&mut buf).is_ok_and(|n| n > 0) {}
+            std::time::Instant::now()
+        });
+        let cancel = cancel::Token::new();
+        let canceller = {
+            let cancel = cancel.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(300));
+                cancel.cancel();
+                std::time::Instant::now()
+            })
+        };
+        let mut e = endpoint(&url);
+        e.timeout = Duration::from_secs(60);
+        let got = e.transcribe(b"RIFF", &cancel);
+        assert!(matches!(got, Err(Error::Cancelled)), "{got:?}");
+        let (cancelled, gone) = (canceller.join().unwrap(), server.join().unwrap());
+        assert!(
+            gone.duration_since(cancelled) < Duration::from_secs(1),
+            "hung up {:?} after the cancel",
+            gone.duration_since(cancelled)
+        );
     }
 }

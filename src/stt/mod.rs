@@ -110,34 +110,11 @@ impl Stt {
     /// is `Cancelled`.
     pub fn transcribe(&self, clip: &Clip, cancel: &cancel::Token) -> Result<Transcript, Failure> {
         match &self.mode {
+            // A Wyoming server is sent the clip itself, as audio chunks.
             Mode::Wyoming { request, .. } => wyoming_whole(request, clip, cancel),
-            _ => self.transcribe_wav(&wav::encode_i16(clip), cancel),
+            Mode::Command(hook) => timed(|| run_hook(hook, &wav::encode_i16(clip), cancel)),
+            Mode::Http(endpoint) => timed(|| upload(endpoint, &wav::encode_i16(clip), cancel)),
         }
-    }
-
-    fn transcribe_wav(&self, wav: &[u8], cancel: &cancel::Token) -> Result<Transcript, Failure> {
-        let started = Instant::now();
-        let raw = match &self.mode {
-            Mode::Command(hook) => run_hook(hook, wav, cancel)?,
-            Mode::Http(endpoint) => {
-                if cancel.is_cancelled() {
-                    return Err(Failure::new(
-                        FailureClass::Cancelled,
-                        "transcription cancelled",
-                    ));
-                }
-                endpoint
-                    .transcribe(wav)
-                    .map_err(|e| Failure::new(FailureClass::SttFailed, e.to_string()))?
-            }
-            // Only the tests come this way with Wyoming: a clip is sent as a clip.
-            Mode::Wyoming { request, .. } => {
-                let clip = wav::decode(wav, Duration::from_secs(3600))
-                    .map_err(|e| Failure::new(FailureClass::SttFailed, e.to_string()))?;
-                return wyoming_whole(request, &clip, cancel);
-            }
-        };
-        words(&raw, started.elapsed())
     }
 
     /// For `voicebox check`: the hook's program exists and starts, the HTTP endpoint answers,
@@ -187,6 +164,27 @@ impl Stt {
 }
 
 /// Starts a Wyoming transcription on its own thread, failures classified as the hooks' are.
+/// The words of what `transcribe` heard, timed from the start of the call.
+fn timed(transcribe: impl FnOnce() -> Result<String, Failure>) -> Result<Transcript, Failure> {
+    let started = Instant::now();
+    let raw = transcribe()?;
+    words(&raw, started.elapsed())
+}
+
+/// One upload of the WAV to an OpenAI-compatible server; a cancel hangs it up.
+fn upload(
+    endpoint: &http::Endpoint,
+    wav: &[u8],
+    cancel: &cancel::Token,
+) -> Result<String, Failure> {
+    endpoint.transcribe(wav, cancel).map_err(|e| match e {
+        crate::http::Error::Cancelled => {
+            Failure::new(FailureClass::Cancelled, "transcription cancelled")
+        }
+        e => Failure::new(FailureClass::SttFailed, e.to_string()),
+    })
+}
+
 fn wyoming_live(request: wyoming::Request) -> (Feed, Live) {
     Live::spawn(move |audio, hang_up| {
         wyoming::transcribe(&request, audio, hang_up)
@@ -307,6 +305,20 @@ impl Drop for TempWav {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Stt {
+        /// The hook run on `wav` as given (the tests' bytes need not be a real WAV).
+        fn transcribe_wav(
+            &self,
+            wav: &[u8],
+            cancel: &cancel::Token,
+        ) -> Result<Transcript, Failure> {
+            let Mode::Command(hook) = &self.mode else {
+                panic!("a hook config");
+            };
+            timed(|| run_hook(hook, wav, cancel))
+        }
+    }
 
     fn stt(argv: &[&str], timeout_ms: u64) -> Stt {
         let mut config = crate::config::parse("", None, &|_| None).unwrap().stt;

@@ -2,20 +2,17 @@
 //! (Kokoro-FastAPI, speaches, openedai-speech): JSON `{model, input, voice, response_format}`
 //! in, `wav` or `pcm` (24 kHz 16-bit mono little-endian) out.
 //!
-//! ureq cannot shut a request's socket from another thread, so the request runs on a helper
-//! thread: a cancel returns at once, and the helper stops reading at its next chunk of audio
-//! (or at the timeout, if the server sends nothing), which closes the connection.
+//! Through the one HTTP layer (`crate::http`): a cancel hangs the request up at once, on the
+//! speaking thread itself (no helper thread per sentence).
 
 use std::io::Read;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use super::MAX_SENTENCE_AUDIO;
 use crate::audio::{Clip, wav};
 use crate::cancel;
 use crate::config::{SampleFormat, SpeechFormat};
-use crate::ollama::one_line;
-use crate::stt::http::{agent, redirect};
+use crate::http::{self, Error, Service};
 use crate::url::Url;
 
 /// OpenAI's `pcm`: 24 kHz, 16-bit, mono, little-endian, no header.
@@ -23,32 +20,6 @@ const PCM_RATE: u32 = 24_000;
 /// The voice asked for when none is configured: OpenAI's first, which the compatible servers
 /// map to one of their own.
 const DEFAULT_VOICE: &str = "alloy";
-
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(
-        "TTS server {url} answered {status} redirecting to {location}; voicebox does not follow redirects, so set tts.url to the server's real address"
-    )]
-    Redirected {
-        url: String,
-        status: u16,
-        location: String,
-    },
-    #[error("TTS server {url} unreachable: {why}; check tts.url and that the server runs")]
-    Unreachable { url: String, why: String },
-    #[error("TTS server {url} did not answer within {} ms", after.as_millis())]
-    Timeout { url: String, after: Duration },
-    #[error("TTS server {url} answered HTTP {status}: {snippet}")]
-    Status {
-        url: String,
-        status: u16,
-        snippet: String,
-    },
-    #[error("TTS server {url} sent audio voicebox cannot play: {why}")]
-    Audio { url: String, why: String },
-    #[error("cancelled")]
-    Cancelled,
-}
 
 /// One configured endpoint (`tts.url` with an http(s) scheme).
 #[derive(Clone)]
@@ -94,115 +65,58 @@ impl Endpoint {
                 SpeechFormat::Pcm => "pcm",
             },
         });
-        let (tx, rx) = mpsc::channel();
-        let hang_up = cancel::Token::new();
-        let _on_cancel = {
-            let (tx, hang_up) = (tx.clone(), hang_up.clone());
-            cancel.on_cancel(move || {
-                hang_up.cancel();
-                let _ = tx.send(Err(Error::Cancelled));
-            })
+        let url = self.url.to_string();
+        let req = http::Request {
+            service: Service::Tts,
+            url: &url,
+            connect_timeout: self.connect_timeout,
+            timeout: self.timeout,
+            cancel,
         };
-        let endpoint = self.clone();
-        let helper = std::thread::Builder::new()
-            .name("tts-http".into())
-            .spawn(move || {
-                let _ = tx.send(endpoint.fetch(&body, &hang_up));
-            });
-        if let Err(e) = helper {
-            return Err(Error::Unreachable {
-                url: self.url.to_string(),
-                why: format!("cannot start the request thread: {e}"),
-            });
-        }
-        let bytes = rx.recv().unwrap_or(Err(Error::Cancelled))?;
+        let bytes = self.fetch(&body, &req)?;
         let decoded = match self.format {
             SpeechFormat::Wav => wav::decode(&bytes, MAX_SENTENCE_AUDIO),
             SpeechFormat::Pcm => {
                 wav::decode_raw(&bytes, PCM_RATE, 1, SampleFormat::S16Le, MAX_SENTENCE_AUDIO)
             }
         };
-        decoded.map_err(|e| Error::Audio {
-            url: self.url.to_string(),
-            why: format!("{e} ({} bytes); check tts.response_format", bytes.len()),
+        decoded.map_err(|e| {
+            req.bad_reply(format!(
+                "sent audio voicebox cannot play: {e} ({} bytes); check tts.response_format",
+                bytes.len()
+            ))
         })
     }
 
-    /// The request and its body, read in pieces so that `hang_up` is seen between them.
-    fn fetch(&self, body: &serde_json::Value, hang_up: &cancel::Token) -> Result<Vec<u8>, Error> {
-        let url = self.url.to_string();
-        let agent = agent(self.connect_timeout, self.timeout);
+    /// The request and its body, hung up on when `req.cancel` fires.
+    fn fetch(&self, body: &serde_json::Value, req: &http::Request<'_>) -> Result<Vec<u8>, Error> {
+        let agent = http::agent(self.connect_timeout, Some(self.timeout), None);
+        let _hang_up = http::hang_up_on(req.cancel, &agent);
         let mut request = agent
             .post(self.url.base())
             .header("Content-Type", "application/json");
         if let Some(auth) = self.url.authorization_with(self.api_key.as_deref()) {
             request = request.header("Authorization", auth);
         }
-        let transport = |e: ureq::Error| match e {
-            ureq::Error::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve) => {
-                Error::Unreachable {
-                    url: url.clone(),
-                    why: format!(
-                        "no connection within {} ms",
-                        self.connect_timeout.as_millis()
-                    ),
-                }
-            }
-            ureq::Error::Timeout(_) => Error::Timeout {
-                url: url.clone(),
-                after: self.timeout,
-            },
-            other => Error::Unreachable {
-                url: url.clone(),
-                why: one_line(&other.to_string()),
-            },
-        };
-        let mut resp = request.send(&body.to_string()[..]).map_err(transport)?;
-        let status = resp.status().as_u16();
-        if let Some(location) = redirect(&resp) {
-            return Err(Error::Redirected {
-                url,
-                status,
-                location,
-            });
-        }
-        let mut reader = resp
-            .body_mut()
+        let mut resp = request
+            .send(&body.to_string()[..])
+            .map_err(|e| req.transport(e))?;
+        req.status(&mut resp)?;
+        let mut bytes = Vec::new();
+        resp.body_mut()
             .with_config()
             .limit(self.max_bytes as u64)
-            .reader();
-        if !(200..300).contains(&status) {
-            let mut text = String::new();
-            let _ = reader.take(64 * 1024).read_to_string(&mut text);
-            let mut snippet = one_line(&text);
-            if status == 401 || status == 403 {
-                snippet.push_str("; check tts.api_key (or $VOICEBOX_TTS_API_KEY) or the user:password in tts.url");
-            }
-            return Err(Error::Status {
-                url,
-                status,
-                snippet,
-            });
-        }
-        let mut bytes = Vec::new();
-        let mut piece = vec![0u8; 16 * 1024];
-        loop {
-            if hang_up.is_cancelled() {
-                return Err(Error::Cancelled);
-            }
-            match reader.read(&mut piece) {
-                Ok(0) => return Ok(bytes),
-                Ok(n) => bytes.extend_from_slice(&piece[..n]),
-                Err(e) => {
-                    return Err(match ureq::Error::from(e) {
-                        ureq::Error::BodyExceedsLimit(_) => Error::Audio {
-                            url,
-                            why: format!("more than {} bytes for one sentence", self.max_bytes),
-                        },
-                        other => transport(other),
-                    });
+            .reader()
+            .read_to_end(&mut bytes)
+            .map_err(|e| match ureq::Error::from(e) {
+                ureq::Error::BodyExceedsLimit(_) if !req.cancel.is_cancelled() => {
+                    req.bad_reply(format!(
+                        "sent audio voicebox cannot play: more than {} bytes for one sentence",
+                        self.max_bytes
+                    ))
                 }
-            }
-        }
+                other => req.transport(other),
+            })?;
+        Ok(bytes)
     }
 }

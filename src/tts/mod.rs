@@ -121,8 +121,8 @@ impl Tts {
                 endpoint
                     .synthesize(text, server_voice, cancel)
                     .map_err(|e| match e {
-                        http::Error::Cancelled => cancelled(),
-                        e @ http::Error::Timeout { .. } => {
+                        crate::http::Error::Cancelled => cancelled(),
+                        e @ crate::http::Error::Timeout { .. } => {
                             Failure::new(FailureClass::TooSlow, format!("TTS: {e}"))
                         }
                         e => Failure::new(FailureClass::AudioFailed, format!("TTS: {e}")),

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::codec::{self, CodecError, Event};
 use crate::cancel;
-use crate::ollama::one_line;
+use crate::http::snippet;
 
 /// Why talking to a Wyoming server failed; each message names the server.
 #[derive(Debug, thiserror::Error)]
@@ -123,7 +123,7 @@ impl Conn {
                 "error" => {
                     return Err(Error::Server {
                         addr: self.addr.clone(),
-                        text: one_line(event.text("text").unwrap_or("no reason given")),
+                        text: snippet(event.text("text").unwrap_or("no reason given")),
                     });
                 }
                 _ => return Ok(event),
@@ -135,7 +135,7 @@ impl Conn {
     pub fn protocol(&self, what: String) -> Error {
         Error::Protocol {
             addr: self.addr.clone(),
-            what: one_line(&what),
+            what: snippet(&what),
         }
     }
 

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::codec::Event;
 use super::conn::{Conn, Error};
 use crate::cancel;
-use crate::ollama::one_line;
+use crate::http::snippet;
 
 /// Which kind of program the caller needs: `asr` (speech to text) or `tts`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,7 +71,7 @@ fn program(kind: Kind, p: &Value) -> String {
     let version = p
         .get("version")
         .and_then(Value::as_str)
-        .map(|v| format!(" {}", one_line(v)))
+        .map(|v| format!(" {}", snippet(v)))
         .unwrap_or_default();
     let items = p
         .get(list)
@@ -90,7 +90,7 @@ fn program(kind: Kind, p: &Value) -> String {
                     l.iter()
                         .filter_map(Value::as_str)
                         .take(8)
-                        .map(one_line)
+                        .map(snippet)
                         .collect()
                 })
                 .unwrap_or_default();
@@ -114,7 +114,7 @@ fn program(kind: Kind, p: &Value) -> String {
 }
 
 fn text(v: &Value, key: &str) -> String {
-    one_line(v.get(key).and_then(Value::as_str).unwrap_or("?"))
+    snippet(v.get(key).and_then(Value::as_str).unwrap_or("?"))
 }
 
 #[cfg(test)]

@@ -355,6 +355,31 @@ fn cancel_stops_before_and_between_attempts() {
     assert_eq!(fake.requests().len(), 1);
 }
 
+/// The client's own guard, kept on purpose: one question at a time. The machine cancels a
+/// question it abandons (CancelAsk), but a client is shared (the loop, `check`, a tool round),
+/// and a second question must never leave the first one holding a connection: it cancels it,
+/// and the first returns Cancelled at once while the second is answered.
+#[test]
+fn a_new_question_cancels_the_one_still_in_flight() {
+    let fake = FakeOllama::start(vec![Reply::Hang, Reply::generate("Rayleigh scattering.")]);
+    let c = client(&fake, "request_timeout_s = 120\ndeadline_s = 3600");
+    let first = {
+        let c = c.clone();
+        std::thread::spawn(move || ask(&c))
+    };
+    assert_eq!(fake.wait_requests(1, Duration::from_secs(30)), 1);
+    let started = Instant::now();
+    let second = ask(&c).unwrap();
+    assert_eq!(second.text, "Rayleigh scattering.");
+    let f = first.join().unwrap().unwrap_err();
+    assert_eq!(f.class, FailureClass::Cancelled, "{f}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 #[test]
 fn a_down_server_is_unreachable_and_named() {
     let url = format!("http://127.0.0.1:{}", support::free_port());

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use crate::support::config::Config;
 use crate::support::daemon::{Daemon, long_story};
 use crate::support::fake_ollama::{FakeOllama, Reply};
-use crate::support::journald::{field, num};
+use crate::support::journald::{field, has_count, num};
 use crate::support::sound::{Audio, PacedMic, spoken_mic};
 use crate::support::speech_servers::Server;
 
@@ -58,7 +58,7 @@ fn a_spoken_question_is_answered_with_both_directions_remote() {
     assert_eq!(Audio::read(dir).speech().len(), 3);
     let turn = d.turn_summary(1);
     assert_eq!(num(&turn, "TRANSCRIPT_CHARS"), QUESTION.len() as i64);
-    assert!(num(&turn, "STT_MS") >= 0, "{turn}");
+    assert!(has_count(&turn, "STT_MS"), "{turn}");
     assert_eq!(
         stt.wait_for("disconnected", 1).len(),
         1,
@@ -213,4 +213,40 @@ fn a_barge_in_closes_the_tts_connection() {
     assert_eq!(d.wait_turn_end(2), "cancelled");
     let turn = d.turn_summary(1);
     assert_eq!(field(&turn, "OUTCOME"), "interrupted");
+}
+
+/// `ctl cancel` while the recording is being uploaded to an OpenAI-compatible STT server that
+/// never answers: the client hangs up within a second (the server logs when the connection
+/// closed), instead of holding the upload open until `stt.timeout_ms`.
+#[test]
+fn a_cancel_hangs_up_an_stt_upload_within_a_second() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let stt = Server::start(dir, "openai", &["--stall"]);
+    let fake = FakeOllama::start(vec![Reply::chat(ANSWER)]);
+    let url = stt
+        .speech_url()
+        .replace("/v1/audio/speech", "/v1/audio/transcriptions");
+    let mut config = Config::daemon(&fake.url());
+    config
+        .set("stt", "url", &url)
+        .set("stt", "timeout_ms", "60000");
+    let d = Daemon::start(dir, &config, &spoken_mic(dir, QUESTION));
+
+    d.talk(1);
+    let upload = stt.wait_for("upload", 1);
+    assert!(upload[0]["bytes"].as_u64() > Some(1000), "{upload:?}");
+    let cancelled = unix(SystemTime::now());
+    d.send("cancel");
+    assert_eq!(d.wait_turn_end(1), "cancelled", "{}", d.journal_text());
+    let gone = stt.wait_for("disconnected", 1)[0]["t"].as_f64().unwrap();
+    assert!(
+        gone - cancelled < 1.0,
+        "the upload was hung up {:.2} s after the cancel",
+        gone - cancelled
+    );
+    assert!(
+        fake.requests().iter().all(|r| !r.path.contains("chat")),
+        "no question was asked"
+    );
 }

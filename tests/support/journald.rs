@@ -100,6 +100,12 @@ pub fn field<'a>(e: &'a serde_json::Value, name: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {name} in {e}"))
 }
 
+/// Whether a journal entry has `name` as a whole number: the check for a `u64` field (a stage's
+/// milliseconds) where any value is right, but a missing or garbled one is not.
+pub fn has_count(e: &serde_json::Value, name: &str) -> bool {
+    e[name].as_str().is_some_and(|v| v.parse::<u64>().is_ok())
+}
+
 /// A numeric field of a journal entry.
 pub fn num(e: &serde_json::Value, name: &str) -> i64 {
     field(e, name)

@@ -16,6 +16,9 @@ as it arrives, so it decodes while the user speaks; only the tail is left after 
 --stream answers with transcript-start/-chunk/-stop (protocol 1.7) before the plain transcript;
 --stall hears nothing and answers nothing after audio-stop. TTS sends espeak-ng's audio in 1024-sample chunks;
 --pace sends them in real time, --stall stops after the first chunk.
+The OpenAI-compatible server (`openai`) speaks /v1/audio/speech; an upload to a
+/v1/audio/transcriptions path is logged and, with --stall, never answered: the server logs
+when the client hangs up.
 """
 
 import argparse
@@ -23,6 +26,7 @@ import asyncio
 import http.server
 import io
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -156,6 +160,8 @@ def openai_server(args):
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if self.path.endswith("/transcriptions"):
+                return self.transcription(body)
             request = json.loads(body)
             auth = self.headers.get("Authorization")
             log(args.log, {"type": "request", "path": self.path, "json": request,
@@ -178,6 +184,17 @@ def openai_server(args):
                 w.setnchannels(channels)
                 w.writeframes(frames)
             self.reply(200, "audio/wav", out.getvalue())
+
+        def transcription(self, body):
+            # An upload: logged; with --stall never answered, and the client hanging up is
+            # noticed (the socket reads EOF) and logged with its time.
+            log(args.log, {"type": "upload", "path": self.path, "bytes": len(body)})
+            if not args.stall:
+                return self.reply(501, "application/json", b'{"error":"--stall only"}')
+            while self.connection.recv(1, socket.MSG_PEEK):
+                time.sleep(0.02)
+            log(args.log, {"type": "disconnected"})
+            self.close_connection = True
 
         def reply(self, status, content_type, body):
             self.send_response(status)

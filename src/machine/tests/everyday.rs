@@ -31,7 +31,7 @@ const ANNOUNCEMENTS: &[Row] = &[
     ("waits while a turn runs", HOLD, r#"hold:thinking say("Hi.")@3000"#, "", Thinking),
     ("spoken when the turn ends", HOLD, r#"hold:speaking say("Hi.")@5000 spoken(1)@6000"#, r#"log 1 answered; speak 2 "Hi."; led Speaking"#, Speaking),
     ("in order", HOLD, r#"hold:thinking say("A.")@3000 say("B.")@3100 answered(1,"Noon.")@4000 spoken(1)@5000 spoken(2)@6000"#, r#"announce 2 announced; speak 3 "B."; led Speaking"#, Speaking),
-    ("a press stops it like a reply (hold)", HOLD, r#"say("Hi.")@0 press@500"#, "stop_speaking; start 2; timer MaxRecord 2 30000; led Listening", Listening),
+    ("a press stops it like a reply (hold)", HOLD, r#"say("Hi.")@0 press@500"#, "stop_speaking; start 2; load; timer MaxRecord 2 30000; led Listening", Listening),
     ("a press stops it like a reply (toggle)", TOGGLE, r#"say("Hi.")@0 press@500"#, "timer LongPress 1 2000; stop_speaking; led Idle", Idle),
     ("a stopped one is logged with the speaker's report", HOLD, r#"say("Hi.")@0 press@500 spoken(1,stopped,sentences=2)@600"#, "announce 1 interrupted", Listening),
     ("stopping one drops the ones waiting", HOLD, r#"say("A.")@0 say("B.")@10 tap@20"#, "stop_speaking; led Idle", Idle),
@@ -74,14 +74,14 @@ const QUESTION: &str = r#"press@0 release@1500 captured(1)@1800 transcribed(1,"c
 /// (name, steps after `QUESTION` in hold mode, actions of the last step, state after it)
 #[rustfmt::skip]
 const AFTER_A_QUESTION: &[(&str, &str, &str, State)] = &[
-    ("a question reopens the microphone", "", "log 1 answered; start 2 detect within 5000; timer MaxRecord 2 30000; led Listening", Listening),
+    ("a question reopens the microphone", "", "log 1 answered; start 2 detect within 5000; load; timer MaxRecord 2 30000; led Listening", Listening),
     ("with the listening earcon", "started(2)@7050", "earcon Listening", Listening),
     ("nobody speaks: idle without a word", "started(2)@7050 captured(2,5s,silent)@12000", "log 2 no_follow_up; led Idle; timer ForgetConversation 1 300000", Idle),
     ("a click is not an answer either", "captured(2,0.2s)@8000", "log 2 no_follow_up; led Idle; timer ForgetConversation 1 300000", Idle),
     ("noise that transcribes to nothing", r#"speech-ended(2)@9000 captured(2)@9300 transcribed(2,"")@9800"#, "log 2 no_follow_up; led Idle; timer ForgetConversation 1 300000", Idle),
     ("speech ends on a pause, as in toggle mode", "speech-ended(2)@9000", "stop 2; earcon Stopped; led Thinking; timer ThinkingCue 2 1500", Listening),
     ("the memory continues", r#"speech-ended(2)@9000 captured(2)@9300 transcribed(2,"yes please")@9800"#, r#"ask 2 "yes please" h1"#, Thinking),
-    ("a press takes over with push-to-talk", "press@8000", "cancel_capture; log 2 no_follow_up; start 3; timer MaxRecord 3 30000; led Listening", Listening),
+    ("a press takes over with push-to-talk", "press@8000", "cancel_capture; log 2 no_follow_up; start 3; load; timer MaxRecord 3 30000; led Listening", Listening),
     ("its release stops that turn", "press@8000 release@9500", "stop 3; led Thinking; timer ThinkingCue 3 1500", Listening),
     ("a tap stops listening", "tap@8000", "stop 2; led Thinking; timer ThinkingCue 2 1500", Listening),
     ("cancel in the window", "cancel@8000", "cancel_capture; log 2 cancelled; led Idle; timer ForgetConversation 1 300000", Idle),
@@ -129,7 +129,7 @@ const THINKING_CUE: &[Row] = &[
     ("the reply's first audio ends it (in the speaker)", HOLD, r#"hold:thinking timer(1,ThinkingCue)@4000 answered(1,"Noon.")@5000"#, r#"speak 1 "Noon."; led Speaking"#, Speaking),
     ("so does a failure message's", HOLD, "hold:thinking timer(1,ThinkingCue)@4000 answered(1,unreachable)@9000", "speak 1 <unreachable>; led Error", Speaking),
     ("cancel stops it", HOLD, "hold:thinking timer(1,ThinkingCue)@4000 cancel@5000", "cancel_ask 1; stop_cue; log 1 cancelled; led Idle", Idle),
-    ("a new press stops it (hold)", HOLD, "hold:thinking timer(1,ThinkingCue)@4000 press@5000", "cancel_ask 1; stop_cue; log 1 abandoned; start 2; timer MaxRecord 2 30000; led Listening", Listening),
+    ("a new press stops it (hold)", HOLD, "hold:thinking timer(1,ThinkingCue)@4000 press@5000", "cancel_ask 1; stop_cue; log 1 abandoned; start 2; load; timer MaxRecord 2 30000; led Listening", Listening),
     ("a press stops it (toggle)", TOGGLE, "toggle:thinking timer(1,ThinkingCue)@4000 press@5000", "timer LongPress 3 2000; cancel_ask 1; stop_cue; log 1 abandoned; earcon Stopped; led Idle", Idle),
 ];
 

@@ -102,6 +102,7 @@ fn short(a: &Action) -> String {
                 if *detect_end { " detect" } else { "" }
             )
         }
+        Action::LoadModel => "load".into(),
         Action::StopCapture { turn } => format!("stop {turn}"),
         Action::CancelCapture => "cancel_capture".into(),
         Action::Transcribe { turn, .. } => format!("transcribe {turn}"),

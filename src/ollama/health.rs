@@ -90,10 +90,7 @@ impl Client {
         let show: Show = serde_json::from_slice(&bytes).map_err(|e| {
             Failure::new(
                 FailureClass::BadReply,
-                format!(
-                    "{}/api/show did not answer like Ollama ({e})",
-                    self.url()
-                ),
+                format!("{}/api/show did not answer like Ollama ({e})", self.url()),
             )
         })?;
         Ok(match show.capabilities {

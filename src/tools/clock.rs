@@ -5,8 +5,10 @@
 //! Pure: the time is an argument (`jiff::Zoned`, whose zone came from `$TZ` or /etc/localtime
 //! through `app::system_zone()` at the caller), so tests fix it, DST changes included.
 //!
-//! No lunar date (农历) for Chinese: no well-kept Rust crate gives it (the crates on crates.io
-//! that convert are small single-author table ports), and a hand-written table is not cheap.
+//! No lunar date (农历) for Chinese: the established converters (`lunardate`,
+//! `chinese-lunisolar-calendar`) are single-author year tables built on chrono, a second time
+//! library beside jiff, and the newer `lunar-lite` has no track record yet; a hand-written table
+//! is not cheap. The model still gets the Gregorian date, which is what timers and alarms need.
 
 use jiff::Zoned;
 use jiff::civil::Weekday;

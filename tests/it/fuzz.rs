@@ -300,6 +300,39 @@ fn control_line(b: &[u8]) {
     let _ = voicebox::control::parse_line(&text(b));
 }
 
+/// A model's tool call (`{"name", "arguments"}`): refused, or a call in range that writes back
+/// to itself, its label bounded and free of control characters.
+fn tool_call(b: &[u8]) {
+    use voicebox::tools::{Call, MAX_LABEL_CHARS, MAX_TIMER_SECONDS, check};
+    let v: serde_json::Value = serde_json::from_slice(b).unwrap_or(serde_json::Value::Null);
+    let name = v["name"].as_str().map_or_else(|| text(b), str::to_string);
+    let Ok(call) = check(&name, &v["arguments"]) else {
+        return;
+    };
+    let label = match &call {
+        Call::SetTimer { seconds, label } => {
+            assert!((1..=MAX_TIMER_SECONDS).contains(&u64::from(*seconds)));
+            label
+        }
+        Call::SetAlarm {
+            hour,
+            minute,
+            label,
+            ..
+        } => {
+            assert!(*hour < 24 && *minute < 60);
+            label
+        }
+        Call::CancelTimer { label, .. } => label,
+        Call::ListTimers | Call::SetVolume(_) => &None,
+    };
+    if let Some(l) = label {
+        assert!(!l.is_empty() && l.chars().count() <= MAX_LABEL_CHARS);
+        assert!(!l.chars().any(char::is_control), "{l:?}");
+    }
+    assert_eq!(check(call.name(), &call.arguments()), Ok(call.clone()));
+}
+
 macro_rules! target {
     ($test:ident, $name:literal, $run:expr, $dict:expr) => {
         target!($test, $name, $run, $dict, 1);
@@ -485,4 +518,27 @@ target!(
     "control",
     control_line,
     &[b"press", b"status", b"\0", b"\xc3\xa9", b"\r\n", b" "]
+);
+target!(
+    tool_calls,
+    "tool_call",
+    tool_call,
+    &[
+        b"\"seconds\":",
+        b"\"label\":\"",
+        b"\"time\":\"",
+        b"\"date\":\"",
+        b"\"all\":true",
+        b"\"percent\":",
+        b"\"change\":\"up\"",
+        b"-1",
+        b"86400",
+        b"86401",
+        b"1e12",
+        b"0.5",
+        b"\\u0007",
+        b"null",
+        b"\"24:00\"",
+        b"\"2028-02-29\"",
+    ]
 );

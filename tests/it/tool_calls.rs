@@ -728,3 +728,44 @@ fn words_of_two_rounds_are_kept_apart_streamed_or_not() {
     let answer = ask(&client(&chat_config(&fake), &exec), "any timers?", "en");
     assert_eq!(answer.text, "Let me see.\nNo timers.");
 }
+
+#[test]
+fn the_daemon_offers_the_tools_with_the_time_and_speaks_the_last_round() {
+    use crate::support::daemon::Daemon;
+    use crate::support::journald::num;
+    use crate::support::sound::{Audio, spoken_mic};
+    let question = "what is the capital of france";
+    let answer = "Paris is the capital of France. It lies on the river Seine.";
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mic = spoken_mic(dir, question);
+    let fake = FakeOllama::start(vec![
+        Reply::chat_calls_ids("", &[("list_timers", json!({}))]),
+        Reply::chat(answer),
+    ])
+    .answer_loads(Vec::new());
+    let d = Daemon::start(dir, &Config::daemon(&fake.url()), &mic);
+    d.talk(1);
+    assert_eq!(d.wait_turn_end(1), "answered", "{}", d.journal_text());
+
+    let reqs = fake.requests();
+    assert_eq!(reqs.len(), 2, "{reqs:?}");
+    let one = reqs[0].json();
+    assert_eq!(tool_names(&one).len(), 5);
+    let system = messages(&one)[0]["content"].as_str().unwrap().to_string();
+    // The question was English (pocketsphinx's transcript): the time context is too.
+    assert!(system.contains("The local time now is "), "{system}");
+    let m = messages(&reqs[1].json());
+    assert_eq!(m[2]["tool_calls"][0]["function"]["name"], "list_timers");
+    assert_eq!(m[3]["role"], "tool");
+    assert_eq!(m[3]["tool_name"], "list_timers");
+    assert_eq!(m[3]["tool_call_id"], "call_00000000");
+
+    // The last round's words were spoken, one stretch per sentence; one reply line.
+    assert_eq!(Audio::read(dir).speech().len(), 2);
+    let reply = &d.wait_log("ollama reply", 1)[0];
+    assert_eq!(num(reply, "ROUNDS"), 2);
+    assert_eq!(num(reply, "TOOL_CALLS"), 1);
+    assert_eq!(num(reply, "RESPONSE_CHARS"), answer.chars().count() as i64);
+    assert_eq!(d.wait_log("ollama reply", 1).len(), 1);
+}
